@@ -1,0 +1,364 @@
+//! The API types shared by the browser and the server.
+//!
+//! These structs *are* the JSON contract of SPEC §4: the REST handlers serialize them as they are
+//! and the portal's server functions return them, so the two can never drift apart.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a snake_case string enum with its on-screen label, so the JSON value, the URL value
+/// and the words on screen (SPEC §1) are written in exactly one place.
+macro_rules! labelled_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal, $label:literal;)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order (for filters and validation messages).
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The JSON / URL / database spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $value),+ }
+            }
+
+            /// The words on screen.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            /// Parses the JSON spelling; `None` for anything else.
+            pub fn parse(value: &str) -> Option<Self> {
+                match value { $($value => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+labelled_enum!(
+    /// A host's status (SPEC §1).
+    HostStatus {
+        Up => "up", "Up";
+        Maintenance => "maintenance", "Maintenance";
+        PreparingForMaintenance => "preparing_for_maintenance", "Preparing For Maintenance";
+        Installing => "installing", "Installing";
+        InstallFailed => "install_failed", "Install Failed";
+        Reboot => "reboot", "Reboot";
+        Initializing => "initializing", "Initializing";
+        NonOperational => "non_operational", "Non Operational";
+        NonResponsive => "non_responsive", "Non Responsive";
+        Down => "down", "Down";
+    }
+);
+
+labelled_enum!(
+    /// A VM's status (SPEC §1).
+    VmStatus {
+        Up => "up", "Up";
+        Down => "down", "Down";
+        Suspended => "suspended", "Suspended";
+        Paused => "paused", "Paused";
+        Migrating => "migrating", "Migrating";
+    }
+);
+
+labelled_enum!(
+    /// How a VM may be migrated (SPEC §1).
+    MigrationMode {
+        Migratable => "migratable", "Migratable";
+        UserMigratable => "user_migratable", "User Migratable";
+        Pinned => "pinned", "Pinned";
+    }
+);
+
+labelled_enum!(
+    /// What a user may do: admins everything, viewers read.
+    Role {
+        Admin => "admin", "Admin";
+        Viewer => "viewer", "Viewer";
+    }
+);
+
+impl VmStatus {
+    /// A VM in this status occupies memory on a host.
+    pub fn is_running(self) -> bool {
+        matches!(self, VmStatus::Up | VmStatus::Paused | VmStatus::Migrating)
+    }
+}
+
+/// The authenticated user behind a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// A reference to another object, by id and name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ref {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailableUpdate {
+    pub name: String,
+    pub current_version: String,
+    pub available_version: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryMb {
+    pub total: u64,
+    pub used: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedEngine {
+    pub configured: bool,
+    pub active: bool,
+    pub score: u32,
+    pub global_maintenance: bool,
+    pub local_maintenance: bool,
+}
+
+/// A host as SPEC §4 shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub cluster: Ref,
+    pub status: HostStatus,
+    pub os: String,
+    pub updates_available: bool,
+    #[serde(default)]
+    pub available_updates: Vec<AvailableUpdate>,
+    /// RFC 3339.
+    pub last_update_check: Option<String>,
+    #[serde(default)]
+    pub supported_cluster_levels: Vec<String>,
+    pub vm_count: u32,
+    pub memory_mb: MemoryMb,
+    pub hosted_engine: Option<HostedEngine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelRange {
+    pub min: String,
+    pub max: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeProgress {
+    pub job_id: String,
+    pub percent_complete: f64,
+}
+
+/// A cluster as SPEC §4 shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub id: String,
+    pub name: String,
+    pub compatibility_version: String,
+    pub scheduling_policy: String,
+    pub host_count: u32,
+    pub hosts_with_updates: u32,
+    pub supported_levels: Option<LevelRange>,
+    pub upgrade: Option<UpgradeProgress>,
+}
+
+/// A VM as SPEC §4 shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vm {
+    pub id: String,
+    pub name: String,
+    pub status: VmStatus,
+    pub host: Option<Ref>,
+    pub memory_mb: u64,
+    pub migration: MigrationMode,
+    pub migrations: u32,
+}
+
+/// An entry of the event log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub code: String,
+    pub severity: Severity,
+    /// RFC 3339.
+    pub time: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+labelled_enum!(
+    /// How much an event matters.
+    Severity {
+        Normal => "normal", "Normal";
+        Warning => "warning", "Warning";
+        Error => "error", "Error";
+    }
+);
+
+labelled_enum!(
+    /// The columns the hosts list sorts by.
+    HostSort {
+        Name => "name", "Name";
+        Cluster => "cluster", "Cluster";
+        Status => "status", "Status";
+        Os => "os", "OS";
+        VmCount => "vms", "VMs";
+        Memory => "memory", "Memory";
+    }
+);
+
+/// One page of a longer list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> Page<T> {
+    /// How many pages the whole list spans (at least one, so "page 1 of 1" reads right).
+    pub fn page_count(&self) -> u32 {
+        let per_page = u64::from(self.per_page.max(1));
+        u32::try_from(self.total.div_ceil(per_page).max(1)).unwrap_or(u32::MAX)
+    }
+}
+
+/// The default and largest page sizes for paged lists.
+pub const DEFAULT_PER_PAGE: u32 = 25;
+pub const MAX_PER_PAGE: u32 = 10_000;
+
+/// Filters, order and page of the hosts list. Every field is optional so a bare `/hosts` URL
+/// and a bare `GET /api/hosts` mean "everything, by name".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostQuery {
+    /// Cluster id.
+    pub cluster: Option<String>,
+    pub status: Option<HostStatus>,
+    pub has_updates: bool,
+    /// Case-insensitive part of the host's name.
+    pub search: Option<String>,
+    pub sort: Option<HostSort>,
+    pub desc: bool,
+    /// 1-based; `None` means the first page.
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Filters and page of the VMs list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VmQuery {
+    /// Host id.
+    pub host: Option<String>,
+    pub status: Option<VmStatus>,
+    pub search: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// Filters and page of the event log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventQuery {
+    /// Only events with a larger id (for polling).
+    pub after: Option<i64>,
+    pub severity: Option<Severity>,
+    pub correlation_id: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// What the dashboard counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub clusters: u64,
+    pub hosts: u64,
+    pub hosts_with_updates: u64,
+    pub vms: u64,
+    pub vms_running: u64,
+    /// Hosts per status, only statuses that occur.
+    pub hosts_by_status: Vec<(HostStatus, u64)>,
+}
+
+/// Product and version, as `GET /api` answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct About {
+    pub product: String,
+    pub version: String,
+}
+
+/// The body of every error answer: `{"error": {"code", "message"}}` (SPEC §4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_json_spelling() {
+        for status in HostStatus::ALL {
+            assert_eq!(HostStatus::parse(status.as_str()), Some(*status));
+        }
+        assert_eq!(HostStatus::PreparingForMaintenance.label(), "Preparing For Maintenance");
+        assert_eq!(HostStatus::parse("Up"), None);
+    }
+
+    #[test]
+    fn page_count_is_at_least_one() {
+        let page = Page::<u8> {
+            items: vec![],
+            total: 0,
+            page: 1,
+            per_page: 25,
+        };
+        assert_eq!(page.page_count(), 1);
+        let page = Page::<u8> {
+            total: 51,
+            ..page
+        };
+        assert_eq!(page.page_count(), 3);
+    }
+}

@@ -1,0 +1,26 @@
+//! The service as the portal's server functions see it (server side only).
+//!
+//! `app` must not depend on `server`, yet its server functions have to reach the one service
+//! that decides everything. The server implements this trait and hands an `Arc<dyn Backend>`
+//! to Leptos as context; the server functions look it up and call it. Every method takes the
+//! caller, so permissions are checked by the service, never by a page.
+
+use std::sync::Arc;
+
+use crate::api::{
+    ApiError, Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, Page, Vm, VmQuery,
+};
+
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    async fn dashboard(&self, caller: &Caller) -> Result<Dashboard, ApiError>;
+    async fn hosts(&self, caller: &Caller, query: &HostQuery) -> Result<Page<Host>, ApiError>;
+    async fn host(&self, caller: &Caller, id: &str) -> Result<Host, ApiError>;
+    async fn clusters(&self, caller: &Caller) -> Result<Vec<Cluster>, ApiError>;
+    async fn cluster(&self, caller: &Caller, id: &str) -> Result<Cluster, ApiError>;
+    async fn vms(&self, caller: &Caller, query: &VmQuery) -> Result<Page<Vm>, ApiError>;
+    async fn events(&self, caller: &Caller, query: &EventQuery) -> Result<Page<Event>, ApiError>;
+}
+
+/// The handle the server puts into Leptos context.
+pub type SharedBackend = Arc<dyn Backend>;

@@ -1,0 +1,205 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Form, A},
+    hooks::{use_params_map, use_query_map},
+    params::ParamsMap,
+};
+
+use crate::api::{Host, HostQuery, HostSort, HostStatus};
+use crate::components::{gib, HostStatusBadge, LoadError, Loading, Pager};
+use crate::rpc::{get_host, list_clusters, list_hosts};
+
+/// Reads the hosts list's URL (`?cluster=&status=&updates=1&q=&sort=&dir=&page=`) into a query.
+/// The URL is the single source of truth, so every filtered view can be linked and reloaded.
+fn host_query(params: &ParamsMap) -> HostQuery {
+    let text = |key: &str| params.get(key).filter(|value| !value.trim().is_empty());
+    HostQuery {
+        cluster: text("cluster"),
+        status: text("status").and_then(|value| HostStatus::parse(&value)),
+        has_updates: text("updates").is_some(),
+        search: text("q"),
+        sort: text("sort").and_then(|value| HostSort::parse(&value)),
+        desc: params.get_str("dir") == Some("desc"),
+        page: text("page").and_then(|value| value.parse().ok()),
+        per_page: None,
+    }
+}
+
+#[component]
+pub fn HostsPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| host_query(&params.read()));
+    let hosts = Resource::new(move || query.get(), list_hosts);
+    let clusters = Resource::new(|| (), |_| list_clusters());
+
+    view! {
+        <Title text="Hosts"/>
+        <h1>"Hosts"</h1>
+        <Form method="GET" action="" attr:class="filters" attr:aria-label="Filter hosts">
+            <label>"Name "
+                <input type="search" name="q" prop:value=move || query.read().search.clone().unwrap_or_default()/>
+            </label>
+            <label>"Cluster "
+                <select name="cluster">
+                    <option value="">"All clusters"</option>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let selected = query.read_untracked().cluster.clone();
+                            clusters.await.unwrap_or_default().into_iter().map(|c| {
+                                let is_selected = selected.as_deref() == Some(c.id.as_str());
+                                view! { <option value=c.id selected=is_selected>{c.name}</option> }
+                            }).collect_view()
+                        })}
+                    </Suspense>
+                </select>
+            </label>
+            <label>"Status "
+                <select name="status">
+                    <option value="">"Any status"</option>
+                    {HostStatus::ALL.iter().map(|status| {
+                        let status = *status;
+                        view! {
+                            <option value=status.as_str() selected=move || query.read().status == Some(status)>
+                                {status.label()}
+                            </option>
+                        }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="check">
+                <input type="checkbox" name="updates" value="1" prop:checked=move || query.read().has_updates/>
+                " Has updates"
+            </label>
+            <button type="submit">"Filter"</button>
+            <A href="/hosts">"Clear"</A>
+        </Form>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match hosts.await {
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                    Ok(page) => {
+                        let pages = page.page_count();
+                        let empty = page.items.is_empty();
+                        view! {
+                            <table class="grid" id="hosts-table">
+                                <thead><tr>
+                                    <SortHeader column=HostSort::Name/>
+                                    <SortHeader column=HostSort::Cluster/>
+                                    <SortHeader column=HostSort::Status/>
+                                    <SortHeader column=HostSort::Os/>
+                                    <SortHeader column=HostSort::VmCount/>
+                                    <SortHeader column=HostSort::Memory/>
+                                    <th>"Updates"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|host| view! { <HostRow host/> }).collect_view()}
+                                </tbody>
+                            </table>
+                            {empty.then(|| view! { <p class="muted">"No host matches these filters."</p> })}
+                            <Pager page=page.page pages total=page.total/>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A column header that sorts by its column; a second click reverses the order.
+#[component]
+fn SortHeader(column: HostSort) -> impl IntoView {
+    let params = use_query_map();
+    let state = move || {
+        let params = params.read();
+        let current = params.get_str("sort").and_then(HostSort::parse).unwrap_or(HostSort::Name);
+        (current == column, params.get_str("dir") == Some("desc"))
+    };
+    let href = move || {
+        let (active, desc) = state();
+        let mut next = params.get();
+        next.replace("sort", column.as_str().to_string());
+        next.replace("dir", if active && !desc { "desc" } else { "asc" }.to_string());
+        next.remove("page");
+        next.to_query_string()
+    };
+    let aria_sort = move || match state() {
+        (true, true) => "descending",
+        (true, false) => "ascending",
+        _ => "none",
+    };
+    view! {
+        <th aria-sort=aria_sort>
+            <A href=href>{column.label()}</A>
+        </th>
+    }
+}
+
+#[component]
+fn HostRow(host: Host) -> impl IntoView {
+    let href = format!("/hosts/{}", host.id);
+    let name = host.name.clone();
+    view! {
+        <tr data-host=host.name.clone()>
+            <td><A href=href>{name}</A></td>
+            <td>{host.cluster.name.clone()}</td>
+            <td><HostStatusBadge status=host.status/></td>
+            <td>{host.os.clone()}</td>
+            <td>{host.vm_count}</td>
+            <td>{format!("{} / {}", gib(host.memory_mb.used), gib(host.memory_mb.total))}</td>
+            <td>{host.updates_available.then(|| view! {
+                <span class="updates-icon" title="Updates available" aria-label="Updates available">"⬆"</span>
+            })}</td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn HostPage() -> impl IntoView {
+    let params = use_params_map();
+    let host = Resource::new(move || params.read().get("id").unwrap_or_default(), get_host);
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match host.await {
+                    Err(error) => view! { <Title text="Host"/><LoadError error/> }.into_any(),
+                    Ok(host) => view! {
+                        <Title text=host.name.clone()/>
+                        <p class="crumbs"><A href="/hosts">"Hosts"</A>" / "{host.name.clone()}</p>
+                        <h1>{host.name.clone()} " " <HostStatusBadge status=host.status/></h1>
+                        <div class="tabs" role="tablist">
+                            <span role="tab" aria-selected="true" class="tab active">"General"</span>
+                        </div>
+                        <HostGeneral host/>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The General sub-tab: what an admin needs to know about a host at a glance.
+#[component]
+fn HostGeneral(host: Host) -> impl IntoView {
+    let levels = if host.supported_cluster_levels.is_empty() {
+        "—".to_string()
+    } else {
+        host.supported_cluster_levels.join(", ")
+    };
+    let last_check = host.last_update_check.clone().unwrap_or_else(|| "Never".to_string());
+    view! {
+        <section role="tabpanel" aria-label="General" class="general">
+            <dl class="facts">
+                <dt>"Name"</dt><dd>{host.name.clone()}</dd>
+                <dt>"Address"</dt><dd>{host.address.clone()}</dd>
+                <dt>"Cluster"</dt><dd><A href=format!("/clusters/{}", host.cluster.id)>{host.cluster.name.clone()}</A></dd>
+                <dt>"Status"</dt><dd>{host.status.label()}</dd>
+                <dt>"OS"</dt><dd>{host.os.clone()}</dd>
+                <dt>"Memory"</dt><dd>{format!("{} used of {}", gib(host.memory_mb.used), gib(host.memory_mb.total))}</dd>
+                <dt>"VMs"</dt><dd><A href=format!("/vms?host={}", host.id)>{host.vm_count}</A></dd>
+                <dt>"Supported Cluster Levels"</dt><dd>{levels}</dd>
+                <dt>"Last Update Check"</dt><dd>{last_check}</dd>
+            </dl>
+        </section>
+    }
+}

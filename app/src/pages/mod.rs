@@ -1,0 +1,34 @@
+//! One module per screen of SPEC §7.
+
+mod clusters;
+mod dashboard;
+mod events;
+mod hosts;
+mod login;
+mod vms;
+
+pub use clusters::{ClusterPage, ClustersPage};
+pub use dashboard::DashboardPage;
+pub use events::EventsPage;
+pub use hosts::{HostPage, HostsPage};
+pub use login::LoginPage;
+pub use vms::VmsPage;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <main class="content">
+            <h1>"Page not found"</h1>
+            <p><A href="/">"Back to the dashboard"</A></p>
+        </main>
+    }
+}

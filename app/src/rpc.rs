@@ -1,0 +1,90 @@
+//! Server functions: the portal's thin doors into the service.
+//!
+//! Each one finds the caller (put into the request by the server's auth layer) and the
+//! backend, and calls it; no rule lives here. They use the `/rpc` prefix because `/api` belongs
+//! to the REST API of SPEC §4.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+use crate::api::{Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, Page, Vm, VmQuery};
+
+#[cfg(feature = "ssr")]
+mod context {
+    use leptos::prelude::*;
+
+    use crate::api::{ApiError, Caller};
+    use crate::backend::SharedBackend;
+
+    /// The signed-in user of this request, if any.
+    pub fn caller() -> Option<Caller> {
+        use_context::<http::request::Parts>()?
+            .extensions
+            .get::<Caller>()
+            .cloned()
+    }
+
+    /// The caller and the backend, or the error a signed-out browser sees.
+    pub fn session() -> Result<(Caller, SharedBackend), ServerFnError> {
+        let caller = caller().ok_or_else(|| ServerFnError::new("You are not logged in."))?;
+        let backend = use_context::<SharedBackend>()
+            .ok_or_else(|| ServerFnError::new("The server is not ready."))?;
+        Ok((caller, backend))
+    }
+
+    pub fn fail(error: ApiError) -> ServerFnError {
+        ServerFnError::new(error.message)
+    }
+}
+
+#[server(prefix = "/rpc")]
+pub async fn whoami() -> Result<Option<Caller>, ServerFnError> {
+    Ok(context::caller())
+}
+
+#[server(prefix = "/rpc")]
+pub async fn product_version() -> Result<String, ServerFnError> {
+    Ok(env!("CARGO_PKG_VERSION").to_string())
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_dashboard() -> Result<Dashboard, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.dashboard(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn list_hosts(query: HostQuery) -> Result<Page<Host>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.hosts(&caller, &query).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_host(id: String) -> Result<Host, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.host(&caller, &id).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn list_clusters() -> Result<Vec<Cluster>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.clusters(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_cluster(id: String) -> Result<Cluster, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.cluster(&caller, &id).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn list_vms(query: VmQuery) -> Result<Page<Vm>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.vms(&caller, &query).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn list_events(query: EventQuery) -> Result<Page<Event>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.events(&caller, &query).await.map_err(context::fail)
+}

@@ -1,0 +1,198 @@
+//! The `uplift` command line (SPEC §2). Every command finds the database the same way, so the
+//! CLI and a running server share one state.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use app::api::Role;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::fleet::{self, generate, FleetError};
+use crate::service::{Actor, Service, ServiceError};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(name = "uplift", version, about = "Upgrade manager for virtualization clusters")]
+pub struct Cli {
+    /// Directory for Uplift's data (the SQLite database lives here by default).
+    #[arg(long, global = true, env = "UPLIFT_DATA_DIR", default_value = "uplift-data")]
+    pub data_dir: PathBuf,
+    /// Database URL; defaults to sqlite://DATA_DIR/uplift.db.
+    #[arg(long, global = true, env = "UPLIFT_DB")]
+    pub db: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal and the REST API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "UPLIFT_ADDR", default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        /// Fleet file for the simulated datacenter, or `demo` for the built-in one.
+        #[arg(long, env = "UPLIFT_FLEET", default_value = "demo")]
+        fleet: String,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Work with fleet files.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password comes from UPLIFT_USER_PASSWORD or one line on stdin.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (from UPLIFT_USER_PASSWORD or one line on stdin).
+    Passwd { name: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Write a generated fleet file to stdout.
+    Generate {
+        #[arg(long)]
+        clusters: usize,
+        #[arg(long)]
+        hosts: usize,
+        #[arg(long)]
+        vms: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+/// Why a command failed; each kind has its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input from the user (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Fleet(#[from] FleetError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) | CliError::Fleet(_) => 2,
+            CliError::Service(ServiceError::Invalid { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl Cli {
+    pub fn database_url(&self) -> String {
+        self.db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/uplift.db", self.data_dir.display()))
+    }
+
+    /// Opens the database (creating the data dir) and the service over it.
+    pub async fn service(&self) -> Result<Service, CliError> {
+        if self.db.is_none() {
+            std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+                CliError::Usage(format!("cannot create the data dir {}: {e}", self.data_dir.display()))
+            })?;
+        }
+        Ok(Service::new(Store::open(&self.database_url()).await?))
+    }
+}
+
+/// The password for `user add` / `user passwd`: the variable if set, else one line of stdin.
+fn read_password() -> Result<String, CliError> {
+    if let Ok(password) = std::env::var("UPLIFT_USER_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(CliError::Usage(
+            "no password: set UPLIFT_USER_PASSWORD or give it as one line on stdin".into(),
+        ));
+    }
+    Ok(password)
+}
+
+/// Runs every command but `serve` (which lives in [`crate::server`]).
+pub async fn run_user(cli: &Cli, command: &UserCommand) -> Result<(), CliError> {
+    let service = cli.service().await?;
+    match command {
+        UserCommand::Add { name, role } => {
+            let password = read_password()?;
+            service.add_user(Actor::Cli, name, (*role).into(), &password).await?;
+            println!("Added user {name}.");
+        }
+        UserCommand::List => {
+            println!("{:<24} {:<8} CREATED", "NAME", "ROLE");
+            for user in service.users().await? {
+                println!("{:<24} {:<8} {}", user.name, user.role.as_str(), user.created_at);
+            }
+        }
+        UserCommand::Passwd { name } => {
+            let password = read_password()?;
+            service.set_password(Actor::Cli, name, &password).await?;
+            println!("Changed the password of {name}.");
+        }
+    }
+    Ok(())
+}
+
+pub fn run_fleet(command: &FleetCommand) -> Result<(), CliError> {
+    match *command {
+        FleetCommand::Generate {
+            clusters,
+            hosts,
+            vms,
+            seed,
+        } => {
+            if clusters == 0 && hosts > 0 {
+                return Err(CliError::Usage("hosts need at least one cluster".into()));
+            }
+            let text = generate::generate(generate::Shape {
+                clusters,
+                hosts,
+                vms,
+                seed,
+            });
+            // What we write must load: check it, so a generator bug never reaches a demo.
+            fleet::Fleet::parse("generated fleet", &text)?;
+            print!("{text}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Words of the domain that more than one layer needs. Pure: no I/O.
+
+use serde::Deserialize;
+
+/// A cluster's scheduling policy (SPEC §8). The policy units behind each arrive with the
+/// scheduler; here it is the name a cluster carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchedulingPolicy {
+    None,
+    EvenlyDistributed,
+    PowerSaving,
+    InClusterUpgrade,
+    ClusterMaintenance,
+}
+
+impl SchedulingPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchedulingPolicy::None => "none",
+            SchedulingPolicy::EvenlyDistributed => "evenly_distributed",
+            SchedulingPolicy::PowerSaving => "power_saving",
+            SchedulingPolicy::InClusterUpgrade => "in_cluster_upgrade",
+            SchedulingPolicy::ClusterMaintenance => "cluster_maintenance",
+        }
+    }
+}
+
+/// Whether a host in this status may carry running VMs. Hosts that are in maintenance, being
+/// installed, rebooting or down cannot.
+pub fn host_can_run_vms(status: app::api::HostStatus) -> bool {
+    use app::api::HostStatus::*;
+    matches!(
+        status,
+        Up | NonOperational | NonResponsive | PreparingForMaintenance
+    )
+}
+
+/// A cluster compatibility level looks like `4.7`: two dot-separated numbers.
+pub fn is_cluster_level(value: &str) -> bool {
+    let mut parts = value.split('.');
+    let numeric = |part: Option<&str>| {
+        part.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    numeric(parts.next()) && numeric(parts.next()) && parts.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::api::HostStatus;
+
+    #[test]
+    fn cluster_levels_are_two_numbers() {
+        assert!(is_cluster_level("4.7"));
+        assert!(is_cluster_level("10.12"));
+        for bad in ["4", "4.7.1", "4.x", ".7", "4.", ""] {
+            assert!(!is_cluster_level(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_active_hosts_run_vms() {
+        assert!(host_can_run_vms(HostStatus::Up));
+        assert!(!host_can_run_vms(HostStatus::Maintenance));
+        assert!(!host_can_run_vms(HostStatus::Down));
+    }
+}

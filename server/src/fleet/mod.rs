@@ -1,0 +1,52 @@
+//! The `sim` driver's world: the fleet file, the built-in demo fleet and the generator.
+//!
+//! The simulated datacenter is loaded from a fleet file into the database once, on the first
+//! start; from then on the database is the world, exactly as a real datacenter would outlive a
+//! restart of its manager.
+
+mod file;
+pub mod generate;
+
+pub use file::{FailMode, Fleet, FleetError};
+
+/// The demo fleet shipped with Uplift (`--fleet demo`, the default).
+pub const DEMO: &str = include_str!("../../fleets/demo.toml");
+
+/// Reads and validates the fleet named by `--fleet`: `demo` or a file path.
+pub fn load(source: &str) -> Result<Fleet, FleetError> {
+    if source == "demo" {
+        return Fleet::parse("demo.toml", DEMO);
+    }
+    let text = std::fs::read_to_string(source).map_err(|e| FleetError {
+        file: source.to_string(),
+        line: 0,
+        reason: format!("cannot read the fleet file: {e}"),
+    })?;
+    Fleet::parse(source, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_fleet_is_valid_and_as_varied_as_promised() {
+        let fleet = load("demo").unwrap();
+        assert!(fleet.clusters.len() >= 3);
+        assert!(fleet.hosts.len() >= 30);
+        assert!(fleet.vms.len() >= 200);
+        let oses: std::collections::HashSet<_> = fleet.hosts.iter().map(|h| h.os.as_str()).collect();
+        assert!(oses.len() >= 2, "mixed OS versions");
+        assert!(fleet.hosts.iter().any(|h| h.hosted_engine.is_some()));
+        assert!(fleet.hosts.iter().any(|h| h.fail == FailMode::Upgrade));
+        use app::api::MigrationMode;
+        assert!(fleet.vms.iter().any(|v| v.migration == MigrationMode::Pinned));
+        assert!(fleet.vms.iter().any(|v| v.migration == MigrationMode::UserMigratable));
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let err = load("/nonexistent/fleet.toml").unwrap_err();
+        assert!(err.to_string().starts_with("/nonexistent/fleet.toml: cannot read"), "{err}");
+    }
+}

@@ -1,0 +1,144 @@
+//! The REST API of SPEC §4: thin handlers that parse, call the service and serialize.
+
+use app::api::{About, EventQuery, Host, HostQuery, VmQuery};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::auth::SignedIn;
+use super::error::{HttpError, HttpResult};
+use super::AppState;
+
+pub async fn about() -> Json<About> {
+    Json(About {
+        product: "Uplift".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+/// A query string that does not parse is the client's mistake: say which, as JSON.
+fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> HttpResult<T> {
+    parsed
+        .map(|Query(q)| q)
+        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+}
+
+fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> HttpResult<T> {
+    parsed
+        .map(|Json(b)| b)
+        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text()))
+}
+
+/// Whether the client asked for XML rather than JSON.
+fn wants_xml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/xml") && !accept.contains("application/json"))
+}
+
+fn xml<T: Serialize>(root: &str, value: &T) -> HttpResult<Response> {
+    let text = quick_xml::se::to_string_with_root(root, value).map_err(|e| {
+        HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "xml_error", format!("cannot write XML: {e}"))
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/xml")], format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{text}"))
+        .into_response())
+}
+
+/// The hosts list in XML: `<hosts><host>…</host>…</hosts>`.
+#[derive(Serialize)]
+struct HostList<'a> {
+    host: &'a [Host],
+}
+
+/// A paged list: the items as a plain array, the total in `X-Total-Count`.
+fn list<T: Serialize>(items: Vec<T>, total: u64) -> Response {
+    ([("x-total-count", total.to_string())], Json(items)).into_response()
+}
+
+pub async fn hosts(
+    State(state): State<AppState>,
+    _: SignedIn,
+    headers: HeaderMap,
+    q: Result<Query<HostQuery>, QueryRejection>,
+) -> HttpResult<Response> {
+    let page = state.service.host_page(&query(q)?).await?;
+    if wants_xml(&headers) {
+        return xml("hosts", &HostList { host: &page.items });
+    }
+    Ok(list(page.items, page.total))
+}
+
+pub async fn host(
+    State(state): State<AppState>,
+    _: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    let host = state.service.host_by_id(&id).await?;
+    if wants_xml(&headers) {
+        return xml("host", &host);
+    }
+    Ok(Json(host).into_response())
+}
+
+pub async fn clusters(State(state): State<AppState>, _: SignedIn) -> HttpResult<Response> {
+    Ok(Json(state.service.cluster_list().await?).into_response())
+}
+
+pub async fn cluster(
+    State(state): State<AppState>,
+    _: SignedIn,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    Ok(Json(state.service.cluster_by_id(&id).await?).into_response())
+}
+
+pub async fn vms(
+    State(state): State<AppState>,
+    _: SignedIn,
+    q: Result<Query<VmQuery>, QueryRejection>,
+) -> HttpResult<Response> {
+    let page = state.service.vm_page(&query(q)?).await?;
+    Ok(list(page.items, page.total))
+}
+
+pub async fn vm(State(state): State<AppState>, _: SignedIn, Path(id): Path<String>) -> HttpResult<Response> {
+    Ok(Json(state.service.vm_by_id(&id).await?).into_response())
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    _: SignedIn,
+    q: Result<Query<EventQuery>, QueryRejection>,
+) -> HttpResult<Response> {
+    let page = state.service.event_page(&query(q)?).await?;
+    Ok(list(page.items, page.total))
+}
+
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    token: String,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    request: Result<Json<TokenRequest>, JsonRejection>,
+) -> HttpResult<(StatusCode, Json<TokenResponse>)> {
+    let request = body(request)?;
+    let token = state.service.create_token(&request.username, &request.password).await?;
+    Ok((StatusCode::CREATED, Json(TokenResponse { token })))
+}
+
+pub async fn not_found() -> HttpError {
+    HttpError::new(StatusCode::NOT_FOUND, "not_found", "There is no such API endpoint.")
+}

@@ -1,0 +1,185 @@
+//! Who is calling: HTTP Basic, a bearer token or the portal's session cookie, resolved once per
+//! request into a [`Caller`] in the request's extensions. Also the two gates that need no
+//! handler: signed-out browsers go to the login page, and cross-site mutations are refused.
+
+use app::api::Caller;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{header, request::Parts, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use super::error::HttpError;
+use super::AppState;
+use crate::service::{Service, ServiceError, ServiceResult};
+
+/// What a signed-in session remembers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionAuth {
+    pub user_id: String,
+    /// The user's `auth_version` at login: a password change ends the session.
+    pub auth_version: i64,
+}
+
+pub const SESSION_KEY: &str = "auth";
+
+enum Credentials {
+    Basic { name: String, password: String },
+    Bearer(String),
+}
+
+/// Reads the Authorization header; `Err` when it is present but malformed.
+fn credentials(parts: &axum::http::HeaderMap) -> Result<Option<Credentials>, HttpError> {
+    let Some(value) = parts.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || {
+        HttpError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_authorization",
+            "The Authorization header is neither Basic nor Bearer credentials.",
+        )
+    };
+    let value = value.to_str().map_err(|_| bad())?;
+    let (scheme, rest) = value.split_once(' ').ok_or_else(bad)?;
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .map_err(|_| bad())?;
+        let text = String::from_utf8(decoded).map_err(|_| bad())?;
+        let (name, password) = text.split_once(':').ok_or_else(bad)?;
+        Ok(Some(Credentials::Basic {
+            name: name.to_string(),
+            password: password.to_string(),
+        }))
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Ok(Some(Credentials::Bearer(rest.trim().to_string())))
+    } else {
+        Err(bad())
+    }
+}
+
+async fn session_caller(service: &Service, session: &Session) -> ServiceResult<Option<Caller>> {
+    let auth: Option<SessionAuth> = session
+        .get(SESSION_KEY)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("session store: {e}")))?;
+    match auth {
+        Some(auth) => service.caller_by_session(&auth.user_id, auth.auth_version).await,
+        None => Ok(None),
+    }
+}
+
+/// Paths a signed-out browser may see: the login page, static files, the APIs (which answer
+/// 401 themselves) and the login/logout form targets.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path == "/logout"
+        || path == "/api"
+        || path.starts_with("/api/")
+        || path.starts_with("/rpc/")
+        || path.starts_with("/pkg/")
+        || path == "/metrics"
+        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+}
+
+/// Resolves the caller and sends signed-out browsers to the login page.
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let resolved = match credentials(request.headers()) {
+        Err(error) => return error.into_response(),
+        Ok(Some(Credentials::Basic { name, password })) => match state.service.login(&name, &password).await {
+            Ok((caller, _)) => Some(caller),
+            Err(error) => return HttpError::from(error).into_response(),
+        },
+        Ok(Some(Credentials::Bearer(token))) => match state.service.caller_by_token(&token).await {
+            Ok(Some(caller)) => Some(caller),
+            Ok(None) => {
+                return HttpError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "The bearer token is unknown or has expired.",
+                )
+                .into_response()
+            }
+            Err(error) => return HttpError::from(error).into_response(),
+        },
+        Ok(None) => match request.extensions().get::<Session>() {
+            Some(session) => match session_caller(&state.service, session).await {
+                Ok(caller) => caller,
+                Err(error) => return HttpError::from(error).into_response(),
+            },
+            None => None,
+        },
+    };
+
+    let path = request.uri().path();
+    match &resolved {
+        None if request.method() == Method::GET && !is_public(path) => {
+            return Redirect::to("/login").into_response()
+        }
+        Some(_) if path == "/login" && request.method() == Method::GET => {
+            return Redirect::to("/").into_response()
+        }
+        _ => {}
+    }
+    if let Some(caller) = resolved {
+        request.extensions_mut().insert(caller);
+    }
+    next.run(request).await
+}
+
+/// Refuses state-changing requests whose Origin is another site (CSRF). Requests without an
+/// Origin header (scripts, the CLI) carry no browser cookies by accident and pass.
+pub async fn same_origin(request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        if let Some(origin) = request.headers().get(header::ORIGIN) {
+            let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+            let origin_host = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.split_once("://"))
+                .map(|(_, rest)| rest.trim_end_matches('/'));
+            if host.is_none() || origin_host != host {
+                return HttpError::new(
+                    StatusCode::FORBIDDEN,
+                    "bad_origin",
+                    "This request came from another site and was refused.",
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// Extractor for handlers that need a signed-in caller (of any role): 401 otherwise.
+pub struct SignedIn;
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Caller>() {
+            Some(_) => Ok(SignedIn),
+            None => Err(HttpError::unauthenticated()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_paths_are_only_the_login_apis_and_files() {
+        for path in ["/login", "/api", "/api/hosts", "/pkg/uplift.js", "/favicon.svg", "/rpc/x"] {
+            assert!(is_public(path), "{path}");
+        }
+        for path in ["/", "/hosts", "/hosts/abc", "/apix", "/clusters/1"] {
+            assert!(!is_public(path), "{path}");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The HTTP server: the portal's pages (server-rendered Leptos), its server functions under
+//! `/rpc`, the REST API under `/api`, and the layers every request passes (session, auth,
+//! same-origin check, tracing).
+
+mod api;
+mod auth;
+mod error;
+mod login;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::backend::SharedBackend;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::routing::{any, get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::service::Service;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub service: Service,
+}
+
+/// How long a portal session lasts without use.
+const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+
+/// Builds the whole application router.
+pub fn router(state: AppState, sessions: SqliteStore) -> Router {
+    let backend: SharedBackend = Arc::new(state.service.clone());
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+
+    let api = Router::new()
+        .route("/api", get(api::about))
+        .route("/api/tokens", post(api::create_token))
+        .route("/api/hosts", get(api::hosts))
+        .route("/api/hosts/{id}", get(api::host))
+        .route("/api/clusters", get(api::clusters))
+        .route("/api/clusters/{id}", get(api::cluster))
+        .route("/api/vms", get(api::vms))
+        .route("/api/vms/{id}", get(api::vm))
+        .route("/api/events", get(api::events))
+        .route("/api/{*rest}", any(api::not_found));
+
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("uplift_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        // Uplift serves plain HTTP on loopback by default; behind TLS, a proxy adds Secure.
+        .with_secure(false)
+        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+
+    Router::new()
+        .merge(api)
+        .route("/login", post(login::login))
+        .route("/logout", post(login::logout))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn(auth::same_origin))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

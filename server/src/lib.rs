@@ -1,0 +1,11 @@
+//! Uplift's server: the `uplift` binary's library, so integration tests and benchmarks reach
+//! the same code the binary runs.
+
+pub mod cli;
+mod credentials;
+mod domain;
+pub mod fleet;
+mod http;
+pub mod server;
+pub mod service;
+pub mod store;

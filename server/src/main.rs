@@ -1,0 +1,47 @@
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use uplift::cli::{run_fleet, run_user, Cli, CliError, Command};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = error.print();
+                std::process::exit(0);
+            }
+            // SPEC §2: bad arguments give a one-line error and exit 2.
+            let rendered = error.to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{first} (see `uplift --help`)");
+            std::process::exit(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("UPLIFT_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    if let Err(error) = run(&cli) {
+        eprintln!("uplift: {error}");
+        std::process::exit(error.exit_code());
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), CliError> {
+    if let Command::Fleet(command) = &cli.command {
+        return run_fleet(command);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        match &cli.command {
+            Command::Serve { addr, fleet } => uplift::server::run(cli, *addr, fleet).await,
+            Command::User(command) => run_user(cli, command).await,
+            Command::Fleet(_) => Ok(()),
+        }
+    })
+}

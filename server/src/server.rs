@@ -1,0 +1,76 @@
+//! `uplift serve`: start-up in the order that keeps failures early and clear — the fleet file
+//! is validated before anything is written, then the database, the first admin, the world,
+//! the sessions, and finally the listener.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use leptos::config::LeptosOptions;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::cli::{Cli, CliError};
+use crate::fleet;
+use crate::http::{self, AppState};
+
+pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), CliError> {
+    let fleet = fleet::load(fleet_source)?;
+    let service = cli.service().await?;
+
+    let given = std::env::var("UPLIFT_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    if let Some(password) = service.bootstrap_admin(given).await? {
+        // SPEC §2: a generated first password is printed once, plainly, in the log.
+        tracing::warn!("created user admin with password {password} (shown once; change it with `uplift user passwd admin`)");
+    }
+    if service.load_world(&fleet, fleet_source).await? {
+        tracing::info!(fleet = fleet_source, "loaded the simulated fleet into the database");
+    } else {
+        let source = service.store().world_source().await?.unwrap_or_default();
+        tracing::info!(loaded_from = %source, "continuing the simulated world already in the database");
+    }
+
+    let sessions = SqliteStore::new(service.store().pool().clone())
+        .with_table_name("sessions")
+        .map_err(CliError::Usage)?;
+    sessions.migrate().await.map_err(crate::store::StoreError::from)?;
+    tokio::spawn(
+        sessions
+            .clone()
+            .continuously_delete_expired(tokio::time::Duration::from_secs(3600)),
+    );
+
+    let state = AppState {
+        leptos_options: leptos_options(addr)?,
+        service,
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
+    tracing::info!("Uplift is listening on http://{addr}");
+    http::serve(listener, http::router(state, sessions)).await?;
+    Ok(())
+}
+
+/// Leptos' settings. The site root (the compiled WASM, JS and CSS) is `LEPTOS_SITE_ROOT` when
+/// set (cargo-leptos sets it), else `target/site` under the working directory, else `site`
+/// beside the binary's build directory, so `target/release/uplift serve` works from anywhere.
+fn leptos_options(addr: SocketAddr) -> Result<LeptosOptions, CliError> {
+    let mut options = leptos::config::get_configuration(None)
+        .map_err(|e| CliError::Usage(format!("Leptos configuration: {e}")))?
+        .leptos_options;
+    options.site_addr = addr;
+    if std::env::var_os("LEPTOS_SITE_ROOT").is_none() {
+        let beside_binary = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("site")));
+        let root = [Some(PathBuf::from("target/site")), beside_binary]
+            .into_iter()
+            .flatten()
+            .find(|dir| dir.join("pkg").is_dir());
+        match root {
+            Some(root) => options.site_root = root.display().to_string().into(),
+            None => tracing::warn!("no compiled site found (run `cargo leptos build`); pages will not hydrate"),
+        }
+    }
+    Ok(options)
+}

@@ -1,0 +1,163 @@
+//! Reading the inventory, and loading the simulated world into it.
+
+use app::api::{
+    ApiError, Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, HostStatus, Page,
+    Severity, Vm, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+};
+use app::backend::Backend;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::fleet::Fleet;
+use crate::store::Window;
+
+/// How many events a listing without a page size returns: the log grows without bound.
+const EVENTS_UNPAGED: u32 = 1000;
+
+/// The rows a page asks for; `per_page: None` means every row (the REST API's default).
+fn window(page: Option<u32>, per_page: Option<u32>) -> Window {
+    Window {
+        page: page.unwrap_or(1).max(1),
+        per_page: per_page.map(|n| n.clamp(1, MAX_PER_PAGE)),
+    }
+}
+
+fn paged<T>(items: Vec<T>, total: u64, window: Window) -> Page<T> {
+    let per_page = window
+        .per_page
+        .unwrap_or_else(|| u32::try_from(total.max(1)).unwrap_or(u32::MAX));
+    Page {
+        items,
+        total,
+        page: window.page,
+        per_page,
+    }
+}
+
+impl Service {
+    /// Loads the fleet into an empty database. Returns false when a world exists already:
+    /// then the database is the truth, as a real datacenter outlives its manager's restarts.
+    pub async fn load_world(&self, fleet: &Fleet, source: &str) -> ServiceResult<bool> {
+        if self.store().has_world().await? {
+            return Ok(false);
+        }
+        self.store().load_fleet(fleet, source).await?;
+        self.record(
+            "fleet_loaded",
+            Severity::Normal,
+            format!(
+                "Loaded the simulated fleet {source}: {} clusters, {} hosts, {} VMs.",
+                fleet.clusters.len(),
+                fleet.hosts.len(),
+                fleet.vms.len()
+            ),
+            None,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    pub async fn host_page(&self, query: &HostQuery) -> ServiceResult<Page<Host>> {
+        let window = window(query.page, query.per_page);
+        let (hosts, total) = self.store().hosts(query, window).await?;
+        Ok(paged(hosts, total, window))
+    }
+
+    pub async fn host_by_id(&self, id: &str) -> ServiceResult<Host> {
+        self.store()
+            .host(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no host with id {id}.")))
+    }
+
+    pub async fn cluster_list(&self) -> ServiceResult<Vec<Cluster>> {
+        Ok(self.store().clusters().await?)
+    }
+
+    pub async fn cluster_by_id(&self, id: &str) -> ServiceResult<Cluster> {
+        self.store()
+            .cluster(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no cluster with id {id}.")))
+    }
+
+    pub async fn vm_page(&self, query: &VmQuery) -> ServiceResult<Page<Vm>> {
+        let window = window(query.page, query.per_page);
+        let (vms, total) = self.store().vms(query, window).await?;
+        Ok(paged(vms, total, window))
+    }
+
+    pub async fn vm_by_id(&self, id: &str) -> ServiceResult<Vm> {
+        self.store()
+            .vm(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no VM with id {id}.")))
+    }
+
+    pub async fn event_page(&self, query: &EventQuery) -> ServiceResult<Page<Event>> {
+        let window = window(query.page, Some(query.per_page.unwrap_or(EVENTS_UNPAGED)));
+        let (events, total) = self.store().events(query, window).await?;
+        Ok(paged(events, total, window))
+    }
+
+    pub async fn dashboard_counts(&self) -> ServiceResult<Dashboard> {
+        let counts = self.store().inventory_counts().await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(Dashboard {
+            clusters: count(counts.clusters),
+            hosts: count(counts.hosts),
+            hosts_with_updates: count(counts.hosts_with_updates),
+            vms: count(counts.vms),
+            vms_running: count(counts.vms_running),
+            hosts_by_status: counts
+                .hosts_by_status
+                .into_iter()
+                .filter_map(|(status, n)| HostStatus::parse(&status).map(|s| (s, count(n))))
+                .collect(),
+        })
+    }
+}
+
+/// The portal's view of the service. Reading needs only a signed-in caller, which the server
+/// functions guarantee before they get here.
+#[async_trait::async_trait]
+impl Backend for Service {
+    async fn dashboard(&self, _caller: &Caller) -> Result<Dashboard, ApiError> {
+        self.dashboard_counts().await.map_err(|e| e.to_api())
+    }
+
+    async fn hosts(&self, _caller: &Caller, query: &HostQuery) -> Result<Page<Host>, ApiError> {
+        let query = HostQuery {
+            per_page: Some(query.per_page.unwrap_or(DEFAULT_PER_PAGE)),
+            ..query.clone()
+        };
+        self.host_page(&query).await.map_err(|e| e.to_api())
+    }
+
+    async fn host(&self, _caller: &Caller, id: &str) -> Result<Host, ApiError> {
+        self.host_by_id(id).await.map_err(|e| e.to_api())
+    }
+
+    async fn clusters(&self, _caller: &Caller) -> Result<Vec<Cluster>, ApiError> {
+        self.cluster_list().await.map_err(|e| e.to_api())
+    }
+
+    async fn cluster(&self, _caller: &Caller, id: &str) -> Result<Cluster, ApiError> {
+        self.cluster_by_id(id).await.map_err(|e| e.to_api())
+    }
+
+    async fn vms(&self, _caller: &Caller, query: &VmQuery) -> Result<Page<Vm>, ApiError> {
+        let query = VmQuery {
+            per_page: Some(query.per_page.unwrap_or(DEFAULT_PER_PAGE)),
+            ..query.clone()
+        };
+        self.vm_page(&query).await.map_err(|e| e.to_api())
+    }
+
+    async fn events(&self, _caller: &Caller, query: &EventQuery) -> Result<Page<Event>, ApiError> {
+        let query = EventQuery {
+            per_page: Some(query.per_page.unwrap_or(DEFAULT_PER_PAGE)),
+            ..query.clone()
+        };
+        self.event_page(&query).await.map_err(|e| e.to_api())
+    }
+}

@@ -1,0 +1,89 @@
+use app::api::{Event, EventQuery, Ref, Severity};
+use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
+
+use super::{corrupt, now_rfc3339, Store, StoreResult, Window};
+
+/// An event about to be written.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub host_id: Option<String>,
+    pub cluster_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub user: Option<String>,
+}
+
+const EVENT_SELECT: &str = "
+    SELECT e.id, e.code, e.severity, e.time, e.message, e.correlation_id, e.user_name,
+           h.id AS host_id, h.name AS host_name, c.id AS cluster_id, c.name AS cluster_name
+    FROM events e
+    LEFT JOIN hosts h ON h.id = e.host_id
+    LEFT JOIN clusters c ON c.id = e.cluster_id";
+
+fn event_from(row: SqliteRow) -> StoreResult<Event> {
+    let severity: String = row.try_get("severity")?;
+    let reference = |id: Option<String>, name: Option<String>| id.zip(name).map(|(id, name)| Ref { id, name });
+    Ok(Event {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        severity: Severity::parse(&severity).ok_or_else(|| corrupt("event severity", severity))?,
+        time: row.try_get("time")?,
+        message: row.try_get("message")?,
+        host: reference(row.try_get("host_id")?, row.try_get("host_name")?),
+        cluster: reference(row.try_get("cluster_id")?, row.try_get("cluster_name")?),
+        correlation_id: row.try_get("correlation_id")?,
+        user: row.try_get("user_name")?,
+    })
+}
+
+fn push_event_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a EventQuery) {
+    sql.push(" WHERE 1 = 1");
+    if let Some(after) = query.after {
+        sql.push(" AND e.id > ").push_bind(after);
+    }
+    if let Some(severity) = query.severity {
+        sql.push(" AND e.severity = ").push_bind(severity.as_str());
+    }
+    if let Some(correlation) = &query.correlation_id {
+        sql.push(" AND e.correlation_id = ").push_bind(correlation);
+    }
+}
+
+impl Store {
+    pub async fn add_event(&self, event: &NewEvent) -> StoreResult<i64> {
+        let id = sqlx::query(
+            "INSERT INTO events (code, severity, time, message, host_id, cluster_id, correlation_id, user_name)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.code)
+        .bind(event.severity.as_str())
+        .bind(now_rfc3339())
+        .bind(&event.message)
+        .bind(&event.host_id)
+        .bind(&event.cluster_id)
+        .bind(&event.correlation_id)
+        .bind(&event.user)
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    /// Events matching `query`, newest first, and how many match in all.
+    pub async fn events(&self, query: &EventQuery, window: Window) -> StoreResult<(Vec<Event>, u64)> {
+        let mut sql = QueryBuilder::new(EVENT_SELECT);
+        push_event_filters(&mut sql, query);
+        sql.push(" ORDER BY e.id DESC LIMIT ")
+            .push_bind(window.limit())
+            .push(" OFFSET ")
+            .push_bind(window.offset());
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let events = rows.into_iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM events e");
+        push_event_filters(&mut count, query);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok((events, u64::try_from(total).unwrap_or(0)))
+    }
+}

@@ -1,0 +1,250 @@
+use app::api::{
+    AvailableUpdate, Cluster, Host, HostQuery, HostSort, HostStatus, HostedEngine, MemoryMb,
+    MigrationMode, Ref, Vm, VmQuery, VmStatus,
+};
+use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
+
+use super::{corrupt, json, Store, StoreResult, Window};
+
+/// Hosts with their cluster and what their running VMs use.
+const HOST_SELECT: &str = "
+    SELECT h.id, h.name, h.address, h.status, h.os, h.memory_mb, h.supported_cluster_levels,
+           h.hosted_engine, h.updates_available, h.available_updates, h.last_update_check,
+           c.id AS cluster_id, c.name AS cluster_name,
+           COALESCE(u.vm_count, 0) AS vm_count, COALESCE(u.used_mb, 0) AS used_mb
+    FROM hosts h
+    JOIN clusters c ON c.id = h.cluster_id
+    LEFT JOIN (SELECT host_id, COUNT(*) AS vm_count, SUM(memory_mb) AS used_mb
+               FROM vms WHERE host_id IS NOT NULL GROUP BY host_id) u ON u.host_id = h.id";
+
+const HOST_COUNT: &str = "SELECT COUNT(*) FROM hosts h";
+
+fn host_from(row: SqliteRow) -> StoreResult<Host> {
+    let status: String = row.try_get("status")?;
+    let hosted_engine: Option<String> = row.try_get("hosted_engine")?;
+    let levels: String = row.try_get("supported_cluster_levels")?;
+    let updates: String = row.try_get("available_updates")?;
+    let memory_total: i64 = row.try_get("memory_mb")?;
+    let memory_used: i64 = row.try_get("used_mb")?;
+    let vm_count: i64 = row.try_get("vm_count")?;
+    Ok(Host {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        address: row.try_get("address")?,
+        cluster: Ref {
+            id: row.try_get("cluster_id")?,
+            name: row.try_get("cluster_name")?,
+        },
+        status: HostStatus::parse(&status).ok_or_else(|| corrupt("host status", status))?,
+        os: row.try_get("os")?,
+        updates_available: row.try_get("updates_available")?,
+        available_updates: json::<Vec<AvailableUpdate>>("available updates", &updates)?,
+        last_update_check: row.try_get("last_update_check")?,
+        supported_cluster_levels: json("supported cluster levels", &levels)?,
+        vm_count: u32::try_from(vm_count).unwrap_or(u32::MAX),
+        memory_mb: MemoryMb {
+            total: u64::try_from(memory_total).unwrap_or(0),
+            used: u64::try_from(memory_used).unwrap_or(0),
+        },
+        hosted_engine: hosted_engine
+            .map(|text| json::<HostedEngine>("hosted engine state", &text))
+            .transpose()?,
+    })
+}
+
+/// The WHERE clause of a hosts query, shared by the page and its count.
+fn push_host_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a HostQuery) {
+    sql.push(" WHERE 1 = 1");
+    if let Some(cluster) = &query.cluster {
+        sql.push(" AND h.cluster_id = ").push_bind(cluster);
+    }
+    if let Some(status) = query.status {
+        sql.push(" AND h.status = ").push_bind(status.as_str());
+    }
+    if query.has_updates {
+        sql.push(" AND h.updates_available = 1");
+    }
+    if let Some(search) = &query.search {
+        sql.push(" AND instr(lower(h.name), lower(")
+            .push_bind(search.as_str())
+            .push(")) > 0");
+    }
+}
+
+fn host_order(sort: HostSort) -> &'static str {
+    match sort {
+        HostSort::Name => "h.name",
+        HostSort::Cluster => "c.name",
+        HostSort::Status => "h.status",
+        HostSort::Os => "h.os",
+        HostSort::VmCount => "vm_count",
+        HostSort::Memory => "used_mb",
+    }
+}
+
+const VM_SELECT: &str = "
+    SELECT v.id, v.name, v.status, v.memory_mb, v.migration, v.migrations,
+           h.id AS host_id, h.name AS host_name
+    FROM vms v LEFT JOIN hosts h ON h.id = v.host_id";
+
+fn vm_from(row: SqliteRow) -> StoreResult<Vm> {
+    let status: String = row.try_get("status")?;
+    let migration: String = row.try_get("migration")?;
+    let host_id: Option<String> = row.try_get("host_id")?;
+    let host_name: Option<String> = row.try_get("host_name")?;
+    let memory: i64 = row.try_get("memory_mb")?;
+    let migrations: i64 = row.try_get("migrations")?;
+    Ok(Vm {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        status: VmStatus::parse(&status).ok_or_else(|| corrupt("VM status", status))?,
+        host: host_id.zip(host_name).map(|(id, name)| Ref { id, name }),
+        memory_mb: u64::try_from(memory).unwrap_or(0),
+        migration: MigrationMode::parse(&migration).ok_or_else(|| corrupt("migration mode", migration))?,
+        migrations: u32::try_from(migrations).unwrap_or(u32::MAX),
+    })
+}
+
+fn push_vm_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a VmQuery) {
+    sql.push(" WHERE 1 = 1");
+    if let Some(host) = &query.host {
+        sql.push(" AND v.host_id = ").push_bind(host);
+    }
+    if let Some(status) = query.status {
+        sql.push(" AND v.status = ").push_bind(status.as_str());
+    }
+    if let Some(search) = &query.search {
+        sql.push(" AND instr(lower(v.name), lower(")
+            .push_bind(search.as_str())
+            .push(")) > 0");
+    }
+}
+
+const CLUSTER_SELECT: &str = "
+    SELECT c.id, c.name, c.compatibility_version, c.scheduling_policy,
+           COUNT(h.id) AS host_count, COALESCE(SUM(h.updates_available), 0) AS hosts_with_updates
+    FROM clusters c LEFT JOIN hosts h ON h.cluster_id = c.id";
+
+fn cluster_from(row: SqliteRow) -> StoreResult<Cluster> {
+    let hosts: i64 = row.try_get("host_count")?;
+    let with_updates: i64 = row.try_get("hosts_with_updates")?;
+    Ok(Cluster {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        compatibility_version: row.try_get("compatibility_version")?,
+        scheduling_policy: row.try_get("scheduling_policy")?,
+        host_count: u32::try_from(hosts).unwrap_or(u32::MAX),
+        hosts_with_updates: u32::try_from(with_updates).unwrap_or(u32::MAX),
+        supported_levels: None,
+        upgrade: None,
+    })
+}
+
+/// Counts for the dashboard.
+#[derive(Debug)]
+pub struct InventoryCounts {
+    pub clusters: i64,
+    pub hosts: i64,
+    pub hosts_with_updates: i64,
+    pub vms: i64,
+    pub vms_running: i64,
+    pub hosts_by_status: Vec<(String, i64)>,
+}
+
+impl Store {
+    /// One window of the hosts matching `query`, and how many match in all.
+    pub async fn hosts(&self, query: &HostQuery, window: Window) -> StoreResult<(Vec<Host>, u64)> {
+        let mut sql = QueryBuilder::new(HOST_SELECT);
+        push_host_filters(&mut sql, query);
+        let direction = if query.desc { "DESC" } else { "ASC" };
+        let column = host_order(query.sort.unwrap_or(HostSort::Name));
+        sql.push(format_args!(" ORDER BY {column} {direction}, h.name ASC LIMIT "))
+            .push_bind(window.limit())
+            .push(" OFFSET ")
+            .push_bind(window.offset());
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let hosts = rows.into_iter().map(host_from).collect::<StoreResult<Vec<_>>>()?;
+
+        let mut count = QueryBuilder::new(HOST_COUNT);
+        push_host_filters(&mut count, query);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok((hosts, u64::try_from(total).unwrap_or(0)))
+    }
+
+    pub async fn host(&self, id: &str) -> StoreResult<Option<Host>> {
+        sqlx::query(&format!("{HOST_SELECT} WHERE h.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(host_from)
+            .transpose()
+    }
+
+    pub async fn clusters(&self) -> StoreResult<Vec<Cluster>> {
+        sqlx::query(&format!("{CLUSTER_SELECT} GROUP BY c.id ORDER BY c.name"))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(cluster_from)
+            .collect()
+    }
+
+    pub async fn cluster(&self, id: &str) -> StoreResult<Option<Cluster>> {
+        sqlx::query(&format!("{CLUSTER_SELECT} WHERE c.id = ? GROUP BY c.id"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(cluster_from)
+            .transpose()
+    }
+
+    pub async fn vms(&self, query: &VmQuery, window: Window) -> StoreResult<(Vec<Vm>, u64)> {
+        let mut sql = QueryBuilder::new(VM_SELECT);
+        push_vm_filters(&mut sql, query);
+        sql.push(" ORDER BY v.name LIMIT ")
+            .push_bind(window.limit())
+            .push(" OFFSET ")
+            .push_bind(window.offset());
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let vms = rows.into_iter().map(vm_from).collect::<StoreResult<Vec<_>>>()?;
+
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM vms v");
+        push_vm_filters(&mut count, query);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok((vms, u64::try_from(total).unwrap_or(0)))
+    }
+
+    pub async fn vm(&self, id: &str) -> StoreResult<Option<Vm>> {
+        sqlx::query(&format!("{VM_SELECT} WHERE v.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(vm_from)
+            .transpose()
+    }
+
+    pub async fn inventory_counts(&self) -> StoreResult<InventoryCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM clusters) AS clusters,
+                    (SELECT COUNT(*) FROM hosts) AS hosts,
+                    (SELECT COUNT(*) FROM hosts WHERE updates_available = 1) AS hosts_with_updates,
+                    (SELECT COUNT(*) FROM vms) AS vms,
+                    (SELECT COUNT(*) FROM vms WHERE host_id IS NOT NULL) AS vms_running",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let hosts_by_status = sqlx::query_as::<_, (String, i64)>(
+            "SELECT status, COUNT(*) FROM hosts GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(InventoryCounts {
+            clusters: row.try_get("clusters")?,
+            hosts: row.try_get("hosts")?,
+            hosts_with_updates: row.try_get("hosts_with_updates")?,
+            vms: row.try_get("vms")?,
+            vms_running: row.try_get("vms_running")?,
+            hosts_by_status,
+        })
+    }
+}

@@ -1,0 +1,128 @@
+use app::api::Role;
+use sqlx::Row;
+
+use super::{corrupt, now_rfc3339, Store, StoreResult};
+
+/// A user as stored, hash included (it never leaves the service).
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub auth_version: i64,
+    pub created_at: String,
+}
+
+fn user_from(row: sqlx::sqlite::SqliteRow) -> StoreResult<UserRow> {
+    let role: String = row.try_get("role")?;
+    Ok(UserRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("user role", role))?,
+        password_hash: row.try_get("password_hash")?,
+        auth_version: row.try_get("auth_version")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, name, role, password_hash, auth_version, created_at";
+
+impl Store {
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Inserts a user; `Ok(false)` when the name is taken.
+    pub async fn insert_user(&self, id: &str, name: &str, role: Role, hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO users (id, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(hash)
+        .bind(now_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRow>> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(user_from)
+            .transpose()
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(user_from)
+            .transpose()
+    }
+
+    pub async fn list_users(&self) -> StoreResult<Vec<UserRow>> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(user_from)
+            .collect()
+    }
+
+    /// Replaces a password, ending the user's sessions and tokens; `Ok(false)` if no such user.
+    pub async fn set_password(&self, name: &str, hash: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?, auth_version = auth_version + 1 WHERE name = ?",
+        )
+        .bind(hash)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE name = ?)")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn insert_token(&self, token_hash: &str, user_id: &str, expires_at: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now_rfc3339())
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user a token belongs to, if the token exists and has not expired at `now`.
+    pub async fn user_by_token(&self, token_hash: &str, now: &str) -> StoreResult<Option<UserRow>> {
+        sqlx::query(&format!(
+            "SELECT {} FROM users u JOIN api_tokens t ON t.user_id = u.id
+             WHERE t.token_hash = ? AND t.expires_at > ?",
+            USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(user_from)
+        .transpose()
+    }
+}

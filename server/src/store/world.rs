@@ -1,0 +1,125 @@
+use std::collections::HashMap;
+
+use crate::fleet::Fleet;
+
+use super::{new_id, now_rfc3339, Store, StoreResult};
+
+impl Store {
+    /// Whether a simulated world was loaded before (then the database, not the file, is the
+    /// truth).
+    pub async fn has_world(&self) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sim_world")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Where the loaded world came from, if any.
+    pub async fn world_source(&self) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT source FROM sim_world WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Writes a validated fleet into the database in one transaction: all of it or nothing.
+    pub async fn load_fleet(&self, fleet: &Fleet, source: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let repository = serde_json::to_string(&fleet.repository).unwrap_or_else(|_| "{}".into());
+        sqlx::query(
+            "INSERT INTO sim_world (id, source, speed, seed, migration_gbps, max_migrations_per_host,
+                                    engine_version, engine_available, repository, loaded_at)
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(source)
+        .bind(fleet.simulation.speed())
+        .bind(i64::try_from(fleet.simulation.seed).unwrap_or(i64::MAX))
+        .bind(fleet.simulation.migration_gbps())
+        .bind(i64::from(fleet.simulation.max_migrations_per_host()))
+        .bind(&fleet.engine.version)
+        .bind(&fleet.engine.available_version)
+        .bind(repository)
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+
+        let mut cluster_ids = HashMap::new();
+        for cluster in &fleet.clusters {
+            let id = new_id();
+            sqlx::query(
+                "INSERT INTO clusters (id, name, compatibility_version, scheduling_policy, memory_headroom_percent)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(cluster.name.get_ref())
+            .bind(cluster.compatibility_version.get_ref())
+            .bind(cluster.scheduling_policy.as_str())
+            .bind(i64::from(cluster.memory_headroom_percent()))
+            .execute(&mut *tx)
+            .await?;
+            cluster_ids.insert(cluster.name.get_ref().as_str(), id);
+        }
+
+        let mut host_ids = HashMap::new();
+        for host in &fleet.hosts {
+            let id = new_id();
+            let hosted_engine = host
+                .hosted_engine
+                .as_ref()
+                .map(|he| serde_json::to_string(he).unwrap_or_default());
+            sqlx::query(
+                "INSERT INTO hosts (id, name, cluster_id, address, status, os, cpu_cores, memory_mb,
+                                    supported_cluster_levels, hosted_engine)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(host.name.get_ref())
+            .bind(&cluster_ids[host.cluster.get_ref().as_str()])
+            .bind(host.address())
+            .bind(host.status.as_str())
+            .bind(&host.os)
+            .bind(i64::from(host.cpu_cores))
+            .bind(i64::try_from(host.memory_mb()).unwrap_or(i64::MAX))
+            .bind(serde_json::to_string(&host.supported_cluster_levels).unwrap_or_default())
+            .bind(hosted_engine)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(serde_json::to_string(&host.packages).unwrap_or_default())
+            .bind(host.upgrade_seconds)
+            .bind(host.reboot_seconds)
+            .bind(host.fail.as_str())
+            .execute(&mut *tx)
+            .await?;
+            host_ids.insert(host.name.get_ref().as_str(), id);
+        }
+
+        for vm in &fleet.vms {
+            let host_id = vm.host.as_ref().map(|h| &host_ids[h.get_ref().as_str()]);
+            sqlx::query(
+                "INSERT INTO vms (id, name, host_id, status, cpus, memory_mb, migration, cpu_pinning,
+                                  numa_pinning, host_devices, highly_available, hosted_engine)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(new_id())
+            .bind(vm.name.get_ref())
+            .bind(host_id)
+            .bind(vm.status().as_str())
+            .bind(i64::from(vm.cpus))
+            .bind(i64::try_from(vm.memory_mb()).unwrap_or(i64::MAX))
+            .bind(vm.migration.as_str())
+            .bind(vm.cpu_pinning)
+            .bind(vm.numa_pinning)
+            .bind(vm.host_devices)
+            .bind(vm.highly_available)
+            .bind(vm.hosted_engine)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
