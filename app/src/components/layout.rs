@@ -50,10 +50,22 @@ pub fn Layout() -> impl IntoView {
 #[component]
 fn AboutDialog(on_close: Callback<()>) -> impl IntoView {
     let version = Resource::new(|| (), |_| product_version());
+    // Escape closes the dialog wherever the focus is; the close button takes the focus.
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            on_close.run(());
+        }
+    });
+    on_cleanup(move || escape.remove());
+    let close_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = close_button.get() {
+            let _ = button.focus();
+        }
+    });
     view! {
         <div class="backdrop" on:click=move |_| on_close.run(())></div>
-        <dialog open class="dialog" aria-labelledby="about-title"
-            on:keydown=move |ev| if ev.key() == "Escape" { on_close.run(()) }>
+        <dialog open class="dialog" aria-labelledby="about-title">
             <h2 id="about-title">"About Uplift"</h2>
             <p>"Upgrade manager for virtualization clusters."</p>
             <Suspense fallback=|| ()>
@@ -62,7 +74,7 @@ fn AboutDialog(on_close: Callback<()>) -> impl IntoView {
                     view! { <p>"Version " <strong>{version}</strong></p> }
                 })}
             </Suspense>
-            <button type="button" autofocus on:click=move |_| on_close.run(())>"Close"</button>
+            <button type="button" node_ref=close_button on:click=move |_| on_close.run(())>"Close"</button>
         </dialog>
     }
 }

@@ -1,0 +1,51 @@
+import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+// The server under test: the real `uplift` binary on the demo fleet, with a fresh data dir so
+// every run starts from the same world. .ci/test sets UPLIFT_BIN and LEPTOS_SITE_ROOT.
+const port = Number(process.env.UPLIFT_E2E_PORT ?? 3100);
+const repo = path.resolve(__dirname, "..");
+const bin = process.env.UPLIFT_BIN ?? path.join(repo, "target/debug/uplift");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-e2e-"));
+export const adminPassword = "e2e-admin-password";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `"${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --fleet demo`,
+    url: `http://127.0.0.1:${port}/api`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      UPLIFT_ADMIN_PASSWORD: adminPassword,
+      LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? path.join(repo, "target/site"),
+    },
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});

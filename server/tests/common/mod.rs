@@ -1,0 +1,224 @@
+//! Starts the real `uplift` binary on a free port with a temporary data dir and a fleet file
+//! written by the test, and talks to it over HTTP like any client.
+#![allow(dead_code)] // each test file uses its own part of these helpers
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// A small fleet with every kind of thing the inventory shows.
+pub const FLEET: &str = r#"
+[simulation]
+speed = 50.0
+
+[repository]
+os = "RHEL 9.4"
+supported_cluster_levels = ["4.7", "4.8"]
+packages = { vdsm = "4.50.3" }
+
+[[cluster]]
+name = "alpha"
+compatibility_version = "4.7"
+scheduling_policy = "evenly_distributed"
+
+[[cluster]]
+name = "beta"
+compatibility_version = "4.6"
+
+[[host]]
+name = "a1"
+cluster = "alpha"
+address = "10.1.0.1"
+os = "RHEL 8.9"
+memory_gb = 64
+supported_cluster_levels = ["4.6", "4.7"]
+packages = { vdsm = "4.50.2" }
+hosted_engine = { configured = true, active = true, score = 3400 }
+
+[[host]]
+name = "a2"
+cluster = "alpha"
+address = "10.1.0.2"
+status = "maintenance"
+os = "RHEL 9.4"
+memory_gb = 32
+
+[[host]]
+name = "b1"
+cluster = "beta"
+address = "10.2.0.1"
+status = "non_operational"
+os = "RHEL 9.2"
+memory_gb = 128
+
+[[vm]]
+name = "web"
+host = "a1"
+memory_gb = 8
+migration = "migratable"
+
+[[vm]]
+name = "db"
+host = "a1"
+memory_gb = 16
+migration = "pinned"
+cpu_pinning = true
+
+[[vm]]
+name = "batch"
+host = "b1"
+status = "paused"
+memory_gb = 4
+migration = "user_migratable"
+
+[[vm]]
+name = "spare"
+memory_gb = 2
+"#;
+
+pub fn uplift_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_uplift")
+}
+
+/// `uplift` with a clean environment for Uplift's own variables.
+pub fn uplift(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(uplift_bin());
+    for var in ["UPLIFT_ADDR", "UPLIFT_DB", "UPLIFT_FLEET", "UPLIFT_USER_PASSWORD", "UPLIFT_ADMIN_PASSWORD"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("UPLIFT_DATA_DIR", data_dir).env("UPLIFT_LOG", "warn");
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("uplift runs")
+}
+
+pub fn write_fleet(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write fleet");
+    path
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `uplift serve` on `fleet` and waits until it answers.
+    pub async fn start(data_dir: &Path, fleet: &Path) -> Server {
+        let port = free_port();
+        let log = data_dir.join(format!("server-{port}.log"));
+        let child = uplift(data_dir)
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--fleet"])
+            .arg(fleet)
+            .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("UPLIFT_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("uplift serve starts");
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_path_buf(),
+            log,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("uplift exited with {status}:\n{}", self.log());
+            }
+            if let Ok(response) = client.get(format!("{}/api", self.base)).send().await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("uplift did not answer in time:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// kill -9: no shutdown, no flushing beyond what the server already committed.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that follows no redirects, so tests see the server's own answers.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub async fn get_json(server: &Server, path: &str, user: &str, password: &str) -> serde_json::Value {
+    let response = client()
+        .get(server.url(path))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .expect("request");
+    assert!(response.status().is_success(), "GET {path}: {}", response.status());
+    response.json().await.expect("json")
+}
+
+pub async fn admin_json(server: &Server, path: &str) -> serde_json::Value {
+    get_json(server, path, "admin", ADMIN_PASSWORD).await
+}
+
+/// Logs in through the portal's form and returns the session cookie (`name=value`).
+pub async fn portal_login(server: &Server, user: &str, password: &str) -> Option<String> {
+    let response = client()
+        .post(server.url("/login"))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), 303);
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("uplift_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
