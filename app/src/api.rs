@@ -342,7 +342,10 @@ mod tests {
         for status in HostStatus::ALL {
             assert_eq!(HostStatus::parse(status.as_str()), Some(*status));
         }
-        assert_eq!(HostStatus::PreparingForMaintenance.label(), "Preparing For Maintenance");
+        assert_eq!(
+            HostStatus::PreparingForMaintenance.label(),
+            "Preparing For Maintenance"
+        );
         assert_eq!(HostStatus::parse("Up"), None);
     }
 
@@ -355,10 +358,7 @@ mod tests {
             per_page: 25,
         };
         assert_eq!(page.page_count(), 1);
-        let page = Page::<u8> {
-            total: 51,
-            ..page
-        };
+        let page = Page::<u8> { total: 51, ..page };
         assert_eq!(page.page_count(), 3);
     }
 }

@@ -7,7 +7,9 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-use crate::api::{Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, Page, Vm, VmQuery};
+use crate::api::{
+    Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, Page, Vm, VmQuery,
+};
 
 #[cfg(feature = "ssr")]
 mod context {

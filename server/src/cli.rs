@@ -13,10 +13,19 @@ use crate::service::{Actor, Service, ServiceError};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Parser)]
-#[command(name = "uplift", version, about = "Upgrade manager for virtualization clusters")]
+#[command(
+    name = "uplift",
+    version,
+    about = "Upgrade manager for virtualization clusters"
+)]
 pub struct Cli {
     /// Directory for Uplift's data (the SQLite database lives here by default).
-    #[arg(long, global = true, env = "UPLIFT_DATA_DIR", default_value = "uplift-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "UPLIFT_DATA_DIR",
+        default_value = "uplift-data"
+    )]
     pub data_dir: PathBuf,
     /// Database URL; defaults to sqlite://DATA_DIR/uplift.db.
     #[arg(long, global = true, env = "UPLIFT_DB")]
@@ -125,7 +134,10 @@ impl Cli {
     pub async fn service(&self) -> Result<Service, CliError> {
         if self.db.is_none() {
             std::fs::create_dir_all(&self.data_dir).map_err(|e| {
-                CliError::Usage(format!("cannot create the data dir {}: {e}", self.data_dir.display()))
+                CliError::Usage(format!(
+                    "cannot create the data dir {}: {e}",
+                    self.data_dir.display()
+                ))
             })?;
         }
         Ok(Service::new(Store::open(&self.database_url()).await?))
@@ -154,13 +166,20 @@ pub async fn run_user(cli: &Cli, command: &UserCommand) -> Result<(), CliError> 
     match command {
         UserCommand::Add { name, role } => {
             let password = read_password()?;
-            service.add_user(Actor::Cli, name, (*role).into(), &password).await?;
+            service
+                .add_user(Actor::Cli, name, (*role).into(), &password)
+                .await?;
             println!("Added user {name}.");
         }
         UserCommand::List => {
             println!("{:<24} {:<8} CREATED", "NAME", "ROLE");
             for user in service.users().await? {
-                println!("{:<24} {:<8} {}", user.name, user.role.as_str(), user.created_at);
+                println!(
+                    "{:<24} {:<8} {}",
+                    user.name,
+                    user.role.as_str(),
+                    user.created_at
+                );
             }
         }
         UserCommand::Passwd { name } => {

@@ -1,7 +1,9 @@
 //! Passwords and tokens: argon2 for passwords, SHA-256 for API tokens (which are long random
 //! secrets, so a fast hash is safe and lets every request look its token up by hash).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -18,7 +20,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// Whether `password` matches the stored PHC `hash`. A malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

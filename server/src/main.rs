@@ -7,14 +7,22 @@ fn main() {
         Ok(cli) => cli,
         Err(error) => {
             use clap::error::ErrorKind;
-            if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) {
                 let _ = error.print();
                 std::process::exit(0);
             }
             // SPEC §2: bad arguments give a one-line error and exit 2.
+            // clap's message ends at its first blank line; fold what comes before into one.
             let rendered = error.to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("{first} (see `uplift --help`)");
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{} (see `uplift --help`)", message.join(" "));
             std::process::exit(2);
         }
     };

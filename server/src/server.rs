@@ -17,13 +17,18 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
     let fleet = fleet::load(fleet_source)?;
     let service = cli.service().await?;
 
-    let given = std::env::var("UPLIFT_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let given = std::env::var("UPLIFT_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     if let Some(password) = service.bootstrap_admin(given).await? {
         // SPEC §2: a generated first password is printed once, plainly, in the log.
         tracing::warn!("created user admin with password {password} (shown once; change it with `uplift user passwd admin`)");
     }
     if service.load_world(&fleet, fleet_source).await? {
-        tracing::info!(fleet = fleet_source, "loaded the simulated fleet into the database");
+        tracing::info!(
+            fleet = fleet_source,
+            "loaded the simulated fleet into the database"
+        );
     } else {
         let source = service.store().world_source().await?.unwrap_or_default();
         tracing::info!(loaded_from = %source, "continuing the simulated world already in the database");
@@ -32,7 +37,10 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
     let sessions = SqliteStore::new(service.store().pool().clone())
         .with_table_name("sessions")
         .map_err(CliError::Usage)?;
-    sessions.migrate().await.map_err(crate::store::StoreError::from)?;
+    sessions
+        .migrate()
+        .await
+        .map_err(crate::store::StoreError::from)?;
     tokio::spawn(
         sessions
             .clone()
@@ -69,7 +77,9 @@ fn leptos_options(addr: SocketAddr) -> Result<LeptosOptions, CliError> {
             .find(|dir| dir.join("pkg").is_dir());
         match root {
             Some(root) => options.site_root = root.display().to_string().into(),
-            None => tracing::warn!("no compiled site found (run `cargo leptos build`); pages will not hydrate"),
+            None => tracing::warn!(
+                "no compiled site found (run `cargo leptos build`); pages will not hydrate"
+            ),
         }
     }
     Ok(options)

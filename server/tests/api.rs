@@ -39,7 +39,12 @@ async fn hosts_clusters_and_vms_are_exactly_the_fleets() {
     assert_eq!(beta["host_count"], 1);
 
     let hosts = admin_json(&server, "/api/hosts").await;
-    let names: Vec<&str> = hosts.as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["a1", "a2", "b1"]);
     let a1 = by_name(&hosts, "a1");
     assert_eq!(a1["address"], "10.1.0.1");
@@ -60,7 +65,11 @@ async fn hosts_clusters_and_vms_are_exactly_the_fleets() {
     assert_eq!(by_name(&hosts, "b1")["status"], "non_operational");
     assert_eq!(by_name(&hosts, "b1")["memory_mb"]["used"], 4096);
 
-    let one = admin_json(&server, &format!("/api/hosts/{}", a1["id"].as_str().unwrap())).await;
+    let one = admin_json(
+        &server,
+        &format!("/api/hosts/{}", a1["id"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(&one, a1);
 
     let vms = admin_json(&server, "/api/vms").await;
@@ -76,9 +85,17 @@ async fn hosts_clusters_and_vms_are_exactly_the_fleets() {
     assert_eq!(by_name(&vms, "batch")["migration"], "user_migratable");
     assert_eq!(by_name(&vms, "spare")["status"], "down");
     assert_eq!(by_name(&vms, "spare")["host"], Value::Null);
-    let vm = admin_json(&server, &format!("/api/vms/{}", web["id"].as_str().unwrap())).await;
+    let vm = admin_json(
+        &server,
+        &format!("/api/vms/{}", web["id"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(&vm, web);
-    let cluster = admin_json(&server, &format!("/api/clusters/{}", alpha["id"].as_str().unwrap())).await;
+    let cluster = admin_json(
+        &server,
+        &format!("/api/clusters/{}", alpha["id"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(&cluster, alpha);
 }
 
@@ -95,12 +112,18 @@ async fn hosts_come_as_xml_when_asked() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/xml"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/xml"));
     let body = response.text().await.unwrap();
     assert!(body.contains("<host>"), "{body}");
     assert!(body.contains("<name>a2</name>"), "{body}");
     assert!(body.contains("<status>maintenance</status>"), "{body}");
-    assert!(body.contains("<updates_available>false</updates_available>"), "{body}");
+    assert!(
+        body.contains("<updates_available>false</updates_available>"),
+        "{body}"
+    );
     assert!(body.contains(&format!("<id>{a2}</id>")), "{body}");
 
     let list = client()
@@ -120,7 +143,13 @@ async fn hosts_come_as_xml_when_asked() {
 #[tokio::test]
 async fn reading_needs_credentials_and_errors_are_json() {
     let (_dir, server) = start().await;
-    for path in ["/api/hosts", "/api/hosts/x", "/api/clusters", "/api/vms", "/api/events"] {
+    for path in [
+        "/api/hosts",
+        "/api/hosts/x",
+        "/api/clusters",
+        "/api/vms",
+        "/api/events",
+    ] {
         let response = client().get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 401, "{path}");
         let body: Value = response.json().await.unwrap();
@@ -137,10 +166,20 @@ async fn reading_needs_credentials_and_errors_are_json() {
     let body: Value = wrong.json().await.unwrap();
     assert_eq!(body["error"]["message"], "Invalid username or password.");
 
-    let bad_token = client().get(server.url("/api/hosts")).bearer_auth("nope").send().await.unwrap();
+    let bad_token = client()
+        .get(server.url("/api/hosts"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_token.status(), 401);
 
-    for path in ["/api/hosts/nope", "/api/clusters/nope", "/api/vms/nope", "/api/nothing-here"] {
+    for path in [
+        "/api/hosts/nope",
+        "/api/clusters/nope",
+        "/api/vms/nope",
+        "/api/nothing-here",
+    ] {
         let response = client()
             .get(server.url(path))
             .basic_auth("admin", Some(ADMIN_PASSWORD))
@@ -194,7 +233,11 @@ async fn a_viewer_reads_with_basic_auth_and_with_a_token() {
     let added = run(uplift(dir.path())
         .args(["user", "add", "vera", "--role", "viewer"])
         .env("UPLIFT_USER_PASSWORD", "viewer-password"));
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
 
     let hosts = get_json(&server, "/api/hosts", "vera", "viewer-password").await;
     assert_eq!(hosts.as_array().unwrap().len(), 3);
@@ -208,7 +251,12 @@ async fn a_viewer_reads_with_basic_auth_and_with_a_token() {
     assert_eq!(response.status(), 201);
     let token: Value = response.json().await.unwrap();
     let token = token["token"].as_str().unwrap();
-    let response = client().get(server.url("/api/vms")).bearer_auth(token).send().await.unwrap();
+    let response = client()
+        .get(server.url("/api/vms"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 
     let refused = client()
@@ -255,15 +303,28 @@ async fn portal_sessions_use_safe_cookies() {
         .unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/");
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("uplift_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
 
     let session = cookie.split(';').next().unwrap();
-    let api = client().get(server.url("/api/hosts")).header("Cookie", session).send().await.unwrap();
+    let api = client()
+        .get(server.url("/api/hosts"))
+        .header("Cookie", session)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status(), 200);
-    let page = client().get(server.url("/hosts")).header("Cookie", session).send().await.unwrap();
+    let page = client()
+        .get(server.url("/hosts"))
+        .header("Cookie", session)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("a1"));
 

@@ -112,14 +112,20 @@ fn SortHeader(column: HostSort) -> impl IntoView {
     let params = use_query_map();
     let state = move || {
         let params = params.read();
-        let current = params.get_str("sort").and_then(HostSort::parse).unwrap_or(HostSort::Name);
+        let current = params
+            .get_str("sort")
+            .and_then(HostSort::parse)
+            .unwrap_or(HostSort::Name);
         (current == column, params.get_str("dir") == Some("desc"))
     };
     let href = move || {
         let (active, desc) = state();
         let mut next = params.get();
         next.replace("sort", column.as_str().to_string());
-        next.replace("dir", if active && !desc { "desc" } else { "asc" }.to_string());
+        next.replace(
+            "dir",
+            if active && !desc { "desc" } else { "asc" }.to_string(),
+        );
         next.remove("page");
         next.to_query_string()
     };
@@ -157,7 +163,10 @@ fn HostRow(host: Host) -> impl IntoView {
 #[component]
 pub fn HostPage() -> impl IntoView {
     let params = use_params_map();
-    let host = Resource::new(move || params.read().get("id").unwrap_or_default(), get_host);
+    let host = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        get_host,
+    );
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -186,7 +195,10 @@ fn HostGeneral(host: Host) -> impl IntoView {
     } else {
         host.supported_cluster_levels.join(", ")
     };
-    let last_check = host.last_update_check.clone().unwrap_or_else(|| "Never".to_string());
+    let last_check = host
+        .last_update_check
+        .clone()
+        .unwrap_or_else(|| "Never".to_string());
     view! {
         <section role="tabpanel" aria-label="General" class="general">
             <dl class="facts">

@@ -272,7 +272,9 @@ impl Fleet {
             reason,
         };
         let fleet: Fleet = toml::from_str(text).map_err(|e| at(e.span(), tidy(e.message())))?;
-        fleet.validate().map_err(|(span, reason)| at(Some(span), reason))?;
+        fleet
+            .validate()
+            .map_err(|(span, reason)| at(Some(span), reason))?;
         Ok(fleet)
     }
 
@@ -287,7 +289,10 @@ impl Fleet {
         }
         if let Some(max) = &sim.max_migrations_per_host {
             if *max.get_ref() == 0 {
-                return Err((max.span(), "max_migrations_per_host must be at least 1".into()));
+                return Err((
+                    max.span(),
+                    "max_migrations_per_host must be at least 1".into(),
+                ));
             }
         }
 
@@ -298,12 +303,18 @@ impl Fleet {
             if !is_cluster_level(level.get_ref()) {
                 return Err((
                     level.span(),
-                    format!("compatibility_version {:?} is not a level like \"4.7\"", level.get_ref()),
+                    format!(
+                        "compatibility_version {:?} is not a level like \"4.7\"",
+                        level.get_ref()
+                    ),
                 ));
             }
             if let Some(headroom) = &cluster.memory_headroom_percent {
                 if *headroom.get_ref() > 90 {
-                    return Err((headroom.span(), "memory_headroom_percent must be 0 to 90".into()));
+                    return Err((
+                        headroom.span(),
+                        "memory_headroom_percent must be 0 to 90".into(),
+                    ));
                 }
             }
         }
@@ -325,7 +336,10 @@ impl Fleet {
             }
             positive(&host.memory_gb, "memory_gb")?;
             if host.os.trim().is_empty() {
-                return Err((host.name.span(), format!("host {} has an empty os", host.name.get_ref())));
+                return Err((
+                    host.name.span(),
+                    format!("host {} has an empty os", host.name.get_ref()),
+                ));
             }
         }
 
@@ -363,7 +377,11 @@ impl Fleet {
                 (Some(host_ref), false) => {
                     return Err((
                         host_ref.span(),
-                        format!("VM {} is {} and so cannot have a host", vm.name.get_ref(), status),
+                        format!(
+                            "VM {} is {} and so cannot have a host",
+                            vm.name.get_ref(),
+                            status
+                        ),
                     ));
                 }
                 (None, true) => {
@@ -377,7 +395,10 @@ impl Fleet {
         }
 
         for host in &self.hosts {
-            let used = used_mb.get(host.name.get_ref().as_str()).copied().unwrap_or(0);
+            let used = used_mb
+                .get(host.name.get_ref().as_str())
+                .copied()
+                .unwrap_or(0);
             if used > host.memory_mb() {
                 return Err((
                     host.memory_gb.span(),
@@ -399,7 +420,10 @@ fn positive(value: &Spanned<f64>, key: &str) -> Result<(), (std::ops::Range<usiz
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err((value.span(), format!("{key} must be a positive number, not {v}")))
+        Err((
+            value.span(),
+            format!("{key} must be a positive number, not {v}"),
+        ))
     }
 }
 
@@ -416,7 +440,10 @@ fn unique<'a>(
 }
 
 fn duplicate(name: &Spanned<String>, kind: &str) -> (std::ops::Range<usize>, String) {
-    (name.span(), format!("{kind} name {:?} is used twice", name.get_ref()))
+    (
+        name.span(),
+        format!("{kind} name {:?} is used twice", name.get_ref()),
+    )
 }
 
 /// 1-based line of a byte offset.
@@ -479,7 +506,8 @@ memory_gb = 8
 
     #[test]
     fn unknown_keys_are_refused_with_their_line() {
-        let err = error_of(&GOOD.replace("os = \"RHEL 8.9\"", "os = \"RHEL 8.9\"\ncolour = \"red\""));
+        let err =
+            error_of(&GOOD.replace("os = \"RHEL 8.9\"", "os = \"RHEL 8.9\"\ncolour = \"red\""));
         assert_eq!(err.line, 14);
         assert!(err.reason.contains("colour"), "{err}");
     }

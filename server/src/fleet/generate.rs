@@ -60,7 +60,10 @@ pub fn generate(shape: Shape) -> String {
         "[simulation]\nspeed = 1.0\nseed = {}\nmigration_gbps = 10.0\nmax_migrations_per_host = 2\n",
         shape.seed
     );
-    let _ = writeln!(w, "[engine]\nversion = \"4.5.0\"\navailable_version = \"4.5.2\"\n");
+    let _ = writeln!(
+        w,
+        "[engine]\nversion = \"4.5.0\"\navailable_version = \"4.5.2\"\n"
+    );
     let _ = writeln!(
         w,
         "[repository]\nos = \"{REPO_OS}\"\nsupported_cluster_levels = [\"4.7\", \"4.8\"]\npackages = {}\n",
@@ -98,8 +101,16 @@ pub fn generate(shape: Shape) -> String {
             "up"
         };
         let memory_gb: u64 = if i % 3 == 0 { 512 } else { 256 };
-        let packages = if current { &REPO_PACKAGES } else { &OLD_PACKAGES };
-        let levels = if current { "[\"4.7\", \"4.8\"]" } else { "[\"4.6\", \"4.7\"]" };
+        let packages = if current {
+            &REPO_PACKAGES
+        } else {
+            &OLD_PACKAGES
+        };
+        let levels = if current {
+            "[\"4.7\", \"4.8\"]"
+        } else {
+            "[\"4.6\", \"4.7\"]"
+        };
         let n = i + 1;
         let octets = (n / 65536 % 256, n / 256 % 256, n % 256);
         let _ = writeln!(

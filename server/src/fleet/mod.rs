@@ -35,18 +35,29 @@ mod tests {
         assert!(fleet.clusters.len() >= 3);
         assert!(fleet.hosts.len() >= 30);
         assert!(fleet.vms.len() >= 200);
-        let oses: std::collections::HashSet<_> = fleet.hosts.iter().map(|h| h.os.as_str()).collect();
+        let oses: std::collections::HashSet<_> =
+            fleet.hosts.iter().map(|h| h.os.as_str()).collect();
         assert!(oses.len() >= 2, "mixed OS versions");
         assert!(fleet.hosts.iter().any(|h| h.hosted_engine.is_some()));
         assert!(fleet.hosts.iter().any(|h| h.fail == FailMode::Upgrade));
         use app::api::MigrationMode;
-        assert!(fleet.vms.iter().any(|v| v.migration == MigrationMode::Pinned));
-        assert!(fleet.vms.iter().any(|v| v.migration == MigrationMode::UserMigratable));
+        assert!(fleet
+            .vms
+            .iter()
+            .any(|v| v.migration == MigrationMode::Pinned));
+        assert!(fleet
+            .vms
+            .iter()
+            .any(|v| v.migration == MigrationMode::UserMigratable));
     }
 
     #[test]
     fn a_missing_file_is_named() {
         let err = load("/nonexistent/fleet.toml").unwrap_err();
-        assert!(err.to_string().starts_with("/nonexistent/fleet.toml: cannot read"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/fleet.toml: cannot read"),
+            "{err}"
+        );
     }
 }

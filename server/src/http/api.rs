@@ -37,14 +37,23 @@ fn wants_xml(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/xml") && !accept.contains("application/json"))
+        .is_some_and(|accept| {
+            accept.contains("application/xml") && !accept.contains("application/json")
+        })
 }
 
 fn xml<T: Serialize>(root: &str, value: &T) -> HttpResult<Response> {
     let text = quick_xml::se::to_string_with_root(root, value).map_err(|e| {
-        HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "xml_error", format!("cannot write XML: {e}"))
+        HttpError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "xml_error",
+            format!("cannot write XML: {e}"),
+        )
     })?;
-    Ok(([(header::CONTENT_TYPE, "application/xml")], format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{text}"))
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{text}"),
+    )
         .into_response())
 }
 
@@ -106,7 +115,11 @@ pub async fn vms(
     Ok(list(page.items, page.total))
 }
 
-pub async fn vm(State(state): State<AppState>, _: SignedIn, Path(id): Path<String>) -> HttpResult<Response> {
+pub async fn vm(
+    State(state): State<AppState>,
+    _: SignedIn,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
     Ok(Json(state.service.vm_by_id(&id).await?).into_response())
 }
 
@@ -135,10 +148,17 @@ pub async fn create_token(
     request: Result<Json<TokenRequest>, JsonRejection>,
 ) -> HttpResult<(StatusCode, Json<TokenResponse>)> {
     let request = body(request)?;
-    let token = state.service.create_token(&request.username, &request.password).await?;
+    let token = state
+        .service
+        .create_token(&request.username, &request.password)
+        .await?;
     Ok((StatusCode::CREATED, Json(TokenResponse { token })))
 }
 
 pub async fn not_found() -> HttpError {
-    HttpError::new(StatusCode::NOT_FOUND, "not_found", "There is no such API endpoint.")
+    HttpError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such API endpoint.",
+    )
 }

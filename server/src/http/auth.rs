@@ -67,7 +67,11 @@ async fn session_caller(service: &Service, session: &Session) -> ServiceResult<O
         .await
         .map_err(|e| ServiceError::Internal(format!("session store: {e}")))?;
     match auth {
-        Some(auth) => service.caller_by_session(&auth.user_id, auth.auth_version).await,
+        Some(auth) => {
+            service
+                .caller_by_session(&auth.user_id, auth.auth_version)
+                .await
+        }
         None => Ok(None),
     }
 }
@@ -82,17 +86,26 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/rpc/")
         || path.starts_with("/pkg/")
         || path == "/metrics"
-        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
 }
 
 /// Resolves the caller and sends signed-out browsers to the login page.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let resolved = match credentials(request.headers()) {
         Err(error) => return error.into_response(),
-        Ok(Some(Credentials::Basic { name, password })) => match state.service.login(&name, &password).await {
-            Ok((caller, _)) => Some(caller),
-            Err(error) => return HttpError::from(error).into_response(),
-        },
+        Ok(Some(Credentials::Basic { name, password })) => {
+            match state.service.login(&name, &password).await {
+                Ok((caller, _)) => Some(caller),
+                Err(error) => return HttpError::from(error).into_response(),
+            }
+        }
         Ok(Some(Credentials::Bearer(token))) => match state.service.caller_by_token(&token).await {
             Ok(Some(caller)) => Some(caller),
             Ok(None) => {
@@ -133,10 +146,16 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
 /// Refuses state-changing requests whose Origin is another site (CSRF). Requests without an
 /// Origin header (scripts, the CLI) carry no browser cookies by accident and pass.
 pub async fn same_origin(request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe {
         if let Some(origin) = request.headers().get(header::ORIGIN) {
-            let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+            let host = request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok());
             let origin_host = origin
                 .to_str()
                 .ok()
@@ -175,7 +194,14 @@ mod tests {
 
     #[test]
     fn public_paths_are_only_the_login_apis_and_files() {
-        for path in ["/login", "/api", "/api/hosts", "/pkg/uplift.js", "/favicon.svg", "/rpc/x"] {
+        for path in [
+            "/login",
+            "/api",
+            "/api/hosts",
+            "/pkg/uplift.js",
+            "/favicon.svg",
+            "/rpc/x",
+        ] {
             assert!(is_public(path), "{path}");
         }
         for path in ["/", "/hosts", "/hosts/abc", "/apix", "/clusters/1"] {

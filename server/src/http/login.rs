@@ -35,7 +35,10 @@ pub async fn login(
                 user_id: caller.user_id,
                 auth_version,
             };
-            session.insert(SESSION_KEY, auth).await.map_err(session_error)?;
+            session
+                .insert(SESSION_KEY, auth)
+                .await
+                .map_err(session_error)?;
             Ok(Redirect::to("/"))
         }
         Err(ServiceError::BadCredentials) => {

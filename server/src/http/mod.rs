@@ -70,7 +70,10 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(session_layer)
         .layer(axum::middleware::from_fn(auth::same_origin))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -79,9 +82,12 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

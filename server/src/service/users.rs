@@ -63,13 +63,18 @@ pub fn validate_password(password: &str) -> ServiceResult<()> {
         ));
     }
     if password.len() > 1024 {
-        return Err(ServiceError::invalid("invalid_password", "The password is too long."));
+        return Err(ServiceError::invalid(
+            "invalid_password",
+            "The password is too long.",
+        ));
     }
     Ok(())
 }
 
 /// Argon2 is deliberately slow: run it off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ServiceError::Internal(format!("password worker failed: {e}")))
@@ -86,17 +91,32 @@ impl Service {
             Some(password) => (password, false),
             None => (random_secret(15), true),
         };
-        self.add_user(Actor::Cli, "admin", Role::Admin, &password).await?;
+        self.add_user(Actor::Cli, "admin", Role::Admin, &password)
+            .await?;
         Ok(generated.then_some(password))
     }
 
-    pub async fn add_user(&self, actor: Actor<'_>, name: &str, role: Role, password: &str) -> ServiceResult<()> {
+    pub async fn add_user(
+        &self,
+        actor: Actor<'_>,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> ServiceResult<()> {
         validate_user_name(name)?;
         validate_password(password)?;
         let owned = password.to_string();
-        let hash = blocking(move || hash_password(&owned)).await?.map_err(ServiceError::Internal)?;
-        if !self.store().insert_user(&new_id(), name, role, &hash).await? {
-            return Err(ServiceError::Conflict(format!("User {name} already exists.")));
+        let hash = blocking(move || hash_password(&owned))
+            .await?
+            .map_err(ServiceError::Internal)?;
+        if !self
+            .store()
+            .insert_user(&new_id(), name, role, &hash)
+            .await?
+        {
+            return Err(ServiceError::Conflict(format!(
+                "User {name} already exists."
+            )));
         }
         self.record(
             "user_added",
@@ -112,10 +132,17 @@ impl Service {
     }
 
     /// Sets a new password; the user's sessions and tokens end with the old one.
-    pub async fn set_password(&self, actor: Actor<'_>, name: &str, password: &str) -> ServiceResult<()> {
+    pub async fn set_password(
+        &self,
+        actor: Actor<'_>,
+        name: &str,
+        password: &str,
+    ) -> ServiceResult<()> {
         validate_password(password)?;
         let owned = password.to_string();
-        let hash = blocking(move || hash_password(&owned)).await?.map_err(ServiceError::Internal)?;
+        let hash = blocking(move || hash_password(&owned))
+            .await?
+            .map_err(ServiceError::Internal)?;
         if !self.store().set_password(name, &hash).await? {
             return Err(ServiceError::NotFound(format!("There is no user {name}.")));
         }
@@ -164,7 +191,11 @@ impl Service {
     }
 
     /// The user of a session, unless their password changed since it began.
-    pub async fn caller_by_session(&self, user_id: &str, auth_version: i64) -> ServiceResult<Option<Caller>> {
+    pub async fn caller_by_session(
+        &self,
+        user_id: &str,
+        auth_version: i64,
+    ) -> ServiceResult<Option<Caller>> {
         Ok(self
             .store()
             .user_by_id(user_id)

@@ -24,7 +24,8 @@ const EVENT_SELECT: &str = "
 
 fn event_from(row: SqliteRow) -> StoreResult<Event> {
     let severity: String = row.try_get("severity")?;
-    let reference = |id: Option<String>, name: Option<String>| id.zip(name).map(|(id, name)| Ref { id, name });
+    let reference =
+        |id: Option<String>, name: Option<String>| id.zip(name).map(|(id, name)| Ref { id, name });
     Ok(Event {
         id: row.try_get("id")?,
         code: row.try_get("code")?,
@@ -72,7 +73,11 @@ impl Store {
     }
 
     /// Events matching `query`, newest first, and how many match in all.
-    pub async fn events(&self, query: &EventQuery, window: Window) -> StoreResult<(Vec<Event>, u64)> {
+    pub async fn events(
+        &self,
+        query: &EventQuery,
+        window: Window,
+    ) -> StoreResult<(Vec<Event>, u64)> {
         let mut sql = QueryBuilder::new(EVENT_SELECT);
         push_event_filters(&mut sql, query);
         sql.push(" ORDER BY e.id DESC LIMIT ")
@@ -80,7 +85,10 @@ impl Store {
             .push(" OFFSET ")
             .push_bind(window.offset());
         let rows = sql.build().fetch_all(&self.pool).await?;
-        let events = rows.into_iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
+        let events = rows
+            .into_iter()
+            .map(event_from)
+            .collect::<StoreResult<Vec<_>>>()?;
         let mut count = QueryBuilder::new("SELECT COUNT(*) FROM events e");
         push_event_filters(&mut count, query);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;

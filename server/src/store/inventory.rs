@@ -100,7 +100,8 @@ fn vm_from(row: SqliteRow) -> StoreResult<Vm> {
         status: VmStatus::parse(&status).ok_or_else(|| corrupt("VM status", status))?,
         host: host_id.zip(host_name).map(|(id, name)| Ref { id, name }),
         memory_mb: u64::try_from(memory).unwrap_or(0),
-        migration: MigrationMode::parse(&migration).ok_or_else(|| corrupt("migration mode", migration))?,
+        migration: MigrationMode::parse(&migration)
+            .ok_or_else(|| corrupt("migration mode", migration))?,
         migrations: u32::try_from(migrations).unwrap_or(u32::MAX),
     })
 }
@@ -158,12 +159,17 @@ impl Store {
         push_host_filters(&mut sql, query);
         let direction = if query.desc { "DESC" } else { "ASC" };
         let column = host_order(query.sort.unwrap_or(HostSort::Name));
-        sql.push(format_args!(" ORDER BY {column} {direction}, h.name ASC LIMIT "))
-            .push_bind(window.limit())
-            .push(" OFFSET ")
-            .push_bind(window.offset());
+        sql.push(format_args!(
+            " ORDER BY {column} {direction}, h.name ASC LIMIT "
+        ))
+        .push_bind(window.limit())
+        .push(" OFFSET ")
+        .push_bind(window.offset());
         let rows = sql.build().fetch_all(&self.pool).await?;
-        let hosts = rows.into_iter().map(host_from).collect::<StoreResult<Vec<_>>>()?;
+        let hosts = rows
+            .into_iter()
+            .map(host_from)
+            .collect::<StoreResult<Vec<_>>>()?;
 
         let mut count = QueryBuilder::new(HOST_COUNT);
         push_host_filters(&mut count, query);
@@ -206,7 +212,10 @@ impl Store {
             .push(" OFFSET ")
             .push_bind(window.offset());
         let rows = sql.build().fetch_all(&self.pool).await?;
-        let vms = rows.into_iter().map(vm_from).collect::<StoreResult<Vec<_>>>()?;
+        let vms = rows
+            .into_iter()
+            .map(vm_from)
+            .collect::<StoreResult<Vec<_>>>()?;
 
         let mut count = QueryBuilder::new("SELECT COUNT(*) FROM vms v");
         push_vm_filters(&mut count, query);

@@ -36,7 +36,13 @@ impl Store {
     }
 
     /// Inserts a user; `Ok(false)` when the name is taken.
-    pub async fn insert_user(&self, id: &str, name: &str, role: Role, hash: &str) -> StoreResult<bool> {
+    pub async fn insert_user(
+        &self,
+        id: &str,
+        name: &str,
+        role: Role,
+        hash: &str,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO users (id, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (name) DO NOTHING",
@@ -96,7 +102,12 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn insert_token(&self, token_hash: &str, user_id: &str, expires_at: &str) -> StoreResult<()> {
+    pub async fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(user_id)

@@ -16,9 +16,11 @@ impl Store {
 
     /// Where the loaded world came from, if any.
     pub async fn world_source(&self) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT source FROM sim_world WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT source FROM sim_world WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Writes a validated fleet into the database in one transaction: all of it or nothing.

@@ -86,10 +86,17 @@ pub fn uplift_bin() -> &'static str {
 /// `uplift` with a clean environment for Uplift's own variables.
 pub fn uplift(data_dir: &Path) -> Command {
     let mut cmd = Command::new(uplift_bin());
-    for var in ["UPLIFT_ADDR", "UPLIFT_DB", "UPLIFT_FLEET", "UPLIFT_USER_PASSWORD", "UPLIFT_ADMIN_PASSWORD"] {
+    for var in [
+        "UPLIFT_ADDR",
+        "UPLIFT_DB",
+        "UPLIFT_FLEET",
+        "UPLIFT_USER_PASSWORD",
+        "UPLIFT_ADMIN_PASSWORD",
+    ] {
         cmd.env_remove(var);
     }
-    cmd.env("UPLIFT_DATA_DIR", data_dir).env("UPLIFT_LOG", "warn");
+    cmd.env("UPLIFT_DATA_DIR", data_dir)
+        .env("UPLIFT_LOG", "warn");
     cmd
 }
 
@@ -190,14 +197,23 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
-pub async fn get_json(server: &Server, path: &str, user: &str, password: &str) -> serde_json::Value {
+pub async fn get_json(
+    server: &Server,
+    path: &str,
+    user: &str,
+    password: &str,
+) -> serde_json::Value {
     let response = client()
         .get(server.url(path))
         .basic_auth(user, Some(password))
         .send()
         .await
         .expect("request");
-    assert!(response.status().is_success(), "GET {path}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "GET {path}: {}",
+        response.status()
+    );
     response.json().await.expect("json")
 }
 
