@@ -5,6 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A closed set of values with a JSON spelling and on-screen words: what a filter's `<select>`
+/// offers.
+pub trait Labelled: Copy + PartialEq + Send + Sync + 'static {
+    fn all() -> &'static [Self];
+    fn as_str(self) -> &'static str;
+    fn label(self) -> &'static str;
+}
+
 /// Declares a snake_case string enum with its on-screen label, so the JSON value, the URL value
 /// and the words on screen (SPEC §1) are written in exactly one place.
 macro_rules! labelled_enum {
@@ -32,6 +40,12 @@ macro_rules! labelled_enum {
             pub fn parse(value: &str) -> Option<Self> {
                 match value { $($value => Some($name::$variant),)+ _ => None }
             }
+        }
+
+        impl Labelled for $name {
+            fn all() -> &'static [Self] { Self::ALL }
+            fn as_str(self) -> &'static str { $name::as_str(self) }
+            fn label(self) -> &'static str { $name::label(self) }
         }
 
         impl std::fmt::Display for $name {

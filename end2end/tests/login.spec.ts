@@ -82,3 +82,31 @@ test("clusters list and detail", async ({ page }) => {
   await hydrated(page);
   await expect(page.locator(".facts")).toContainText("Compatibility Version");
 });
+
+test("the dashboard counts the fleet and the VMs list pages through it", async ({ page }) => {
+  await logIn(page);
+  // The demo fleet: 3 clusters, 36 hosts, 240 VMs.
+  await expect(page.locator(".tile").filter({ hasText: "Clusters" })).toContainText("3");
+  await expect(page.locator(".tile").filter({ hasText: "Hosts" }).first()).toContainText("36");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "VMs" }).click();
+  await expect(page.getByText("Page 1 of 10 · 240 in all")).toBeVisible();
+  await page.getByRole("link", { name: "Next" }).click();
+  await expect(page.getByText("Page 2 of 10 · 240 in all")).toBeVisible();
+  await page.getByLabel("Status").selectOption("down");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/status=down/);
+  const statuses = await page.locator("table.grid tbody td:nth-child(2)").allInnerTexts();
+  expect(new Set(statuses)).toEqual(new Set(["Down"]));
+});
+
+test("sorting the hosts list by a column header", async ({ page }) => {
+  await logIn(page);
+  await page.goto("/hosts");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Memory" }).click();
+  await expect(page).toHaveURL(/sort=memory&dir=asc/);
+  await expect(page.getByRole("columnheader", { name: "Memory" })).toHaveAttribute("aria-sort", "ascending");
+  await page.getByRole("link", { name: "Memory" }).click();
+  await expect(page).toHaveURL(/sort=memory&dir=desc/);
+  await expect(page.getByRole("columnheader", { name: "Memory" })).toHaveAttribute("aria-sort", "descending");
+});

@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn passwords_verify_only_themselves() {
-        let hash = hash_password("correct horse").unwrap();
+        let hash = hash_password("correct horse").expect("hashing works");
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));

@@ -93,3 +93,21 @@ async fn a_new_password_ends_old_sessions_and_tokens() {
     assert_eq!(old.status(), 401);
     get_json(&server, "/api/hosts", "admin", "a-brand-new-password").await;
 }
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = write_fleet(dir.path(), "fleet.toml", FLEET);
+    let server = Server::start(dir.path(), &fleet).await;
+    admin_json(&server, "/api/hosts").await;
+    let log = server.data_dir.clone();
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+    let logs: String = std::fs::read_dir(&log)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(logs.contains("shutting down"), "{logs}");
+}

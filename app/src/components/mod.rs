@@ -1,9 +1,11 @@
 //! Pieces the pages share: the app frame, status badges, paging, loading and error states.
 
+mod filters;
 mod layout;
 mod pager;
 mod status;
 
+pub use filters::{query_page, query_text, ChoiceField, FilterBar, SearchField};
 pub use layout::Layout;
 pub use pager::Pager;
 pub use status::{HostStatusBadge, VmStatusBadge};

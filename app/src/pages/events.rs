@@ -1,12 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{Form, A},
-    hooks::use_query_map,
-};
+use leptos_router::hooks::use_query_map;
 
-use crate::api::{EventQuery, Severity};
-use crate::components::{LoadError, Loading, Pager};
+use crate::api::{EventQuery, Severity, DEFAULT_PER_PAGE};
+use crate::components::{
+    query_page, query_text, ChoiceField, FilterBar, LoadError, Loading, Pager, SearchField,
+};
 use crate::rpc::list_events;
 
 /// The event log, newest first.
@@ -15,13 +14,12 @@ pub fn EventsPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| {
         let params = params.read();
-        let text = |key: &str| params.get(key).filter(|value| !value.trim().is_empty());
         EventQuery {
             after: None,
-            severity: text("severity").and_then(|value| Severity::parse(&value)),
-            correlation_id: text("correlation_id"),
-            page: text("page").and_then(|value| value.parse().ok()),
-            per_page: None,
+            severity: query_text(&params, "severity").and_then(|value| Severity::parse(&value)),
+            correlation_id: query_text(&params, "correlation_id"),
+            page: query_page(&params),
+            per_page: Some(DEFAULT_PER_PAGE),
         }
     });
     let events = Resource::new(move || query.get(), list_events);
@@ -29,27 +27,12 @@ pub fn EventsPage() -> impl IntoView {
     view! {
         <Title text="Events"/>
         <h1>"Events"</h1>
-        <Form method="GET" action="" attr:class="filters" attr:aria-label="Filter events">
-            <label>"Severity "
-                <select name="severity">
-                    <option value="">"Any severity"</option>
-                    {Severity::ALL.iter().map(|severity| {
-                        let severity = *severity;
-                        view! {
-                            <option value=severity.as_str() selected=move || query.read().severity == Some(severity)>
-                                {severity.label()}
-                            </option>
-                        }
-                    }).collect_view()}
-                </select>
-            </label>
-            <label>"Correlation id "
-                <input type="search" name="correlation_id"
-                    prop:value=move || query.read().correlation_id.clone().unwrap_or_default()/>
-            </label>
-            <button type="submit">"Filter"</button>
-            <A href="/events">"Clear"</A>
-        </Form>
+        <FilterBar label="Filter events" clear="/events">
+            <ChoiceField label="Severity" name="severity" any="Any severity"
+                selected=Signal::derive(move || query.read().severity)/>
+            <SearchField label="Correlation id" name="correlation_id"
+                value=Signal::derive(move || query.read().correlation_id.clone())/>
+        </FilterBar>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match events.await {

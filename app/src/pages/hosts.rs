@@ -1,28 +1,30 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
-    components::{Form, A},
+    components::A,
     hooks::{use_params_map, use_query_map},
     params::ParamsMap,
 };
 
-use crate::api::{Host, HostQuery, HostSort, HostStatus};
-use crate::components::{gib, HostStatusBadge, LoadError, Loading, Pager};
+use crate::api::{Host, HostQuery, HostSort, HostStatus, DEFAULT_PER_PAGE};
+use crate::components::{
+    gib, query_page, query_text, ChoiceField, FilterBar, HostStatusBadge, LoadError, Loading,
+    Pager, SearchField,
+};
 use crate::rpc::{get_host, list_clusters, list_hosts};
 
 /// Reads the hosts list's URL (`?cluster=&status=&updates=1&q=&sort=&dir=&page=`) into a query.
 /// The URL is the single source of truth, so every filtered view can be linked and reloaded.
 fn host_query(params: &ParamsMap) -> HostQuery {
-    let text = |key: &str| params.get(key).filter(|value| !value.trim().is_empty());
     HostQuery {
-        cluster: text("cluster"),
-        status: text("status").and_then(|value| HostStatus::parse(&value)),
-        has_updates: text("updates").is_some(),
-        search: text("q"),
-        sort: text("sort").and_then(|value| HostSort::parse(&value)),
+        cluster: query_text(params, "cluster"),
+        status: query_text(params, "status").and_then(|value| HostStatus::parse(&value)),
+        has_updates: query_text(params, "updates").is_some(),
+        search: query_text(params, "q"),
+        sort: query_text(params, "sort").and_then(|value| HostSort::parse(&value)),
         desc: params.get_str("dir") == Some("desc"),
-        page: text("page").and_then(|value| value.parse().ok()),
-        per_page: None,
+        page: query_page(params),
+        per_page: Some(DEFAULT_PER_PAGE),
     }
 }
 
@@ -36,10 +38,8 @@ pub fn HostsPage() -> impl IntoView {
     view! {
         <Title text="Hosts"/>
         <h1>"Hosts"</h1>
-        <Form method="GET" action="" attr:class="filters" attr:aria-label="Filter hosts">
-            <label>"Name "
-                <input type="search" name="q" prop:value=move || query.read().search.clone().unwrap_or_default()/>
-            </label>
+        <FilterBar label="Filter hosts" clear="/hosts">
+            <SearchField label="Name" name="q" value=Signal::derive(move || query.read().search.clone())/>
             <label>"Cluster "
                 <select name="cluster">
                     <option value="">"All clusters"</option>
@@ -54,26 +54,13 @@ pub fn HostsPage() -> impl IntoView {
                     </Suspense>
                 </select>
             </label>
-            <label>"Status "
-                <select name="status">
-                    <option value="">"Any status"</option>
-                    {HostStatus::ALL.iter().map(|status| {
-                        let status = *status;
-                        view! {
-                            <option value=status.as_str() selected=move || query.read().status == Some(status)>
-                                {status.label()}
-                            </option>
-                        }
-                    }).collect_view()}
-                </select>
-            </label>
+            <ChoiceField label="Status" name="status" any="Any status"
+                selected=Signal::derive(move || query.read().status)/>
             <label class="check">
                 <input type="checkbox" name="updates" value="1" prop:checked=move || query.read().has_updates/>
                 " Has updates"
             </label>
-            <button type="submit">"Filter"</button>
-            <A href="/hosts">"Clear"</A>
-        </Form>
+        </FilterBar>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match hosts.await {

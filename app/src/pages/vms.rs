@@ -1,12 +1,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::{Form, A},
-    hooks::use_query_map,
-};
+use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::api::{VmQuery, VmStatus};
-use crate::components::{gib, LoadError, Loading, Pager, VmStatusBadge};
+use crate::api::{VmQuery, VmStatus, DEFAULT_PER_PAGE};
+use crate::components::{
+    gib, query_page, query_text, ChoiceField, FilterBar, LoadError, Loading, Pager, SearchField,
+    VmStatusBadge,
+};
 use crate::rpc::list_vms;
 
 #[component]
@@ -14,13 +14,12 @@ pub fn VmsPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| {
         let params = params.read();
-        let text = |key: &str| params.get(key).filter(|value| !value.trim().is_empty());
         VmQuery {
-            host: text("host"),
-            status: text("status").and_then(|value| VmStatus::parse(&value)),
-            search: text("q"),
-            page: text("page").and_then(|value| value.parse().ok()),
-            per_page: None,
+            host: query_text(&params, "host"),
+            status: query_text(&params, "status").and_then(|value| VmStatus::parse(&value)),
+            search: query_text(&params, "q"),
+            page: query_page(&params),
+            per_page: Some(DEFAULT_PER_PAGE),
         }
     });
     let vms = Resource::new(move || query.get(), list_vms);
@@ -28,27 +27,12 @@ pub fn VmsPage() -> impl IntoView {
     view! {
         <Title text="VMs"/>
         <h1>"Virtual Machines"</h1>
-        <Form method="GET" action="" attr:class="filters" attr:aria-label="Filter VMs">
+        <FilterBar label="Filter VMs" clear="/vms">
             {move || query.read().host.clone().map(|host| view! { <input type="hidden" name="host" value=host/> })}
-            <label>"Name "
-                <input type="search" name="q" prop:value=move || query.read().search.clone().unwrap_or_default()/>
-            </label>
-            <label>"Status "
-                <select name="status">
-                    <option value="">"Any status"</option>
-                    {VmStatus::ALL.iter().map(|status| {
-                        let status = *status;
-                        view! {
-                            <option value=status.as_str() selected=move || query.read().status == Some(status)>
-                                {status.label()}
-                            </option>
-                        }
-                    }).collect_view()}
-                </select>
-            </label>
-            <button type="submit">"Filter"</button>
-            <A href="/vms">"Clear"</A>
-        </Form>
+            <SearchField label="Name" name="q" value=Signal::derive(move || query.read().search.clone())/>
+            <ChoiceField label="Status" name="status" any="Any status"
+                selected=Signal::derive(move || query.read().status)/>
+        </FilterBar>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match vms.await {

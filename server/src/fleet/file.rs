@@ -494,7 +494,7 @@ memory_gb = 8
 
     #[test]
     fn a_good_fleet_parses_with_defaults() {
-        let fleet = Fleet::parse("f.toml", GOOD).unwrap();
+        let fleet = Fleet::parse("f.toml", GOOD).expect("GOOD is valid");
         assert_eq!(fleet.simulation.speed(), 10.0);
         assert_eq!(fleet.simulation.max_migrations_per_host(), 2);
         assert_eq!(fleet.hosts[0].status, HostStatus::Up);

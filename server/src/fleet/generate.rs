@@ -224,7 +224,7 @@ mod tests {
             vms: 300,
             seed: 1,
         };
-        let fleet = Fleet::parse("gen.toml", &generate(shape)).unwrap();
+        let fleet = Fleet::parse("gen.toml", &generate(shape)).expect("generated fleets are valid");
         assert_eq!(fleet.clusters.len(), 3);
         assert_eq!(fleet.hosts.len(), 40);
         assert_eq!(fleet.vms.len(), 300);

@@ -31,7 +31,7 @@ mod tests {
 
     #[test]
     fn the_demo_fleet_is_valid_and_as_varied_as_promised() {
-        let fleet = load("demo").unwrap();
+        let fleet = load("demo").expect("the demo fleet is valid");
         assert!(fleet.clusters.len() >= 3);
         assert!(fleet.hosts.len() >= 30);
         assert!(fleet.vms.len() >= 200);

@@ -175,6 +175,14 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        self.child.wait().expect("uplift exits")
+    }
+
     /// kill -9: no shutdown, no flushing beyond what the server already committed.
     pub fn kill(mut self) {
         let _ = self.child.kill();

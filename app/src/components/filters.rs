@@ -1,0 +1,68 @@
+//! The filter bar of the list pages. Filters are a plain GET form, so the URL carries them:
+//! every filtered view can be linked, reloaded and used without JavaScript.
+
+use leptos::prelude::*;
+use leptos_router::{components::Form, components::A, params::ParamsMap};
+
+use crate::api::Labelled;
+
+/// A query parameter's value, `None` when absent or blank.
+pub fn query_text(params: &ParamsMap, key: &str) -> Option<String> {
+    params.get(key).filter(|value| !value.trim().is_empty())
+}
+
+/// A 1-based page number from the URL.
+pub fn query_page(params: &ParamsMap) -> Option<u32> {
+    query_text(params, "page").and_then(|value| value.parse().ok())
+}
+
+/// The form around a list's filters, with "Filter" and "Clear".
+#[component]
+pub fn FilterBar(label: &'static str, clear: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <Form method="GET" action="" attr:class="filters" attr:aria-label=label>
+            {children()}
+            <button type="submit">"Filter"</button>
+            <A href=clear>"Clear"</A>
+        </Form>
+    }
+}
+
+/// A text filter.
+#[component]
+pub fn SearchField(
+    label: &'static str,
+    name: &'static str,
+    value: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <label>{label}" "
+            <input type="search" name=name prop:value=move || value.get().unwrap_or_default()/>
+        </label>
+    }
+}
+
+/// A choice among an enum's values, or any.
+#[component]
+pub fn ChoiceField<T: Labelled>(
+    label: &'static str,
+    name: &'static str,
+    any: &'static str,
+    selected: Signal<Option<T>>,
+) -> impl IntoView {
+    view! {
+        <label>{label}" "
+            <select name=name>
+                <option value="">{any}</option>
+                {T::all().iter().map(|choice| {
+                    let choice = *choice;
+                    view! {
+                        <option value=choice.as_str() selected=move || selected.get() == Some(choice)>
+                            {choice.label()}
+                        </option>
+                    }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
