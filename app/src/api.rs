@@ -307,6 +307,10 @@ pub struct EventQuery {
     pub after: Option<i64>,
     pub severity: Option<Severity>,
     pub correlation_id: Option<String>,
+    /// Host id.
+    pub host: Option<String>,
+    /// Cluster id.
+    pub cluster: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
@@ -321,6 +325,72 @@ pub struct Dashboard {
     pub vms_running: u64,
     /// Hosts per status, only statuses that occur.
     pub hosts_by_status: Vec<(HostStatus, u64)>,
+}
+
+labelled_enum!(
+    /// Where a job is in its life (SPEC §1).
+    JobStatus {
+        Pending => "pending", "Pending";
+        Running => "running", "Running";
+        Pausing => "pausing", "Pausing";
+        Paused => "paused", "Paused";
+        Succeeded => "succeeded", "Succeeded";
+        Failed => "failed", "Failed";
+        Cancelling => "cancelling", "Cancelling";
+        Cancelled => "cancelled", "Cancelled";
+    }
+);
+
+labelled_enum!(
+    /// What a job does (SPEC §1).
+    JobKind {
+        HostUpgradeCheck => "host_upgrade_check", "Host upgrade check";
+        ClusterUpgradeCheck => "cluster_upgrade_check", "Cluster upgrade check";
+    }
+);
+
+impl JobStatus {
+    /// Whether the job has ended for good.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
+/// One step of a job: a phase of work on one host.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStep {
+    pub host: Option<Ref>,
+    pub phase: String,
+    pub status: JobStatus,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Long work the API and the UI can follow (SPEC §4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub percent_complete: f64,
+    pub correlation_id: String,
+    pub created_at: String,
+    pub ended_at: Option<String>,
+    pub message: Option<String>,
+    pub steps: Vec<JobStep>,
+}
+
+/// A configuration value (SPEC §3), as `GET /api/config` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigEntry {
+    pub name: String,
+    pub value: String,
+    pub default: String,
+    pub description: String,
 }
 
 /// Product and version, as `GET /api` answers.

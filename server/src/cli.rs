@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use app::api::Role;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::fleet::sim::SimDriver;
 use crate::fleet::{self, generate, FleetError};
 use crate::service::{Actor, Service, ServiceError};
 use crate::store::{Store, StoreError};
@@ -51,6 +52,25 @@ pub enum Command {
     /// Work with fleet files.
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// Read and change configuration values (like oVirt's engine-config).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List every value (-l).
+    #[command(short_flag = 'l')]
+    List,
+    /// Print one value (-g NAME).
+    #[command(short_flag = 'g')]
+    Get { name: String },
+    /// Set a value (-s NAME=VALUE).
+    #[command(short_flag = 's')]
+    Set { assignment: String },
+    /// Add comma-separated items to a list value, without duplicates (-m NAME=VALUE).
+    #[command(short_flag = 'm')]
+    Merge { assignment: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +137,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) | CliError::Fleet(_) => 2,
-            CliError::Service(ServiceError::Invalid { .. }) => 2,
+            CliError::Service(ServiceError::Invalid { .. } | ServiceError::NotFound(_)) => 2,
             _ => 1,
         }
     }
@@ -140,7 +160,9 @@ impl Cli {
                 ))
             })?;
         }
-        Ok(Service::new(Store::open(&self.database_url()).await?))
+        let store = Store::open(&self.database_url()).await?;
+        let driver = std::sync::Arc::new(SimDriver::new(store.clone()));
+        Ok(Service::new(store, driver))
     }
 }
 
@@ -186,6 +208,39 @@ pub async fn run_user(cli: &Cli, command: &UserCommand) -> Result<(), CliError> 
             let password = read_password()?;
             service.set_password(Actor::Cli, name, &password).await?;
             println!("Changed the password of {name}.");
+        }
+    }
+    Ok(())
+}
+
+/// engine-config's line format: `NAME: VALUE version: general`.
+fn config_line(entry: &app::api::ConfigEntry) -> String {
+    format!("{}: {} version: general", entry.name, entry.value)
+}
+
+fn assignment(text: &str) -> Result<(&str, &str), CliError> {
+    text.split_once('=')
+        .ok_or_else(|| CliError::Usage(format!("expected NAME=VALUE, not {text:?}")))
+}
+
+pub async fn run_config(cli: &Cli, command: &ConfigCommand) -> Result<(), CliError> {
+    let service = cli.service().await?;
+    match command {
+        ConfigCommand::List => {
+            for entry in service.config_list().await? {
+                println!("{}", config_line(&entry));
+            }
+        }
+        ConfigCommand::Get { name } => {
+            println!("{}", config_line(&service.config_get(name).await?))
+        }
+        ConfigCommand::Set { assignment: text } => {
+            let (name, value) = assignment(text)?;
+            service.config_set(Actor::Cli, name, value).await?;
+        }
+        ConfigCommand::Merge { assignment: text } => {
+            let (name, value) = assignment(text)?;
+            service.config_merge(Actor::Cli, name, value).await?;
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 pub mod cli;
 mod credentials;
-mod domain;
+pub mod domain;
 pub mod fleet;
 mod http;
 pub mod server;

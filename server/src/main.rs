@@ -1,6 +1,6 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use uplift::cli::{run_fleet, run_user, Cli, CliError, Command};
+use uplift::cli::{run_config, run_fleet, run_user, Cli, CliError, Command};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -49,6 +49,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         match &cli.command {
             Command::Serve { addr, fleet } => uplift::server::run(cli, *addr, fleet).await,
             Command::User(command) => run_user(cli, command).await,
+            Command::Config(command) => run_config(cli, command).await,
             Command::Fleet(_) => Ok(()),
         }
     })

@@ -47,6 +47,8 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
             .continuously_delete_expired(tokio::time::Duration::from_secs(3600)),
     );
 
+    tokio::spawn(service.clone().run_periodic_checks());
+
     let state = AppState {
         leptos_options: leptos_options(addr)?,
         service,

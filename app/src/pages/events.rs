@@ -18,6 +18,8 @@ pub fn EventsPage() -> impl IntoView {
             after: None,
             severity: query_text(&params, "severity").and_then(|value| Severity::parse(&value)),
             correlation_id: query_text(&params, "correlation_id"),
+            host: query_text(&params, "host"),
+            cluster: query_text(&params, "cluster"),
             page: query_page(&params),
             per_page: Some(DEFAULT_PER_PAGE),
         }

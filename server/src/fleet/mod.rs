@@ -4,10 +4,12 @@
 //! start; from then on the database is the world, exactly as a real datacenter would outlive a
 //! restart of its manager.
 
+pub mod driver;
 mod file;
 pub mod generate;
+pub mod sim;
 
-pub use file::{FailMode, Fleet, FleetError};
+pub use file::{FailMode, Fleet, FleetError, Repository};
 
 /// The demo fleet shipped with Uplift (`--fleet demo`, the default).
 pub const DEMO: &str = include_str!("../../fleets/demo.toml");

@@ -1,6 +1,6 @@
 //! The REST API of SPEC §4: thin handlers that parse, call the service and serialize.
 
-use app::api::{About, EventQuery, Host, HostQuery, VmQuery};
+use app::api::{About, EventQuery, Host, HostQuery, Job, VmQuery};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::auth::SignedIn;
+use super::auth::{Authed, SignedIn};
 use super::error::{HttpError, HttpResult};
 use super::AppState;
+use crate::service::Actor;
 
 pub async fn about() -> Json<About> {
     Json(About {
@@ -130,6 +131,82 @@ pub async fn events(
 ) -> HttpResult<Response> {
     let page = state.service.event_page(&query(q)?).await?;
     Ok(list(page.items, page.total))
+}
+
+pub async fn config_list(State(state): State<AppState>, _: SignedIn) -> HttpResult<Response> {
+    Ok(Json(state.service.config_list().await?).into_response())
+}
+
+pub async fn config_get(
+    State(state): State<AppState>,
+    _: SignedIn,
+    Path(name): Path<String>,
+) -> HttpResult<Response> {
+    Ok(Json(state.service.config_get(&name).await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ConfigUpdate {
+    value: String,
+}
+
+pub async fn config_put(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(name): Path<String>,
+    update: Result<Json<ConfigUpdate>, JsonRejection>,
+) -> HttpResult<Response> {
+    let update = body(update)?;
+    let entry = state
+        .service
+        .config_set(Actor::User(&caller), &name, &update.value)
+        .await?;
+    Ok(Json(entry).into_response())
+}
+
+#[derive(Serialize)]
+pub struct Accepted {
+    job: Job,
+}
+
+/// 202 with the job that does the work (SPEC §4).
+fn accepted(job: Job) -> Response {
+    (StatusCode::ACCEPTED, Json(Accepted { job })).into_response()
+}
+
+pub async fn host_upgradecheck(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    Ok(accepted(
+        state.service.check_host(Actor::User(&caller), &id).await?,
+    ))
+}
+
+pub async fn cluster_upgradecheck(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    Ok(accepted(
+        state
+            .service
+            .check_cluster(Actor::User(&caller), &id)
+            .await?,
+    ))
+}
+
+pub async fn jobs(State(state): State<AppState>, _: SignedIn) -> HttpResult<Response> {
+    Ok(Json(state.service.recent_jobs().await?).into_response())
+}
+
+pub async fn job(
+    State(state): State<AppState>,
+    _: SignedIn,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    Ok(Json(state.service.job_by_id(&id).await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -188,6 +188,23 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     }
 }
 
+/// Extractor for handlers that act on behalf of the caller: 401 when nobody is signed in.
+/// Whether the caller may do the action is the service's decision.
+pub struct Authed(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authed {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .map(Authed)
+            .ok_or_else(HttpError::unauthenticated)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

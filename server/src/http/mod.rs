@@ -44,11 +44,23 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/tokens", post(api::create_token))
         .route("/api/hosts", get(api::hosts))
         .route("/api/hosts/{id}", get(api::host))
+        .route("/api/hosts/{id}/upgradecheck", post(api::host_upgradecheck))
         .route("/api/clusters", get(api::clusters))
         .route("/api/clusters/{id}", get(api::cluster))
+        .route(
+            "/api/clusters/{id}/upgradecheck",
+            post(api::cluster_upgradecheck),
+        )
+        .route("/api/jobs", get(api::jobs))
+        .route("/api/jobs/{id}", get(api::job))
         .route("/api/vms", get(api::vms))
         .route("/api/vms/{id}", get(api::vm))
         .route("/api/events", get(api::events))
+        .route("/api/config", get(api::config_list))
+        .route(
+            "/api/config/{name}",
+            get(api::config_get).put(api::config_put),
+        )
         .route("/api/{*rest}", any(api::not_found));
 
     let session_layer = SessionManagerLayer::new(sessions)

@@ -1,6 +1,8 @@
 //! The one place that decides. Every action of the portal, the REST API and the CLI comes
 //! through here: who may do it, whether the input is valid, and which event records it.
 
+mod checks;
+mod config;
 mod inventory;
 mod users;
 
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use app::api::{ApiError, Severity};
 
+use crate::fleet::driver::Driver;
 use crate::store::{NewEvent, Store, StoreError};
 
 pub use users::{validate_password, Actor};
@@ -74,17 +77,27 @@ pub struct Service {
 
 struct Inner {
     store: Store,
+    driver: Arc<dyn Driver>,
+    checks: checks::CheckState,
 }
 
 impl Service {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, driver: Arc<dyn Driver>) -> Self {
         Service {
-            inner: Arc::new(Inner { store }),
+            inner: Arc::new(Inner {
+                store,
+                driver,
+                checks: checks::CheckState::default(),
+            }),
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub fn driver(&self) -> &dyn Driver {
+        self.inner.driver.as_ref()
     }
 
     /// Records an event; events are the audit trail, so failing to write one fails the action.
@@ -95,17 +108,12 @@ impl Service {
         message: String,
         user: Option<&str>,
     ) -> ServiceResult<()> {
-        self.store()
-            .add_event(&NewEvent {
-                code,
-                severity,
-                message,
-                host_id: None,
-                cluster_id: None,
-                correlation_id: None,
-                user: user.map(str::to_string),
-            })
-            .await?;
+        self.emit(NewEvent::new(code, severity, message).user(user))
+            .await
+    }
+
+    pub(crate) async fn emit(&self, event: NewEvent) -> ServiceResult<()> {
+        self.store().add_event(&event).await?;
         Ok(())
     }
 }

@@ -15,10 +15,23 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn name(&self) -> String {
+    /// The name events record for this actor.
+    pub fn name(&self) -> String {
         match self {
             Actor::User(caller) => caller.name.clone(),
             Actor::Cli => "cli".to_string(),
+        }
+    }
+
+    /// Changes need an admin; the CLI runs on the server's machine with its database, so it is
+    /// trusted like one.
+    pub fn require_admin(&self) -> ServiceResult<()> {
+        match self {
+            Actor::User(caller) if !caller.is_admin() => Err(ServiceError::Forbidden(format!(
+                "User {} may only read; this needs an admin.",
+                caller.name
+            ))),
+            _ => Ok(()),
         }
     }
 }

@@ -15,6 +15,41 @@ pub struct NewEvent {
     pub user: Option<String>,
 }
 
+impl NewEvent {
+    pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+        NewEvent {
+            code,
+            severity,
+            message: message.into(),
+            host_id: None,
+            cluster_id: None,
+            correlation_id: None,
+            user: None,
+        }
+    }
+
+    pub fn host(mut self, host_id: &str, cluster_id: &str) -> Self {
+        self.host_id = Some(host_id.to_string());
+        self.cluster_id = Some(cluster_id.to_string());
+        self
+    }
+
+    pub fn cluster(mut self, cluster_id: &str) -> Self {
+        self.cluster_id = Some(cluster_id.to_string());
+        self
+    }
+
+    pub fn correlation(mut self, correlation_id: &str) -> Self {
+        self.correlation_id = Some(correlation_id.to_string());
+        self
+    }
+
+    pub fn user(mut self, user: Option<&str>) -> Self {
+        self.user = user.map(str::to_string);
+        self
+    }
+}
+
 const EVENT_SELECT: &str = "
     SELECT e.id, e.code, e.severity, e.time, e.message, e.correlation_id, e.user_name,
            h.id AS host_id, h.name AS host_name, c.id AS cluster_id, c.name AS cluster_name
@@ -49,6 +84,12 @@ fn push_event_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a EventQu
     }
     if let Some(correlation) = &query.correlation_id {
         sql.push(" AND e.correlation_id = ").push_bind(correlation);
+    }
+    if let Some(host) = &query.host {
+        sql.push(" AND e.host_id = ").push_bind(host);
+    }
+    if let Some(cluster) = &query.cluster {
+        sql.push(" AND e.cluster_id = ").push_bind(cluster);
     }
 }
 

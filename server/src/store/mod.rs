@@ -1,8 +1,12 @@
 //! SQL, and nothing but SQL: every query of Uplift lives below this module, always with bound
 //! parameters. SQLite now; the queries stay portable so PostgreSQL can follow.
 
+mod checks;
+mod config;
 mod events;
 mod inventory;
+mod jobs;
+mod sim;
 mod users;
 mod world;
 
@@ -13,6 +17,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use events::NewEvent;
+pub use jobs::NewJob;
+pub use sim::{SimHost, SimWorld};
 pub use users::UserRow;
 
 /// What can go wrong below the service.

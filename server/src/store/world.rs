@@ -29,8 +29,8 @@ impl Store {
         let repository = serde_json::to_string(&fleet.repository).unwrap_or_else(|_| "{}".into());
         sqlx::query(
             "INSERT INTO sim_world (id, source, speed, seed, migration_gbps, max_migrations_per_host,
-                                    engine_version, engine_available, repository, loaded_at)
-             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    engine_version, engine_available, repository, loaded_at, check_seconds)
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(source)
         .bind(fleet.simulation.speed())
@@ -41,6 +41,7 @@ impl Store {
         .bind(&fleet.engine.available_version)
         .bind(repository)
         .bind(now_rfc3339())
+        .bind(fleet.simulation.check_seconds())
         .execute(&mut *tx)
         .await?;
 

@@ -1,4 +1,8 @@
-//! Words of the domain that more than one layer needs. Pure: no I/O.
+//! The pure core: words and rules of the domain that more than one layer needs. No I/O.
+
+pub mod config;
+pub mod packages;
+pub mod version;
 
 use serde::Deserialize;
 

@@ -1,0 +1,166 @@
+//! The `sim` driver: a simulated datacenter that answers like real hosts, slowly (by
+//! `check_seconds / speed`) and sometimes with failure (`fail = "check"`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use app::api::AvailableUpdate;
+
+use super::driver::{Driver, DriverError};
+use super::{FailMode, Repository};
+use crate::domain::packages::Monitored;
+use crate::domain::version::{compare_versions, is_newer};
+use crate::store::Store;
+
+pub struct SimDriver {
+    store: Store,
+}
+
+impl SimDriver {
+    pub fn new(store: Store) -> Self {
+        SimDriver { store }
+    }
+}
+
+fn store_error(e: crate::store::StoreError) -> DriverError {
+    DriverError::Failed(format!("simulator state: {e}"))
+}
+
+/// Splits `RHEL 8.9` into family `RHEL` and version `8.9`.
+fn os_parts(os: &str) -> Option<(&str, &str)> {
+    let (family, version) = os.trim().rsplit_once(' ')?;
+    version
+        .starts_with(|c: char| c.is_ascii_digit())
+        .then_some((family.trim(), version))
+}
+
+/// What the repository offers a host: newer versions of installed monitored packages, and a
+/// newer OS of the same family (listed as `os`).
+pub fn available_updates(
+    installed: &BTreeMap<String, String>,
+    os: &str,
+    repository: &Repository,
+    monitored: &Monitored,
+) -> Vec<AvailableUpdate> {
+    let mut updates: Vec<AvailableUpdate> = installed
+        .iter()
+        .filter(|(name, _)| monitored.matches(name))
+        .filter_map(|(name, current)| {
+            let available = repository.packages.get(name)?;
+            is_newer(available, current).then(|| AvailableUpdate {
+                name: name.clone(),
+                current_version: current.clone(),
+                available_version: available.clone(),
+            })
+        })
+        .collect();
+    if let (Some(new_os), Some((family, version))) = (&repository.os, os_parts(os)) {
+        if let Some((new_family, new_version)) = os_parts(new_os) {
+            if new_family == family && compare_versions(new_version, version).is_gt() {
+                updates.push(AvailableUpdate {
+                    name: "os".to_string(),
+                    current_version: os.to_string(),
+                    available_version: new_os.clone(),
+                });
+            }
+        }
+    }
+    updates
+}
+
+#[async_trait::async_trait]
+impl Driver for SimDriver {
+    async fn check_updates(
+        &self,
+        host_id: &str,
+        monitored: &Monitored,
+    ) -> Result<Vec<AvailableUpdate>, DriverError> {
+        let world = self
+            .store
+            .sim_world()
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DriverError::Failed("no simulated world is loaded".into()))?;
+        let host = self
+            .store
+            .sim_host(host_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DriverError::UnknownHost(host_id.to_string()))?;
+        let seconds = world.check_seconds / world.speed.max(f64::MIN_POSITIVE);
+        tokio::time::sleep(Duration::from_secs_f64(seconds.min(3600.0))).await;
+        if host.fail == FailMode::Check.as_str() {
+            return Err(DriverError::Failed(
+                "the package manager on the host failed (simulated: fail = \"check\")".into(),
+            ));
+        }
+        Ok(available_updates(
+            &host.packages,
+            &host.os,
+            &world.repository,
+            monitored,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repository() -> Repository {
+        Repository {
+            os: Some("RHEL 9.4".into()),
+            supported_cluster_levels: vec![],
+            packages: [
+                ("vdsm", "4.50.3"),
+                ("qemu-kvm", "8.2.0"),
+                ("libvirt", "9.0.0"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        }
+    }
+
+    fn installed(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn only_monitored_newer_packages_and_a_newer_os_count() {
+        let monitored = Monitored::from_lists(["vdsm", "qemu-*"]);
+        let host = installed(&[
+            ("vdsm", "4.50.2"),
+            ("qemu-kvm", "8.2.0"),
+            ("libvirt", "8.0.0"),
+        ]);
+        let updates = available_updates(&host, "RHEL 8.9", &repository(), &monitored);
+        let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["vdsm", "os"]);
+        assert_eq!(updates[1].current_version, "RHEL 8.9");
+        assert_eq!(updates[1].available_version, "RHEL 9.4");
+    }
+
+    #[test]
+    fn an_unmonitored_newer_package_is_no_update() {
+        let monitored = Monitored::from_lists(["vdsm"]);
+        let host = installed(&[("vdsm", "4.50.3"), ("libvirt", "8.0.0")]);
+        assert!(available_updates(&host, "RHEL 9.4", &repository(), &monitored).is_empty());
+    }
+
+    #[test]
+    fn other_os_families_are_not_upgraded() {
+        let monitored = Monitored::from_lists([""]);
+        assert!(available_updates(
+            &installed(&[]),
+            "CentOS Stream 8",
+            &repository(),
+            &monitored
+        )
+        .is_empty());
+        assert!(available_updates(&installed(&[]), "weird", &repository(), &monitored).is_empty());
+    }
+}

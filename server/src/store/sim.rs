@@ -1,0 +1,60 @@
+//! The simulator's private state. Only the `sim` driver reads it.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::{json, Store, StoreResult};
+use crate::fleet::Repository;
+
+/// What the simulator knows of one host beyond the inventory.
+#[derive(Debug)]
+pub struct SimHost {
+    pub os: String,
+    pub packages: BTreeMap<String, String>,
+    pub fail: String,
+}
+
+/// The simulated world's global settings.
+#[derive(Debug)]
+pub struct SimWorld {
+    pub speed: f64,
+    pub check_seconds: f64,
+    pub repository: Repository,
+}
+
+impl Store {
+    pub async fn sim_world(&self) -> StoreResult<Option<SimWorld>> {
+        let Some(row) =
+            sqlx::query("SELECT speed, check_seconds, repository FROM sim_world WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let repository: String = row.try_get("repository")?;
+        Ok(Some(SimWorld {
+            speed: row.try_get("speed")?,
+            check_seconds: row.try_get("check_seconds")?,
+            repository: json("sim repository", &repository)?,
+        }))
+    }
+
+    pub async fn sim_host(&self, host_id: &str) -> StoreResult<Option<SimHost>> {
+        let Some(row) = sqlx::query(
+            "SELECT h.os, s.packages, s.fail FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = ?",
+        )
+        .bind(host_id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let packages: String = row.try_get("packages")?;
+        Ok(Some(SimHost {
+            os: row.try_get("os")?,
+            packages: json("sim packages", &packages)?,
+            fail: row.try_get("fail")?,
+        }))
+    }
+}
