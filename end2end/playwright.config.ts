@@ -8,8 +8,13 @@ import * as path from "node:path";
 const port = Number(process.env.UPLIFT_E2E_PORT ?? 3100);
 const repo = path.resolve(__dirname, "..");
 const bin = process.env.UPLIFT_BIN ?? path.join(repo, "target/debug/uplift");
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "uplift-e2e-"));
-export const adminPassword = "e2e-admin-password";
+// Playwright evaluates this file again in each worker, which inherits the environment: the
+// first evaluation makes the data dir, the workers find it, and tests reach the server's
+// database with the CLI (for example to add a viewer).
+const dataDir = process.env.UPLIFT_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "uplift-e2e-"));
+process.env.UPLIFT_E2E_DATA_DIR = dataDir;
+process.env.UPLIFT_E2E_BIN = bin;
+const adminPassword = "e2e-admin-password";
 
 export default defineConfig({
   testDir: "./tests",

@@ -100,6 +100,26 @@ labelled_enum!(
     }
 );
 
+impl HostStatus {
+    /// Whether a host in this status may be upgraded (SPEC §1) — and checked for updates.
+    pub fn allows_upgrade(self) -> bool {
+        matches!(
+            self,
+            HostStatus::Up
+                | HostStatus::Maintenance
+                | HostStatus::NonOperational
+                | HostStatus::InstallFailed
+        )
+    }
+}
+
+impl Host {
+    /// Whether the Upgrade action applies: updates are known and the status allows it.
+    pub fn can_upgrade(&self) -> bool {
+        self.updates_available && self.status.allows_upgrade()
+    }
+}
+
 impl VmStatus {
     /// A VM in this status occupies memory on a host.
     pub fn is_running(self) -> bool {

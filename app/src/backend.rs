@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use crate::api::{
-    ApiError, Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, Page, Vm, VmQuery,
+    ApiError, Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery, Job,
+    Page, Vm, VmQuery,
 };
 
 #[async_trait::async_trait]
@@ -20,6 +21,15 @@ pub trait Backend: Send + Sync + 'static {
     async fn cluster(&self, caller: &Caller, id: &str) -> Result<Cluster, ApiError>;
     async fn vms(&self, caller: &Caller, query: &VmQuery) -> Result<Page<Vm>, ApiError>;
     async fn events(&self, caller: &Caller, query: &EventQuery) -> Result<Page<Event>, ApiError>;
+    async fn check_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn job(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn config(&self, caller: &Caller) -> Result<Vec<ConfigEntry>, ApiError>;
+    async fn set_config(
+        &self,
+        caller: &Caller,
+        name: &str,
+        value: &str,
+    ) -> Result<ConfigEntry, ApiError>;
 }
 
 /// The handle the server puts into Leptos context.

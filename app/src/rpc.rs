@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::api::{
-    Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, Page, Vm, VmQuery,
+    Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery, Job, Page, Vm,
+    VmQuery,
 };
 
 #[cfg(feature = "ssr")]
@@ -89,4 +90,34 @@ pub async fn list_vms(query: VmQuery) -> Result<Page<Vm>, ServerFnError> {
 pub async fn list_events(query: EventQuery) -> Result<Page<Event>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.events(&caller, &query).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn check_host(id: String) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .check_host(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_job(id: String) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.job(&caller, &id).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn list_config() -> Result<Vec<ConfigEntry>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.config(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn set_config(name: String, value: String) -> Result<ConfigEntry, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .set_config(&caller, &name, &value)
+        .await
+        .map_err(context::fail)
 }

@@ -1,4 +1,5 @@
 import { expect, Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 
 export const ADMIN = { username: "admin", password: "e2e-admin-password" };
 
@@ -14,4 +15,11 @@ export async function logIn(page: Page, username = ADMIN.username, password = AD
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/$/);
   await hydrated(page);
+}
+
+/** Runs the `uplift` CLI against the server's database. */
+export function uplift(args: string[], env: Record<string, string> = {}) {
+  return execFileSync(process.env.UPLIFT_E2E_BIN!, args, {
+    env: { ...process.env, UPLIFT_DATA_DIR: process.env.UPLIFT_E2E_DATA_DIR!, ...env },
+  }).toString();
 }

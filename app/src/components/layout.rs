@@ -1,12 +1,14 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use crate::rpc::{product_version, whoami};
+use super::{Portal, UpgradeDialog};
+use crate::rpc::product_version;
 
 /// The frame around every signed-in page: navigation, the user menu and the About dialog.
 #[component]
 pub fn Layout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| whoami());
+    let portal = Portal::provide();
+    let me = portal.me;
     let about_open = RwSignal::new(false);
 
     view! {
@@ -18,6 +20,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/hosts">"Hosts"</A>
                 <A href="/vms">"VMs"</A>
                 <A href="/events">"Events"</A>
+                <A href="/config">"Config"</A>
             </nav>
             <details class="usermenu">
                 <summary>
@@ -41,6 +44,13 @@ pub fn Layout() -> impl IntoView {
         <Show when=move || about_open.get()>
             <AboutDialog on_close=Callback::new(move |()| about_open.set(false))/>
         </Show>
+        {move || portal.upgrade_dialog.get().map(|host| view! { <UpgradeDialog host/> })}
+        {move || portal.notice.get().map(|notice| view! {
+            <p class="notice" role="status">
+                {notice} " "
+                <button type="button" class="link" aria-label="Dismiss" on:click=move |_| portal.notice.set(None)>"×"</button>
+            </p>
+        })}
         <main class="content">
             <Outlet/>
         </main>

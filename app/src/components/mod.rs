@@ -1,13 +1,17 @@
 //! Pieces the pages share: the app frame, status badges, paging, loading and error states.
 
 mod filters;
+mod host_actions;
 mod layout;
 mod pager;
+mod portal;
 mod status;
 
 pub use filters::{query_page, query_text, ChoiceField, FilterBar, SearchField};
+pub use host_actions::{HostContextMenu, HostMenuBar, MenuAt, UpgradeAlert, UpgradeDialog};
 pub use layout::Layout;
 pub use pager::Pager;
+pub use portal::{error_text, Portal};
 pub use status::{HostStatusBadge, VmStatusBadge};
 
 use leptos::prelude::*;
@@ -21,11 +25,7 @@ pub fn Loading() -> impl IntoView {
 /// A failed load, said plainly.
 #[component]
 pub fn LoadError(error: ServerFnError) -> impl IntoView {
-    let message = match error {
-        ServerFnError::ServerError(message) => message,
-        other => other.to_string(),
-    };
-    view! { <p class="alert alert-error" role="alert">{message}</p> }
+    view! { <p class="alert alert-error" role="alert">{error_text(error)}</p> }
 }
 
 /// Formats mebibytes the way admins read memory: GiB with one decimal.

@@ -8,8 +8,8 @@ use leptos_router::{
 
 use crate::api::{Host, HostQuery, HostSort, HostStatus, DEFAULT_PER_PAGE};
 use crate::components::{
-    gib, query_page, query_text, ChoiceField, FilterBar, HostStatusBadge, LoadError, Loading,
-    Pager, SearchField,
+    gib, query_page, query_text, ChoiceField, FilterBar, HostContextMenu, HostMenuBar,
+    HostStatusBadge, LoadError, Loading, MenuAt, Pager, Portal, SearchField, UpgradeAlert,
 };
 use crate::rpc::{get_host, list_clusters, list_hosts};
 
@@ -32,7 +32,13 @@ fn host_query(params: &ParamsMap) -> HostQuery {
 pub fn HostsPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| host_query(&params.read()));
-    let hosts = Resource::new(move || query.get(), list_hosts);
+    let portal = Portal::get();
+    let hosts = Resource::new(
+        move || (query.get(), portal.version.get()),
+        |(q, _)| list_hosts(q),
+    );
+    let selected = RwSignal::new(None::<String>);
+    let menu = RwSignal::new(None::<MenuAt>);
     let clusters = Resource::new(|| (), |_| list_clusters());
 
     view! {
@@ -61,15 +67,22 @@ pub fn HostsPage() -> impl IntoView {
                 " Has updates"
             </label>
         </FilterBar>
-        <Suspense fallback=Loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
+                let me = portal.me.await.ok().flatten();
                 match hosts.await {
                     Err(error) => view! { <LoadError error/> }.into_any(),
                     Ok(page) => {
                         let pages = page.page_count();
                         let empty = page.items.is_empty();
+                        let items = StoredValue::new(page.items.clone());
+                        let chosen = Signal::derive(move || {
+                            let id = selected.get()?;
+                            items.with_value(|hosts| hosts.iter().find(|h| h.id == id).cloned())
+                        });
                         view! {
-                            <table class="grid" id="hosts-table">
+                            <HostMenuBar host=chosen me=me.clone()/>
+                            <table class="grid selectable" id="hosts-table">
                                 <thead><tr>
                                     <SortHeader column=HostSort::Name/>
                                     <SortHeader column=HostSort::Cluster/>
@@ -80,16 +93,17 @@ pub fn HostsPage() -> impl IntoView {
                                     <th>"Updates"</th>
                                 </tr></thead>
                                 <tbody>
-                                    {page.items.into_iter().map(|host| view! { <HostRow host/> }).collect_view()}
+                                    {page.items.into_iter().map(|host| view! { <HostRow host selected menu/> }).collect_view()}
                                 </tbody>
                             </table>
                             {empty.then(|| view! { <p class="muted">"No host matches these filters."</p> })}
                             <Pager page=page.page pages total=page.total/>
+                            <HostContextMenu menu me/>
                         }.into_any()
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -128,12 +142,52 @@ fn SortHeader(column: HostSort) -> impl IntoView {
     }
 }
 
+/// Opens a host's menu from the keyboard (the context-menu key or Shift+F10) at the row.
+fn keyboard_menu(ev: &leptos::ev::KeyboardEvent) -> Option<(i32, i32)> {
+    use leptos::wasm_bindgen::JsCast;
+    if ev.key() != "ContextMenu" && !(ev.shift_key() && ev.key() == "F10") {
+        return None;
+    }
+    let row = ev.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    let rect = row.get_bounding_client_rect();
+    Some((rect.left() as i32 + 24, rect.bottom() as i32))
+}
+
+/// A host row: click selects it, right click (or the context-menu key) opens its menu.
 #[component]
-fn HostRow(host: Host) -> impl IntoView {
+fn HostRow(
+    host: Host,
+    selected: RwSignal<Option<String>>,
+    menu: RwSignal<Option<MenuAt>>,
+) -> impl IntoView {
     let href = format!("/hosts/{}", host.id);
     let name = host.name.clone();
+    let id = host.id.clone();
+    let is_selected = {
+        let id = id.clone();
+        move || selected.get().as_deref() == Some(id.as_str())
+    };
+    let select = {
+        let id = id.clone();
+        move |_| selected.set(Some(id.clone()))
+    };
+    let for_mouse = host.clone();
+    let for_keys = host.clone();
     view! {
-        <tr data-host=host.name.clone()>
+        <tr data-host=host.name.clone() tabindex="0" aria-selected=move || is_selected().to_string()
+            on:click=select
+            on:contextmenu=move |ev| {
+                ev.prevent_default();
+                selected.set(Some(for_mouse.id.clone()));
+                menu.set(Some(MenuAt { host: for_mouse.clone(), x: ev.client_x(), y: ev.client_y() }));
+            }
+            on:keydown=move |ev| {
+                if let Some((x, y)) = keyboard_menu(&ev) {
+                    ev.prevent_default();
+                    selected.set(Some(for_keys.id.clone()));
+                    menu.set(Some(MenuAt { host: for_keys.clone(), x, y }));
+                }
+            }>
             <td><A href=href>{name}</A></td>
             <td>{host.cluster.name.clone()}</td>
             <td><HostStatusBadge status=host.status/></td>
@@ -150,27 +204,45 @@ fn HostRow(host: Host) -> impl IntoView {
 #[component]
 pub fn HostPage() -> impl IntoView {
     let params = use_params_map();
+    let portal = Portal::get();
     let host = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        get_host,
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                portal.version.get(),
+            )
+        },
+        |(id, _)| get_host(id),
     );
+    let menu = RwSignal::new(None::<MenuAt>);
     view! {
-        <Suspense fallback=Loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
+                let me = portal.me.await.ok().flatten();
                 match host.await {
                     Err(error) => view! { <Title text="Host"/><LoadError error/> }.into_any(),
-                    Ok(host) => view! {
-                        <Title text=host.name.clone()/>
-                        <p class="crumbs"><A href="/hosts">"Hosts"</A>" / "{host.name.clone()}</p>
-                        <h1>{host.name.clone()} " " <HostStatusBadge status=host.status/></h1>
-                        <div class="tabs" role="tablist">
-                            <span role="tab" aria-selected="true" class="tab active">"General"</span>
-                        </div>
-                        <HostGeneral host/>
-                    }.into_any(),
+                    Ok(host) => {
+                        let for_menu = host.clone();
+                        let shown = host.clone();
+                        view! {
+                            <Title text=host.name.clone()/>
+                            <p class="crumbs"><A href="/hosts">"Hosts"</A>" / "{host.name.clone()}</p>
+                            <h1 on:contextmenu=move |ev| {
+                                ev.prevent_default();
+                                menu.set(Some(MenuAt { host: for_menu.clone(), x: ev.client_x(), y: ev.client_y() }));
+                            }>{host.name.clone()} " " <HostStatusBadge status=host.status/></h1>
+                            <HostMenuBar host=Signal::derive(move || Some(shown.clone())) me=me.clone()/>
+                            <div class="tabs" role="tablist">
+                                <span role="tab" aria-selected="true" class="tab active">"General"</span>
+                            </div>
+                            <UpgradeAlert host=host.clone() me=me.clone()/>
+                            <HostGeneral host/>
+                            <HostContextMenu menu me/>
+                        }.into_any()
+                    }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per screen of SPEC §7.
 
 mod clusters;
+mod config;
 mod dashboard;
 mod events;
 mod hosts;
@@ -8,6 +9,7 @@ mod login;
 mod vms;
 
 pub use clusters::{ClusterPage, ClustersPage};
+pub use config::ConfigPage;
 pub use dashboard::DashboardPage;
 pub use events::EventsPage;
 pub use hosts::{HostPage, HostsPage};

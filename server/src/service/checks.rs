@@ -15,14 +15,6 @@ use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::packages::Monitored;
 use crate::store::{new_id, rfc3339, NewEvent, NewJob};
 
-/// Statuses in which a host may be checked.
-pub const CHECKABLE: [HostStatus; 4] = [
-    HostStatus::Up,
-    HostStatus::Maintenance,
-    HostStatus::NonOperational,
-    HostStatus::InstallFailed,
-];
-
 /// Statuses the periodic check visits (oVirt's choice: hosts that are in service).
 const PERIODIC: [HostStatus; 2] = [HostStatus::Up, HostStatus::NonOperational];
 
@@ -73,9 +65,11 @@ pub fn found_message(names: &[&str]) -> String {
     }
 }
 
+/// The statuses a host may be checked in (the same as for an upgrade), in words.
 fn status_list() -> String {
-    CHECKABLE
+    HostStatus::ALL
         .iter()
+        .filter(|s| s.allows_upgrade())
         .map(|s| s.label())
         .collect::<Vec<_>>()
         .join(", ")
@@ -148,7 +142,7 @@ impl Service {
     pub async fn check_host(&self, actor: Actor<'_>, host_id: &str) -> ServiceResult<Job> {
         actor.require_admin()?;
         let host = self.host_by_id(host_id).await?;
-        if !CHECKABLE.contains(&host.status) {
+        if !host.status.allows_upgrade() {
             return Err(ServiceError::Conflict(format!(
                 "Host {} is {}; updates can be checked on hosts that are {}.",
                 host.name,
@@ -396,7 +390,7 @@ impl Service {
     ) -> ServiceResult<(JobStatus, String)> {
         let mut to_check = Vec::new();
         for host in hosts {
-            let skip = if !CHECKABLE.contains(&host.status) {
+            let skip = if !host.status.allows_upgrade() {
                 Some((
                     "host_update_check_skipped",
                     format!(

@@ -1,12 +1,12 @@
 //! Reading the inventory, and loading the simulated world into it.
 
 use app::api::{
-    ApiError, Caller, Cluster, Dashboard, Event, EventQuery, Host, HostQuery, HostStatus, Page,
-    Severity, Vm, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    ApiError, Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery,
+    HostStatus, Job, Page, Severity, Vm, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
-use super::{Service, ServiceError, ServiceResult};
+use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::fleet::Fleet;
 use crate::store::Window;
 
@@ -159,5 +159,30 @@ impl Backend for Service {
             ..query.clone()
         };
         self.event_page(&query).await.map_err(|e| e.to_api())
+    }
+
+    async fn check_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError> {
+        self.check_host(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn job(&self, _caller: &Caller, id: &str) -> Result<Job, ApiError> {
+        self.job_by_id(id).await.map_err(|e| e.to_api())
+    }
+
+    async fn config(&self, _caller: &Caller) -> Result<Vec<ConfigEntry>, ApiError> {
+        self.config_list().await.map_err(|e| e.to_api())
+    }
+
+    async fn set_config(
+        &self,
+        caller: &Caller,
+        name: &str,
+        value: &str,
+    ) -> Result<ConfigEntry, ApiError> {
+        self.config_set(Actor::User(caller), name, value)
+            .await
+            .map_err(|e| e.to_api())
     }
 }
