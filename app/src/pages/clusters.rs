@@ -88,6 +88,7 @@ pub fn ClusterPage() -> impl IntoView {
                             <dt>"Hosts with updates"</dt>
                             <dd><A href=format!("/hosts?cluster={}&updates=1", c.id)>{c.hosts_with_updates}</A></dd>
                             <dt>"Upgrade Status"</dt><dd><UpgradeStatus cluster=c.clone()/></dd>
+                            <dt>"Events"</dt><dd><A href=format!("/events?cluster={}", c.id)>"Events of this cluster"</A></dd>
                         </dl>
                     }.into_any(),
                 }

@@ -30,6 +30,8 @@ pub fn EventsPage() -> impl IntoView {
         <Title text="Events"/>
         <h1>"Events"</h1>
         <FilterBar label="Filter events" clear="/events">
+            {move || query.read().host.clone().map(|host| view! { <input type="hidden" name="host" value=host/> })}
+            {move || query.read().cluster.clone().map(|cluster| view! { <input type="hidden" name="cluster" value=cluster/> })}
             <ChoiceField label="Severity" name="severity" any="Any severity"
                 selected=Signal::derive(move || query.read().severity)/>
             <SearchField label="Correlation id" name="correlation_id"
@@ -44,7 +46,7 @@ pub fn EventsPage() -> impl IntoView {
                         view! {
                             <table class="grid">
                                 <thead><tr>
-                                    <th>"Time"</th><th>"Severity"</th><th>"Message"</th><th>"User"</th>
+                                    <th>"Time"</th><th>"Severity"</th><th>"Message"</th><th>"Host"</th><th>"User"</th>
                                 </tr></thead>
                                 <tbody>
                                     {page.items.into_iter().map(|event| view! {
@@ -52,6 +54,7 @@ pub fn EventsPage() -> impl IntoView {
                                             <td><time>{event.time}</time></td>
                                             <td>{event.severity.label()}</td>
                                             <td>{event.message}</td>
+                                            <td>{event.host.map(|h| h.name)}</td>
                                             <td>{event.user}</td>
                                         </tr>
                                     }).collect_view()}

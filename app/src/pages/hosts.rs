@@ -270,6 +270,7 @@ fn HostGeneral(host: Host) -> impl IntoView {
                 <dt>"VMs"</dt><dd><A href=format!("/vms?host={}", host.id)>{host.vm_count}</A></dd>
                 <dt>"Supported Cluster Levels"</dt><dd>{levels}</dd>
                 <dt>"Last Update Check"</dt><dd>{last_check}</dd>
+                <dt>"Events"</dt><dd><A href=format!("/events?host={}", host.id)>"Events of this host"</A></dd>
             </dl>
         </section>
     }

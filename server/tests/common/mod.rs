@@ -126,8 +126,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `uplift serve` on `fleet` and waits until it answers.
+    /// Starts `uplift serve` on `fleet` and waits until it answers. The periodic update check
+    /// is turned off first, so the only checks are the ones a test starts (a test may turn it
+    /// on again with `uplift config set`).
     pub async fn start(data_dir: &Path, fleet: &Path) -> Server {
+        let off = run(uplift(data_dir).args(["config", "set", "HostPackagesUpdateTimeInHours=0"]));
+        assert!(
+            off.status.success(),
+            "{}",
+            String::from_utf8_lossy(&off.stderr)
+        );
         let port = free_port();
         let log = data_dir.join(format!("server-{port}.log"));
         let child = uplift(data_dir)
