@@ -11,6 +11,7 @@ pub trait Labelled: Copy + PartialEq + Send + Sync + 'static {
     fn all() -> &'static [Self];
     fn as_str(self) -> &'static str;
     fn label(self) -> &'static str;
+    fn parse(value: &str) -> Option<Self>;
 }
 
 /// Declares a snake_case string enum with its on-screen label, so the JSON value, the URL value
@@ -46,6 +47,7 @@ macro_rules! labelled_enum {
             fn all() -> &'static [Self] { Self::ALL }
             fn as_str(self) -> &'static str { $name::as_str(self) }
             fn label(self) -> &'static str { $name::label(self) }
+            fn parse(value: &str) -> Option<Self> { $name::parse(value) }
         }
 
         impl std::fmt::Display for $name {

@@ -68,24 +68,21 @@ async fn time_requests(
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = run(uplift(dir.path()).args([
-        "fleet",
-        "generate",
-        "--clusters",
-        &CLUSTERS.to_string(),
-        "--hosts",
-        &HOSTS.to_string(),
-        "--vms",
-        &VMS.to_string(),
-        "--seed",
-        "1",
-    ]));
-    assert!(generated.status.success());
-    let fleet = write_fleet(
+    let (clusters, hosts, vms) = (CLUSTERS.to_string(), HOSTS.to_string(), VMS.to_string());
+    let text = generated_fleet(
         dir.path(),
-        "fleet.toml",
-        &String::from_utf8_lossy(&generated.stdout),
+        &[
+            "--clusters",
+            &clusters,
+            "--hosts",
+            &hosts,
+            "--vms",
+            &vms,
+            "--seed",
+            "1",
+        ],
     );
+    let fleet = write_fleet(dir.path(), "fleet.toml", &text);
 
     let started = Instant::now();
     let server = Server::start(dir.path(), &fleet).await;

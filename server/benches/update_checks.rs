@@ -20,18 +20,12 @@ const CHECK_SECONDS: f64 = 1.0;
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = run(uplift(dir.path()).args([
-        "fleet",
-        "generate",
-        "--clusters",
-        "1",
-        "--hosts",
-        &HOSTS.to_string(),
-        "--vms",
-        "0",
-    ]));
-    assert!(generated.status.success());
-    let text = String::from_utf8_lossy(&generated.stdout).replace(
+    let hosts = HOSTS.to_string();
+    let text = generated_fleet(
+        dir.path(),
+        &["--clusters", "1", "--hosts", &hosts, "--vms", "0"],
+    )
+    .replace(
         "[simulation]\n",
         &format!("[simulation]\ncheck_seconds = {CHECK_SECONDS}\n"),
     );

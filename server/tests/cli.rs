@@ -86,24 +86,20 @@ fn a_password_can_come_on_stdin() {
 #[tokio::test]
 async fn generated_fleets_load_with_the_asked_size() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(uplift(dir.path()).args([
-        "fleet",
-        "generate",
-        "--clusters",
-        "2",
-        "--hosts",
-        "20",
-        "--vms",
-        "150",
-        "--seed",
-        "3",
-    ]));
-    assert!(out.status.success());
-    let fleet = write_fleet(
+    let text = generated_fleet(
         dir.path(),
-        "gen.toml",
-        &String::from_utf8(out.stdout).unwrap(),
+        &[
+            "--clusters",
+            "2",
+            "--hosts",
+            "20",
+            "--vms",
+            "150",
+            "--seed",
+            "3",
+        ],
     );
+    let fleet = write_fleet(dir.path(), "gen.toml", &text);
     let server = Server::start(dir.path(), &fleet).await;
     let hosts = admin_json(&server, "/api/hosts").await;
     assert_eq!(hosts.as_array().unwrap().len(), 20);

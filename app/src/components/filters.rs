@@ -11,6 +11,11 @@ pub fn query_text(params: &ParamsMap, key: &str) -> Option<String> {
     params.get(key).filter(|value| !value.trim().is_empty())
 }
 
+/// A query parameter naming one of an enum's values.
+pub fn query_choice<T: Labelled>(params: &ParamsMap, key: &str) -> Option<T> {
+    query_text(params, key).and_then(|value| T::parse(&value))
+}
+
 /// A 1-based page number from the URL.
 pub fn query_page(params: &ParamsMap) -> Option<u32> {
     query_text(params, "page").and_then(|value| value.parse().ok())
@@ -25,6 +30,17 @@ pub fn FilterBar(label: &'static str, clear: &'static str, children: Children) -
             <button type="submit">"Filter"</button>
             <A href=clear>"Clear"</A>
         </Form>
+    }
+}
+
+/// Carries a filter that came with a link (a host, a cluster) and has no control of its own
+/// through the form, so filtering further keeps it.
+#[component]
+pub fn KeptField(name: &'static str, value: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        value
+            .get()
+            .map(|value| view! { <input type="hidden" name=name value=value/> })
     }
 }
 

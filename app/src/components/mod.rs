@@ -7,7 +7,9 @@ mod pager;
 mod portal;
 mod status;
 
-pub use filters::{query_page, query_text, ChoiceField, FilterBar, SearchField};
+pub use filters::{
+    query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, SearchField,
+};
 pub use host_actions::{HostContextMenu, HostMenuBar, MenuAt, UpgradeAlert, UpgradeDialog};
 pub use layout::Layout;
 pub use pager::Pager;

@@ -2,9 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{EventQuery, Severity, DEFAULT_PER_PAGE};
+use crate::api::{EventQuery, DEFAULT_PER_PAGE};
 use crate::components::{
-    query_page, query_text, ChoiceField, FilterBar, LoadError, Loading, Pager, SearchField,
+    query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, LoadError, Loading,
+    Pager, SearchField,
 };
 use crate::rpc::list_events;
 
@@ -16,7 +17,7 @@ pub fn EventsPage() -> impl IntoView {
         let params = params.read();
         EventQuery {
             after: None,
-            severity: query_text(&params, "severity").and_then(|value| Severity::parse(&value)),
+            severity: query_choice(&params, "severity"),
             correlation_id: query_text(&params, "correlation_id"),
             host: query_text(&params, "host"),
             cluster: query_text(&params, "cluster"),
@@ -30,8 +31,8 @@ pub fn EventsPage() -> impl IntoView {
         <Title text="Events"/>
         <h1>"Events"</h1>
         <FilterBar label="Filter events" clear="/events">
-            {move || query.read().host.clone().map(|host| view! { <input type="hidden" name="host" value=host/> })}
-            {move || query.read().cluster.clone().map(|cluster| view! { <input type="hidden" name="cluster" value=cluster/> })}
+            <KeptField name="host" value=Signal::derive(move || query.read().host.clone())/>
+            <KeptField name="cluster" value=Signal::derive(move || query.read().cluster.clone())/>
             <ChoiceField label="Severity" name="severity" any="Any severity"
                 selected=Signal::derive(move || query.read().severity)/>
             <SearchField label="Correlation id" name="correlation_id"

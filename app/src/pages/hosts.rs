@@ -6,10 +6,11 @@ use leptos_router::{
     params::ParamsMap,
 };
 
-use crate::api::{Host, HostQuery, HostSort, HostStatus, DEFAULT_PER_PAGE};
+use crate::api::{Host, HostQuery, HostSort, DEFAULT_PER_PAGE};
 use crate::components::{
-    gib, query_page, query_text, ChoiceField, FilterBar, HostContextMenu, HostMenuBar,
-    HostStatusBadge, LoadError, Loading, MenuAt, Pager, Portal, SearchField, UpgradeAlert,
+    gib, query_choice, query_page, query_text, ChoiceField, FilterBar, HostContextMenu,
+    HostMenuBar, HostStatusBadge, LoadError, Loading, MenuAt, Pager, Portal, SearchField,
+    UpgradeAlert,
 };
 use crate::rpc::{get_host, list_clusters, list_hosts};
 
@@ -18,10 +19,10 @@ use crate::rpc::{get_host, list_clusters, list_hosts};
 fn host_query(params: &ParamsMap) -> HostQuery {
     HostQuery {
         cluster: query_text(params, "cluster"),
-        status: query_text(params, "status").and_then(|value| HostStatus::parse(&value)),
+        status: query_choice(params, "status"),
         has_updates: query_text(params, "updates").is_some(),
         search: query_text(params, "q"),
-        sort: query_text(params, "sort").and_then(|value| HostSort::parse(&value)),
+        sort: query_choice(params, "sort"),
         desc: params.get_str("dir") == Some("desc"),
         page: query_page(params),
         per_page: Some(DEFAULT_PER_PAGE),

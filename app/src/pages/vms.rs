@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::api::{VmQuery, VmStatus, DEFAULT_PER_PAGE};
+use crate::api::{VmQuery, DEFAULT_PER_PAGE};
 use crate::components::{
-    gib, query_page, query_text, ChoiceField, FilterBar, LoadError, Loading, Pager, SearchField,
-    VmStatusBadge,
+    gib, query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, LoadError,
+    Loading, Pager, SearchField, VmStatusBadge,
 };
 use crate::rpc::list_vms;
 
@@ -16,7 +16,7 @@ pub fn VmsPage() -> impl IntoView {
         let params = params.read();
         VmQuery {
             host: query_text(&params, "host"),
-            status: query_text(&params, "status").and_then(|value| VmStatus::parse(&value)),
+            status: query_choice(&params, "status"),
             search: query_text(&params, "q"),
             page: query_page(&params),
             per_page: Some(DEFAULT_PER_PAGE),
@@ -28,7 +28,7 @@ pub fn VmsPage() -> impl IntoView {
         <Title text="VMs"/>
         <h1>"Virtual Machines"</h1>
         <FilterBar label="Filter VMs" clear="/vms">
-            {move || query.read().host.clone().map(|host| view! { <input type="hidden" name="host" value=host/> })}
+            <KeptField name="host" value=Signal::derive(move || query.read().host.clone())/>
             <SearchField label="Name" name="q" value=Signal::derive(move || query.read().search.clone())/>
             <ChoiceField label="Status" name="status" any="Any status"
                 selected=Signal::derive(move || query.read().status)/>

@@ -104,6 +104,17 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("uplift runs")
 }
 
+/// `uplift fleet generate ARGS`, as text.
+pub fn generated_fleet(data_dir: &Path, args: &[&str]) -> String {
+    let out = run(uplift(data_dir).args(["fleet", "generate"]).args(args));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 fleet")
+}
+
 pub fn write_fleet(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write fleet");
