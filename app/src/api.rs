@@ -368,6 +368,8 @@ labelled_enum!(
     JobKind {
         HostUpgradeCheck => "host_upgrade_check", "Host upgrade check";
         ClusterUpgradeCheck => "cluster_upgrade_check", "Cluster upgrade check";
+        HostMaintenance => "host_maintenance", "Host maintenance";
+        HostActivate => "host_activate", "Host activation";
     }
 );
 

@@ -6,6 +6,7 @@ mod credentials;
 pub mod domain;
 pub mod fleet;
 mod http;
+pub mod scheduler;
 pub mod server;
 pub mod service;
 pub mod store;

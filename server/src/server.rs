@@ -47,6 +47,7 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
             .continuously_delete_expired(tokio::time::Duration::from_secs(3600)),
     );
 
+    service.resume_host_jobs().await?;
     tokio::spawn(service.clone().run_periodic_checks());
 
     let state = AppState {

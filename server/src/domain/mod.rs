@@ -19,6 +19,18 @@ pub enum SchedulingPolicy {
 }
 
 impl SchedulingPolicy {
+    pub const ALL: [SchedulingPolicy; 5] = [
+        SchedulingPolicy::None,
+        SchedulingPolicy::EvenlyDistributed,
+        SchedulingPolicy::PowerSaving,
+        SchedulingPolicy::InClusterUpgrade,
+        SchedulingPolicy::ClusterMaintenance,
+    ];
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SchedulingPolicy::None => "none",

@@ -4,6 +4,7 @@
 use app::api::AvailableUpdate;
 
 use crate::domain::packages::Monitored;
+use crate::scheduler::VmView;
 
 /// A host operation that did not work, with the host's own words.
 #[derive(Debug, thiserror::Error)]
@@ -22,4 +23,13 @@ pub trait Driver: Send + Sync + 'static {
         host_id: &str,
         monitored: &Monitored,
     ) -> Result<Vec<AvailableUpdate>, DriverError>;
+
+    /// Live-migrates a running VM; returns when it runs on `to`.
+    async fn migrate_vm(&self, vm: &VmView, from: &str, to: &str) -> Result<(), DriverError>;
+
+    /// Takes an emptied host out of service.
+    async fn enter_maintenance(&self, host_id: &str) -> Result<(), DriverError>;
+
+    /// Brings a host in maintenance back into service.
+    async fn activate(&self, host_id: &str) -> Result<(), DriverError>;
 }

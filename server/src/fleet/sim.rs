@@ -1,8 +1,11 @@
 //! The `sim` driver: a simulated datacenter that answers like real hosts, slowly (by
 //! `check_seconds / speed`) and sometimes with failure (`fail = "check"`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use app::api::AvailableUpdate;
 
@@ -10,16 +13,57 @@ use super::driver::{Driver, DriverError};
 use super::{FailMode, Repository};
 use crate::domain::packages::Monitored;
 use crate::domain::version::{compare_versions, is_newer};
-use crate::store::Store;
+use crate::scheduler::VmView;
+use crate::store::{SimHost, SimWorld, Store};
+
+/// How long entering maintenance or activating takes (before `speed`).
+const STATE_CHANGE_SECONDS: f64 = 1.0;
 
 pub struct SimDriver {
     store: Store,
+    /// Outgoing migrations in flight per host, bounded by `max_migrations_per_host`.
+    outgoing: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl SimDriver {
     pub fn new(store: Store) -> Self {
-        SimDriver { store }
+        SimDriver {
+            store,
+            outgoing: Mutex::new(HashMap::new()),
+        }
     }
+
+    async fn world(&self) -> Result<SimWorld, DriverError> {
+        self.store
+            .sim_world()
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DriverError::Failed("no simulated world is loaded".into()))
+    }
+
+    async fn host(&self, host_id: &str) -> Result<SimHost, DriverError> {
+        self.store
+            .sim_host(host_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DriverError::UnknownHost(host_id.to_string()))
+    }
+
+    fn outgoing(&self, host_id: &str, limit: u32) -> Arc<Semaphore> {
+        let mut map = self
+            .outgoing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(host_id.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(limit as usize)))
+            .clone()
+    }
+}
+
+/// Simulated time passes `speed` times faster than real time.
+async fn simulate(world: &SimWorld, seconds: f64) {
+    let real = seconds / world.speed.max(f64::MIN_POSITIVE);
+    tokio::time::sleep(Duration::from_secs_f64(real.clamp(0.0, 3600.0))).await;
 }
 
 fn store_error(e: crate::store::StoreError) -> DriverError {
@@ -75,20 +119,9 @@ impl Driver for SimDriver {
         host_id: &str,
         monitored: &Monitored,
     ) -> Result<Vec<AvailableUpdate>, DriverError> {
-        let world = self
-            .store
-            .sim_world()
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| DriverError::Failed("no simulated world is loaded".into()))?;
-        let host = self
-            .store
-            .sim_host(host_id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| DriverError::UnknownHost(host_id.to_string()))?;
-        let seconds = world.check_seconds / world.speed.max(f64::MIN_POSITIVE);
-        tokio::time::sleep(Duration::from_secs_f64(seconds.min(3600.0))).await;
+        let world = self.world().await?;
+        let host = self.host(host_id).await?;
+        simulate(&world, world.check_seconds).await;
         if host.fail == FailMode::Check.as_str() {
             return Err(DriverError::Failed(
                 "the package manager on the host failed (simulated: fail = \"check\")".into(),
@@ -100,6 +133,38 @@ impl Driver for SimDriver {
             &world.repository,
             monitored,
         ))
+    }
+
+    async fn migrate_vm(&self, vm: &VmView, from: &str, _to: &str) -> Result<(), DriverError> {
+        let world = self.world().await?;
+        let slots = self.outgoing(from, world.max_migrations_per_host);
+        let _slot = slots
+            .acquire_owned()
+            .await
+            .map_err(|e| DriverError::Failed(format!("migration slots closed: {e}")))?;
+        // Copy the VM's memory at the migration speed: MiB -> gigabits.
+        let gigabits = vm.memory_mb as f64 * 8.0 / 1024.0;
+        simulate(&world, gigabits / world.migration_gbps).await;
+        Ok(())
+    }
+
+    async fn enter_maintenance(&self, host_id: &str) -> Result<(), DriverError> {
+        let world = self.world().await?;
+        let host = self.host(host_id).await?;
+        simulate(&world, STATE_CHANGE_SECONDS).await;
+        if host.fail == FailMode::Maintenance.as_str() {
+            return Err(DriverError::Failed(
+                "the host refused to enter maintenance (simulated: fail = \"maintenance\")".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn activate(&self, host_id: &str) -> Result<(), DriverError> {
+        let world = self.world().await?;
+        self.host(host_id).await?;
+        simulate(&world, STATE_CHANGE_SECONDS).await;
+        Ok(())
     }
 }
 

@@ -197,6 +197,32 @@ pub async fn cluster_upgradecheck(
     ))
 }
 
+pub async fn host_deactivate(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    Ok(accepted(
+        state
+            .service
+            .deactivate_host(Actor::User(&caller), &id)
+            .await?,
+    ))
+}
+
+pub async fn host_activate(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    Ok(accepted(
+        state
+            .service
+            .activate_host(Actor::User(&caller), &id)
+            .await?,
+    ))
+}
+
 pub async fn jobs(State(state): State<AppState>, _: SignedIn) -> HttpResult<Response> {
     Ok(Json(state.service.recent_jobs().await?).into_response())
 }

@@ -45,6 +45,8 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/hosts", get(api::hosts))
         .route("/api/hosts/{id}", get(api::host))
         .route("/api/hosts/{id}/upgradecheck", post(api::host_upgradecheck))
+        .route("/api/hosts/{id}/deactivate", post(api::host_deactivate))
+        .route("/api/hosts/{id}/activate", post(api::host_activate))
         .route("/api/clusters", get(api::clusters))
         .route("/api/clusters/{id}", get(api::cluster))
         .route(

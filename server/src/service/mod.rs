@@ -4,6 +4,7 @@
 mod checks;
 mod config;
 mod inventory;
+mod maintenance;
 mod users;
 
 use std::sync::Arc;

@@ -6,6 +6,7 @@ mod config;
 mod events;
 mod inventory;
 mod jobs;
+mod maintenance;
 mod sim;
 mod users;
 mod world;
@@ -18,6 +19,7 @@ use sqlx::SqlitePool;
 
 pub use events::NewEvent;
 pub use jobs::NewJob;
+pub use maintenance::UnfinishedHostJob;
 pub use sim::{SimHost, SimWorld};
 pub use users::UserRow;
 

@@ -20,22 +20,27 @@ pub struct SimHost {
 pub struct SimWorld {
     pub speed: f64,
     pub check_seconds: f64,
+    pub migration_gbps: f64,
+    pub max_migrations_per_host: u32,
     pub repository: Repository,
 }
 
 impl Store {
     pub async fn sim_world(&self) -> StoreResult<Option<SimWorld>> {
         let Some(row) =
-            sqlx::query("SELECT speed, check_seconds, repository FROM sim_world WHERE id = 1")
+            sqlx::query("SELECT speed, check_seconds, migration_gbps, max_migrations_per_host, repository FROM sim_world WHERE id = 1")
                 .fetch_optional(&self.pool)
                 .await?
         else {
             return Ok(None);
         };
         let repository: String = row.try_get("repository")?;
+        let max_migrations: i64 = row.try_get("max_migrations_per_host")?;
         Ok(Some(SimWorld {
             speed: row.try_get("speed")?,
             check_seconds: row.try_get("check_seconds")?,
+            migration_gbps: row.try_get("migration_gbps")?,
+            max_migrations_per_host: u32::try_from(max_migrations).unwrap_or(1).max(1),
             repository: json("sim repository", &repository)?,
         }))
     }

@@ -1,0 +1,378 @@
+//! Maintenance and activation of one host (SPEC §4 deactivate/activate). Maintenance empties
+//! the host by live migration first; a VM that cannot move fails the job at once, naming the
+//! VM and why, and the host gets its original status back — never left in
+//! `preparing_for_maintenance`. Each step is recorded before and after it runs, and a job the
+//! server was running when it died is run again at start: migrations already done are not
+//! redone (a VM no longer on the host is not moved), so a replay is safe.
+
+use std::time::Duration;
+
+use app::api::{Host, HostQuery, HostStatus, Job, JobKind, JobStatus, Severity};
+
+use super::{Actor, Service, ServiceError, ServiceResult};
+use crate::domain::SchedulingPolicy;
+use crate::scheduler::{evacuate, ClusterRules, HostView};
+use crate::store::{new_id, NewEvent, NewJob};
+
+/// Identity of one running host job.
+#[derive(Clone)]
+struct HostJob {
+    id: String,
+    correlation_id: String,
+    user: Option<String>,
+    status_before: HostStatus,
+}
+
+impl HostJob {
+    fn event(
+        &self,
+        host: &Host,
+        code: &'static str,
+        severity: Severity,
+        message: String,
+    ) -> NewEvent {
+        NewEvent::new(code, severity, message)
+            .host(&host.id, &host.cluster.id)
+            .correlation(&self.correlation_id)
+            .user(self.user.as_deref())
+    }
+}
+
+impl Service {
+    /// `POST /api/hosts/{id}/deactivate`: move the host to maintenance, migrating its VMs.
+    pub async fn deactivate_host(&self, actor: Actor<'_>, host_id: &str) -> ServiceResult<Job> {
+        actor.require_admin()?;
+        let host = self.host_by_id(host_id).await?;
+        if !matches!(
+            host.status,
+            HostStatus::Up | HostStatus::NonOperational | HostStatus::InstallFailed
+        ) {
+            return Err(ServiceError::Conflict(format!(
+                "Host {} is {}; only hosts that are Up, Non Operational or Install Failed can be moved to maintenance.",
+                host.name,
+                host.status.label()
+            )));
+        }
+        let job = self
+            .begin_host_job(&actor, &host, JobKind::HostMaintenance)
+            .await?;
+        self.store()
+            .set_host_status(&host.id, HostStatus::PreparingForMaintenance)
+            .await?;
+        self.emit(job.event(
+            &host,
+            "host_maintenance_started",
+            Severity::Normal,
+            format!("Host {} is being moved to maintenance.", host.name),
+        ))
+        .await?;
+        let service = self.clone();
+        let id = job.id.clone();
+        tokio::spawn(async move { service.run_maintenance(&host.id, job).await });
+        self.job_by_id(&id).await
+    }
+
+    /// `POST /api/hosts/{id}/activate`: bring a host in maintenance back to Up.
+    pub async fn activate_host(&self, actor: Actor<'_>, host_id: &str) -> ServiceResult<Job> {
+        actor.require_admin()?;
+        let host = self.host_by_id(host_id).await?;
+        if host.status != HostStatus::Maintenance {
+            return Err(ServiceError::Conflict(format!(
+                "Host {} is {}; only hosts in maintenance can be activated.",
+                host.name,
+                host.status.label()
+            )));
+        }
+        let job = self
+            .begin_host_job(&actor, &host, JobKind::HostActivate)
+            .await?;
+        let service = self.clone();
+        let id = job.id.clone();
+        tokio::spawn(async move { service.run_activation(&host.id, job).await });
+        self.job_by_id(&id).await
+    }
+
+    /// Creates the job row, refusing a second job on a busy host.
+    async fn begin_host_job(
+        &self,
+        actor: &Actor<'_>,
+        host: &Host,
+        kind: JobKind,
+    ) -> ServiceResult<HostJob> {
+        if let Some(running) = self.store().host_job_running(&host.id).await? {
+            return Err(ServiceError::Conflict(format!(
+                "Host {} is busy with job {running}; wait for it to end.",
+                host.name
+            )));
+        }
+        let user = actor.name();
+        let job = HostJob {
+            id: new_id(),
+            correlation_id: new_id(),
+            user: Some(user),
+            status_before: host.status,
+        };
+        self.store()
+            .insert_job(&NewJob {
+                id: &job.id,
+                kind,
+                correlation_id: &job.correlation_id,
+                host_id: Some(&host.id),
+                cluster_id: Some(&host.cluster.id),
+                user: job.user.as_deref(),
+            })
+            .await?;
+        self.store()
+            .set_job_host_status_before(&job.id, host.status)
+            .await?;
+        Ok(job)
+    }
+
+    /// Runs maintenance to its end, whatever happens: success, or the original status back.
+    async fn run_maintenance(&self, host_id: &str, job: HostJob) {
+        let limit = self
+            .config_number("HostUpgradeTimeoutInMinutes")
+            .await
+            .unwrap_or(120);
+        let outcome = match tokio::time::timeout(
+            Duration::from_secs(limit * 60),
+            self.maintain(host_id, &job),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!(
+                "moving the host to maintenance took longer than {limit} minutes"
+            )),
+        };
+        self.end_host_job(
+            host_id,
+            &job,
+            outcome,
+            HostStatus::Maintenance,
+            "host_maintenance",
+        )
+        .await;
+    }
+
+    async fn run_activation(&self, host_id: &str, job: HostJob) {
+        let outcome = async {
+            let step = self
+                .store()
+                .start_step(&job.id, Some(host_id), "activate")
+                .await
+                .map_err(|e| e.to_string())?;
+            self.driver()
+                .activate(host_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.store()
+                .finish_step(step, JobStatus::Succeeded, "activated")
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok("activated".to_string())
+        }
+        .await;
+        self.end_host_job(host_id, &job, outcome, HostStatus::Up, "host_activate")
+            .await;
+    }
+
+    /// Records the end of a host job: the new status on success, the old one on failure.
+    async fn end_host_job(
+        &self,
+        host_id: &str,
+        job: &HostJob,
+        outcome: Result<String, String>,
+        done: HostStatus,
+        code: &'static str,
+    ) {
+        let result: ServiceResult<()> = async {
+            let host = self.host_by_id(host_id).await?;
+            match &outcome {
+                Ok(message) => {
+                    self.store().set_host_status(host_id, done).await?;
+                    self.store()
+                        .finish_job(&job.id, JobStatus::Succeeded, Some(message))
+                        .await?;
+                    self.emit(job.event(
+                        &host,
+                        if code == "host_maintenance" {
+                            "host_maintenance_finished"
+                        } else {
+                            "host_activated"
+                        },
+                        Severity::Normal,
+                        format!("Host {} is {}.", host.name, done.label()),
+                    ))
+                    .await?;
+                }
+                Err(reason) => {
+                    self.store()
+                        .set_host_status(host_id, job.status_before)
+                        .await?;
+                    self.store()
+                        .finish_job(&job.id, JobStatus::Failed, Some(reason))
+                        .await?;
+                    self.emit(job.event(
+                        &host,
+                        if code == "host_maintenance" {
+                            "host_maintenance_failed"
+                        } else {
+                            "host_activation_failed"
+                        },
+                        Severity::Error,
+                        format!(
+                            "Host {} stays {}: {reason}",
+                            host.name,
+                            job.status_before.label()
+                        ),
+                    ))
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::error!(job = %job.id, error = %error, "cannot record the end of a host job");
+        }
+    }
+
+    /// Empties the host and takes it out of service. `Err` says why, naming VMs.
+    async fn maintain(&self, host_id: &str, job: &HostJob) -> Result<String, String> {
+        let text = |e: ServiceError| e.to_string();
+        let host = self.host_by_id(host_id).await.map_err(text)?;
+        let vms = self
+            .store()
+            .running_vms_on(host_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let cluster = self
+            .host_page(&HostQuery {
+                cluster: Some(host.cluster.id.clone()),
+                ..HostQuery::default()
+            })
+            .await
+            .map_err(text)?
+            .items;
+        let (policy, headroom) = self
+            .store()
+            .cluster_rules(&host.cluster.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_else(|| ("none".to_string(), 0));
+        let rules = ClusterRules {
+            policy: SchedulingPolicy::parse(&policy).unwrap_or(SchedulingPolicy::None),
+            memory_headroom_percent: headroom,
+        };
+        let views: Vec<HostView> = cluster
+            .iter()
+            .map(|h| HostView {
+                id: h.id.clone(),
+                name: h.name.clone(),
+                status: h.status,
+                memory_mb: h.memory_mb.total,
+                used_mb: h.memory_mb.used,
+            })
+            .collect();
+        let moves = evacuate(&host.id, &vms, &views, &rules).map_err(|stuck| {
+            let names: Vec<String> = stuck
+                .iter()
+                .map(|s| format!("VM {} cannot move: {}", s.vm, s.reason))
+                .collect();
+            names.join("; ")
+        })?;
+        let source = host.id.as_str();
+        let migrations = moves.iter().map(|(vm, target)| async move {
+            let step = self
+                .store()
+                .start_step(
+                    &job.id,
+                    Some(source),
+                    &format!("migrate {} to {}", vm.name, target.name),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            match self.driver().migrate_vm(vm, source, &target.id).await {
+                Ok(()) => {
+                    self.store()
+                        .record_migration(&vm.id, source, &target.id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.store()
+                        .finish_step(step, JobStatus::Succeeded, "migrated")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(())
+                }
+                Err(error) => {
+                    let reason = format!(
+                        "VM {} could not migrate to {}: {error}",
+                        vm.name, target.name
+                    );
+                    self.store()
+                        .finish_step(step, JobStatus::Failed, &reason)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Err(reason)
+                }
+            }
+        });
+        let failures: Vec<String> = futures::future::join_all(migrations)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if !failures.is_empty() {
+            return Err(failures.join("; "));
+        }
+        let step = self
+            .store()
+            .start_step(&job.id, Some(&host.id), "enter maintenance")
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Err(error) = self.driver().enter_maintenance(&host.id).await {
+            self.store()
+                .finish_step(step, JobStatus::Failed, &error.to_string())
+                .await
+                .map_err(|e| e.to_string())?;
+            return Err(error.to_string());
+        }
+        self.store()
+            .finish_step(step, JobStatus::Succeeded, "in maintenance")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} VMs migrated; the host is in maintenance.",
+            moves.len()
+        ))
+    }
+
+    /// At start: runs again the maintenance and activation jobs a dead server left running.
+    pub async fn resume_host_jobs(&self) -> ServiceResult<()> {
+        for (kind, maintenance) in [
+            (JobKind::HostMaintenance, true),
+            (JobKind::HostActivate, false),
+        ] {
+            for unfinished in self.store().unfinished_host_jobs(kind.as_str()).await? {
+                tracing::info!(job = %unfinished.job_id, kind = kind.as_str(), "resuming a job interrupted by a restart");
+                let job = HostJob {
+                    id: unfinished.job_id,
+                    correlation_id: unfinished.correlation_id,
+                    user: unfinished.user,
+                    status_before: unfinished.status_before,
+                };
+                let service = self.clone();
+                let host_id = unfinished.host_id;
+                tokio::spawn(async move {
+                    if maintenance {
+                        service.run_maintenance(&host_id, job).await;
+                    } else {
+                        service.run_activation(&host_id, job).await;
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+}

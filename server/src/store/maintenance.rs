@@ -1,0 +1,124 @@
+//! Queries of the host-state workflows (maintenance and activation).
+
+use app::api::{HostStatus, MigrationMode};
+use sqlx::Row;
+
+use super::{corrupt, Store, StoreResult};
+use crate::scheduler::VmView;
+
+/// A job that was running when the server stopped.
+#[derive(Debug)]
+pub struct UnfinishedHostJob {
+    pub job_id: String,
+    pub correlation_id: String,
+    pub host_id: String,
+    pub user: Option<String>,
+    pub status_before: HostStatus,
+}
+
+impl Store {
+    pub async fn set_host_status(&self, host_id: &str, status: HostStatus) -> StoreResult<()> {
+        sqlx::query("UPDATE hosts SET status = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a finished live migration, once: a VM no longer on `from` is not moved again,
+    /// so replaying a step after a restart never counts a migration twice.
+    pub async fn record_migration(&self, vm_id: &str, from: &str, to: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE vms SET host_id = ?, migrations = migrations + 1 WHERE id = ? AND host_id = ?",
+        )
+        .bind(to)
+        .bind(vm_id)
+        .bind(from)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The VMs running on a host.
+    pub async fn running_vms_on(&self, host_id: &str) -> StoreResult<Vec<VmView>> {
+        sqlx::query(
+            "SELECT id, name, memory_mb, migration FROM vms WHERE host_id = ? ORDER BY name",
+        )
+        .bind(host_id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let migration: String = row.try_get("migration")?;
+            let memory: i64 = row.try_get("memory_mb")?;
+            Ok(VmView {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                memory_mb: u64::try_from(memory).unwrap_or(0),
+                migration: MigrationMode::parse(&migration)
+                    .ok_or_else(|| corrupt("migration mode", migration))?,
+            })
+        })
+        .collect()
+    }
+
+    /// The cluster's scheduling policy and memory headroom.
+    pub async fn cluster_rules(&self, cluster_id: &str) -> StoreResult<Option<(String, u32)>> {
+        Ok(sqlx::query_as::<_, (String, i64)>(
+            "SELECT scheduling_policy, memory_headroom_percent FROM clusters WHERE id = ?",
+        )
+        .bind(cluster_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|(policy, headroom)| (policy, u32::try_from(headroom).unwrap_or(0))))
+    }
+
+    pub async fn set_job_host_status_before(
+        &self,
+        job_id: &str,
+        status: HostStatus,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE jobs SET host_status_before = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether a host job of any kind is running on this host.
+    pub async fn host_job_running(&self, host_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE host_id = ? AND status = 'running' AND kind IN ('host_maintenance', 'host_activate')",
+        )
+        .bind(host_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Running jobs of `kind`, to resume after a restart.
+    pub async fn unfinished_host_jobs(&self, kind: &str) -> StoreResult<Vec<UnfinishedHostJob>> {
+        sqlx::query(
+            "SELECT id, correlation_id, host_id, user_name, host_status_before FROM jobs
+             WHERE kind = ? AND status = 'running' AND host_id IS NOT NULL ORDER BY created_at",
+        )
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let before: Option<String> = row.try_get("host_status_before")?;
+            let before = before.unwrap_or_else(|| "up".to_string());
+            Ok(UnfinishedHostJob {
+                job_id: row.try_get("id")?,
+                correlation_id: row.try_get("correlation_id")?,
+                host_id: row.try_get("host_id")?,
+                user: row.try_get("user_name")?,
+                status_before: HostStatus::parse(&before)
+                    .ok_or_else(|| corrupt("host status", before))?,
+            })
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,315 @@
+//! Maintenance and activation of a host through the REST API, on a fleet written by the test,
+//! including a kill -9 in the middle of the migrations.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+fn fleet(speed: f64, gbps: f64, max_migrations: u32) -> String {
+    format!(
+        r#"
+[simulation]
+speed = {speed}
+migration_gbps = {gbps}
+max_migrations_per_host = {max_migrations}
+
+[[cluster]]
+name = "c"
+compatibility_version = "4.7"
+scheduling_policy = "evenly_distributed"
+memory_headroom_percent = 10
+
+[[host]]
+name = "h1"
+cluster = "c"
+os = "RHEL 8.9"
+memory_gb = 64
+
+[[host]]
+name = "h2"
+cluster = "c"
+os = "RHEL 8.9"
+memory_gb = 64
+
+[[host]]
+name = "h3"
+cluster = "c"
+os = "RHEL 8.9"
+memory_gb = 64
+
+[[host]]
+name = "h4"
+cluster = "c"
+status = "maintenance"
+os = "RHEL 8.9"
+memory_gb = 64
+
+[[vm]]
+name = "a"
+host = "h1"
+memory_gb = 8
+
+[[vm]]
+name = "b"
+host = "h1"
+memory_gb = 8
+
+[[vm]]
+name = "c"
+host = "h1"
+memory_gb = 8
+
+[[vm]]
+name = "p"
+host = "h2"
+memory_gb = 4
+migration = "pinned"
+"#
+    )
+}
+
+async fn host(server: &Server, name: &str) -> Value {
+    let hosts = admin_json(server, "/api/hosts").await;
+    hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == name)
+        .unwrap()
+        .clone()
+}
+
+async fn post(server: &Server, path: &str, user: &str, password: &str) -> reqwest::Response {
+    client()
+        .post(server.url(path))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn wait_job(server: &Server, id: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let job = admin_json(server, &format!("/api/jobs/{id}")).await;
+        if job["ended_at"].is_string() {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn start_job(server: &Server, path: &str) -> String {
+    let response = post(server, path, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), 202, "{path}");
+    let body: Value = response.json().await.unwrap();
+    body["job"]["id"].as_str().unwrap().to_string()
+}
+
+fn vms_by_name(vms: &Value) -> std::collections::BTreeMap<String, Value> {
+    vms.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn maintenance_migrates_every_vm_away_and_activation_brings_the_host_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &write_fleet(dir.path(), "f.toml", &fleet(100.0, 10.0, 2)),
+    )
+    .await;
+    let h1 = host(&server, "h1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = start_job(&server, &format!("/api/hosts/{h1}/deactivate")).await;
+    let job = wait_job(&server, &job, Duration::from_secs(30)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["kind"], "host_maintenance");
+    assert_eq!(host(&server, "h1").await["status"], "maintenance");
+    assert_eq!(host(&server, "h1").await["vm_count"], 0);
+
+    let vms = vms_by_name(&admin_json(&server, "/api/vms").await);
+    for name in ["a", "b", "c"] {
+        let vm = &vms[name];
+        assert_eq!(vm["status"], "up");
+        assert!(
+            ["h2", "h3"].contains(&vm["host"]["name"].as_str().unwrap()),
+            "{vm}"
+        );
+        assert_eq!(vm["migrations"], 1, "{vm}");
+    }
+    assert_eq!(vms["p"]["migrations"], 0);
+    for h in admin_json(&server, "/api/hosts").await.as_array().unwrap() {
+        assert!(
+            h["memory_mb"]["used"].as_u64().unwrap()
+                <= h["memory_mb"]["total"].as_u64().unwrap() * 9 / 10,
+            "{h}"
+        );
+    }
+    // Spread evenly: h3 (empty) takes two of the three, h2 one.
+    let on_h3 = ["a", "b", "c"]
+        .iter()
+        .filter(|n| vms[**n]["host"]["name"] == "h3")
+        .count();
+    assert_eq!(on_h3, 2);
+
+    let job = start_job(&server, &format!("/api/hosts/{h1}/activate")).await;
+    let job = wait_job(&server, &job, Duration::from_secs(30)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(host(&server, "h1").await["status"], "up");
+    let events = admin_json(&server, "/api/events").await;
+    let codes: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "host_maintenance_started",
+        "host_maintenance_finished",
+        "host_activated",
+    ] {
+        assert!(codes.contains(&code), "{code} in {codes:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_pinned_vm_fails_fast_naming_it_and_the_host_keeps_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &write_fleet(dir.path(), "f.toml", &fleet(100.0, 10.0, 2)),
+    )
+    .await;
+    let h2 = host(&server, "h2").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = start_job(&server, &format!("/api/hosts/{h2}/deactivate")).await;
+    let job = wait_job(&server, &job, Duration::from_secs(10)).await;
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["message"]
+            .as_str()
+            .unwrap()
+            .contains("VM p cannot move"),
+        "{job}"
+    );
+    assert!(job["message"].as_str().unwrap().contains("pinned"), "{job}");
+    assert_eq!(host(&server, "h2").await["status"], "up");
+    let vms = vms_by_name(&admin_json(&server, "/api/vms").await);
+    assert_eq!(vms["p"]["host"]["name"], "h2");
+    assert_eq!(vms["p"]["migrations"], 0);
+    let events = admin_json(&server, "/api/events?severity=error").await;
+    assert!(
+        events[0]["message"].as_str().unwrap().contains("stays Up"),
+        "{events}"
+    );
+    assert_eq!(events[0]["user"], "admin");
+}
+
+#[tokio::test]
+async fn statuses_and_roles_that_do_not_allow_it_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &write_fleet(dir.path(), "f.toml", &fleet(100.0, 10.0, 2)),
+    )
+    .await;
+    let h1 = host(&server, "h1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let h4 = host(&server, "h4").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        post(
+            &server,
+            &format!("/api/hosts/{h4}/deactivate"),
+            "admin",
+            ADMIN_PASSWORD
+        )
+        .await
+        .status(),
+        409
+    );
+    assert_eq!(
+        post(
+            &server,
+            &format!("/api/hosts/{h1}/activate"),
+            "admin",
+            ADMIN_PASSWORD
+        )
+        .await
+        .status(),
+        409
+    );
+    let added = run(uplift(dir.path())
+        .args(["user", "add", "v", "--role", "viewer"])
+        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
+    assert!(added.status.success());
+    assert_eq!(
+        post(
+            &server,
+            &format!("/api/hosts/{h1}/deactivate"),
+            "v",
+            "viewer-password"
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(host(&server, "h1").await["status"], "up");
+}
+
+#[tokio::test]
+async fn a_kill_9_during_the_migrations_is_resumed_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // 8 GiB at 20 Gbit/s: 3.2 s per VM, one at a time: about 10 s for the three.
+    let file = write_fleet(dir.path(), "f.toml", &fleet(1.0, 20.0, 1));
+    let server = Server::start(dir.path(), &file).await;
+    let h1 = host(&server, "h1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = start_job(&server, &format!("/api/hosts/{h1}/deactivate")).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(
+        host(&server, "h1").await["status"],
+        "preparing_for_maintenance"
+    );
+    server.kill();
+
+    let server = Server::start(dir.path(), &file).await;
+    let done = wait_job(&server, &job, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(host(&server, "h1").await["status"], "maintenance");
+    let vms = vms_by_name(&admin_json(&server, "/api/vms").await);
+    for name in ["a", "b", "c"] {
+        assert_eq!(vms[name]["status"], "up");
+        assert_ne!(vms[name]["host"]["name"], "h1");
+        assert_eq!(
+            vms[name]["migrations"], 1,
+            "each VM migrated exactly once: {}",
+            vms[name]
+        );
+    }
+    assert!(
+        server
+            .log()
+            .contains("resuming a job interrupted by a restart"),
+        "{}",
+        server.log()
+    );
+}
