@@ -370,6 +370,7 @@ labelled_enum!(
         ClusterUpgradeCheck => "cluster_upgrade_check", "Cluster upgrade check";
         HostMaintenance => "host_maintenance", "Host maintenance";
         HostActivate => "host_activate", "Host activation";
+        HostUpgrade => "host_upgrade", "Host upgrade";
     }
 );
 

@@ -32,4 +32,15 @@ pub trait Driver: Send + Sync + 'static {
 
     /// Brings a host in maintenance back into service.
     async fn activate(&self, host_id: &str) -> Result<(), DriverError>;
+
+    /// Installs the newer versions of the monitored packages (and the OS); returns the OS the
+    /// host runs after the install.
+    async fn install_updates(
+        &self,
+        host_id: &str,
+        monitored: &Monitored,
+    ) -> Result<String, DriverError>;
+
+    /// Reboots the host; returns when it answers again.
+    async fn reboot(&self, host_id: &str) -> Result<(), DriverError>;
 }

@@ -166,6 +166,46 @@ impl Driver for SimDriver {
         simulate(&world, STATE_CHANGE_SECONDS).await;
         Ok(())
     }
+
+    async fn install_updates(
+        &self,
+        host_id: &str,
+        monitored: &Monitored,
+    ) -> Result<String, DriverError> {
+        let world = self.world().await?;
+        let mut host = self.host(host_id).await?;
+        simulate(&world, host.upgrade_seconds).await;
+        if host.fail == FailMode::Upgrade.as_str() {
+            return Err(DriverError::Failed(
+                "the package transaction failed (simulated: fail = \"upgrade\")".into(),
+            ));
+        }
+        let mut os = host.os.clone();
+        for update in available_updates(&host.packages, &host.os, &world.repository, monitored) {
+            if update.name == "os" {
+                os = update.available_version;
+            } else {
+                host.packages.insert(update.name, update.available_version);
+            }
+        }
+        self.store
+            .set_sim_packages(host_id, &host.packages)
+            .await
+            .map_err(store_error)?;
+        Ok(os)
+    }
+
+    async fn reboot(&self, host_id: &str) -> Result<(), DriverError> {
+        let world = self.world().await?;
+        let host = self.host(host_id).await?;
+        simulate(&world, host.reboot_seconds).await;
+        if host.fail == FailMode::Reboot.as_str() {
+            return Err(DriverError::Failed(
+                "the host did not come back from its reboot (simulated: fail = \"reboot\")".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

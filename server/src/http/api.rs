@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Authed, SignedIn};
 use super::error::{HttpError, HttpResult};
 use super::AppState;
-use crate::service::Actor;
+use crate::service::{Actor, UpgradeOptions};
 
 pub async fn about() -> Json<About> {
     Json(About {
@@ -219,6 +219,21 @@ pub async fn host_activate(
         state
             .service
             .activate_host(Actor::User(&caller), &id)
+            .await?,
+    ))
+}
+
+pub async fn host_upgrade(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    options: Option<Json<UpgradeOptions>>,
+) -> HttpResult<Response> {
+    let options = options.map(|Json(o)| o).unwrap_or_default();
+    Ok(accepted(
+        state
+            .service
+            .upgrade_host(Actor::User(&caller), &id, options)
             .await?,
     ))
 }

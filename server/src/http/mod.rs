@@ -47,6 +47,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/hosts/{id}/upgradecheck", post(api::host_upgradecheck))
         .route("/api/hosts/{id}/deactivate", post(api::host_deactivate))
         .route("/api/hosts/{id}/activate", post(api::host_activate))
+        .route("/api/hosts/{id}/upgrade", post(api::host_upgrade))
         .route("/api/clusters", get(api::clusters))
         .route("/api/clusters/{id}", get(api::cluster))
         .route(

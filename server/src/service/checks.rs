@@ -95,7 +95,7 @@ impl Service {
         }
     }
 
-    async fn monitored(&self) -> ServiceResult<Monitored> {
+    pub(super) async fn monitored(&self) -> ServiceResult<Monitored> {
         let base = self.config_text("PackageNamesForCheckUpdate").await?;
         let user = self.config_text("UserPackageNamesForCheckUpdate").await?;
         Ok(Monitored::from_lists([base.as_str(), user.as_str()]))

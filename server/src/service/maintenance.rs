@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use app::api::{Host, HostQuery, HostStatus, Job, JobKind, JobStatus, Severity};
 
+use super::upgrade::UpgradeOptions;
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::SchedulingPolicy;
 use crate::scheduler::{evacuate, ClusterRules, HostView};
@@ -16,15 +17,24 @@ use crate::store::{new_id, NewEvent, NewJob};
 
 /// Identity of one running host job.
 #[derive(Clone)]
-struct HostJob {
-    id: String,
-    correlation_id: String,
-    user: Option<String>,
-    status_before: HostStatus,
+pub(super) struct HostJob {
+    pub id: String,
+    pub correlation_id: String,
+    pub user: Option<String>,
+    pub status_before: HostStatus,
+}
+
+/// How a host job ended: its message and the status it leaves the host in.
+pub(super) type Ending = Result<(String, HostStatus), (String, HostStatus)>;
+
+/// The event codes of a host job's two endings.
+pub(super) struct Codes {
+    pub done: &'static str,
+    pub failed: &'static str,
 }
 
 impl HostJob {
-    fn event(
+    pub(super) fn event(
         &self,
         host: &Host,
         code: &'static str,
@@ -54,7 +64,7 @@ impl Service {
             )));
         }
         let job = self
-            .begin_host_job(&actor, &host, JobKind::HostMaintenance)
+            .begin_host_job(&actor, &host, JobKind::HostMaintenance, None)
             .await?;
         self.store()
             .set_host_status(&host.id, HostStatus::PreparingForMaintenance)
@@ -84,7 +94,7 @@ impl Service {
             )));
         }
         let job = self
-            .begin_host_job(&actor, &host, JobKind::HostActivate)
+            .begin_host_job(&actor, &host, JobKind::HostActivate, None)
             .await?;
         let service = self.clone();
         let id = job.id.clone();
@@ -93,11 +103,12 @@ impl Service {
     }
 
     /// Creates the job row, refusing a second job on a busy host.
-    async fn begin_host_job(
+    pub(super) async fn begin_host_job(
         &self,
         actor: &Actor<'_>,
         host: &Host,
         kind: JobKind,
+        options: Option<&str>,
     ) -> ServiceResult<HostJob> {
         if let Some(running) = self.store().host_job_running(&host.id).await? {
             return Err(ServiceError::Conflict(format!(
@@ -123,7 +134,7 @@ impl Service {
             })
             .await?;
         self.store()
-            .set_job_host_status_before(&job.id, host.status)
+            .set_job_host_context(&job.id, host.status, options)
             .await?;
         Ok(job)
     }
@@ -145,14 +156,14 @@ impl Service {
                 "moving the host to maintenance took longer than {limit} minutes"
             )),
         };
-        self.end_host_job(
-            host_id,
-            &job,
-            outcome,
-            HostStatus::Maintenance,
-            "host_maintenance",
-        )
-        .await;
+        let ending = outcome
+            .map(|message| (message, HostStatus::Maintenance))
+            .map_err(|reason| (reason, job.status_before));
+        let codes = Codes {
+            done: "host_maintenance_finished",
+            failed: "host_maintenance_failed",
+        };
+        self.end_host_job(host_id, &job, ending, codes).await;
     }
 
     async fn run_activation(&self, host_id: &str, job: HostJob) {
@@ -173,63 +184,59 @@ impl Service {
             Ok("activated".to_string())
         }
         .await;
-        self.end_host_job(host_id, &job, outcome, HostStatus::Up, "host_activate")
-            .await;
+        let ending = outcome
+            .map(|message| (message, HostStatus::Up))
+            .map_err(|reason| (reason, job.status_before));
+        let codes = Codes {
+            done: "host_activated",
+            failed: "host_activation_failed",
+        };
+        self.end_host_job(host_id, &job, ending, codes).await;
     }
 
-    /// Records the end of a host job: the new status on success, the old one on failure.
-    async fn end_host_job(
+    /// Records the end of a host job: the status it leaves the host in, the job's result and
+    /// the event that says so.
+    pub(super) async fn end_host_job(
         &self,
         host_id: &str,
         job: &HostJob,
-        outcome: Result<String, String>,
-        done: HostStatus,
-        code: &'static str,
+        ending: Ending,
+        codes: Codes,
     ) {
         let result: ServiceResult<()> = async {
             let host = self.host_by_id(host_id).await?;
-            match &outcome {
-                Ok(message) => {
-                    self.store().set_host_status(host_id, done).await?;
-                    self.store()
-                        .finish_job(&job.id, JobStatus::Succeeded, Some(message))
-                        .await?;
-                    self.emit(job.event(
-                        &host,
-                        if code == "host_maintenance" {
-                            "host_maintenance_finished"
-                        } else {
-                            "host_activated"
-                        },
-                        Severity::Normal,
-                        format!("Host {} is {}.", host.name, done.label()),
-                    ))
-                    .await?;
-                }
-                Err(reason) => {
-                    self.store()
-                        .set_host_status(host_id, job.status_before)
-                        .await?;
-                    self.store()
-                        .finish_job(&job.id, JobStatus::Failed, Some(reason))
-                        .await?;
-                    self.emit(job.event(
-                        &host,
-                        if code == "host_maintenance" {
-                            "host_maintenance_failed"
-                        } else {
-                            "host_activation_failed"
-                        },
-                        Severity::Error,
-                        format!(
-                            "Host {} stays {}: {reason}",
-                            host.name,
-                            job.status_before.label()
-                        ),
-                    ))
-                    .await?;
-                }
-            }
+            let (status, message, code, severity, job_status) = match &ending {
+                Ok((message, status)) => (
+                    *status,
+                    message,
+                    codes.done,
+                    Severity::Normal,
+                    JobStatus::Succeeded,
+                ),
+                Err((reason, status)) => (
+                    *status,
+                    reason,
+                    codes.failed,
+                    Severity::Error,
+                    JobStatus::Failed,
+                ),
+            };
+            self.store().set_host_status(host_id, status).await?;
+            self.store()
+                .finish_job(&job.id, job_status, Some(message))
+                .await?;
+            let verb = if ending.is_err() && status == job.status_before {
+                "stays"
+            } else {
+                "is"
+            };
+            self.emit(job.event(
+                &host,
+                code,
+                severity,
+                format!("Host {} {verb} {}: {message}", host.name, status.label()),
+            ))
+            .await?;
             Ok(())
         }
         .await;
@@ -239,7 +246,7 @@ impl Service {
     }
 
     /// Empties the host and takes it out of service. `Err` says why, naming VMs.
-    async fn maintain(&self, host_id: &str, job: &HostJob) -> Result<String, String> {
+    pub(super) async fn maintain(&self, host_id: &str, job: &HostJob) -> Result<String, String> {
         let text = |e: ServiceError| e.to_string();
         let host = self.host_by_id(host_id).await.map_err(text)?;
         let vms = self
@@ -348,11 +355,13 @@ impl Service {
         ))
     }
 
-    /// At start: runs again the maintenance and activation jobs a dead server left running.
+    /// At start: runs again the host jobs a dead server left running. Each run starts from
+    /// the host's status now, and every step is safe to replay.
     pub async fn resume_host_jobs(&self) -> ServiceResult<()> {
-        for (kind, maintenance) in [
-            (JobKind::HostMaintenance, true),
-            (JobKind::HostActivate, false),
+        for kind in [
+            JobKind::HostMaintenance,
+            JobKind::HostActivate,
+            JobKind::HostUpgrade,
         ] {
             for unfinished in self.store().unfinished_host_jobs(kind.as_str()).await? {
                 tracing::info!(job = %unfinished.job_id, kind = kind.as_str(), "resuming a job interrupted by a restart");
@@ -362,13 +371,22 @@ impl Service {
                     user: unfinished.user,
                     status_before: unfinished.status_before,
                 };
+                let options = unfinished.options;
                 let service = self.clone();
                 let host_id = unfinished.host_id;
                 tokio::spawn(async move {
-                    if maintenance {
-                        service.run_maintenance(&host_id, job).await;
-                    } else {
-                        service.run_activation(&host_id, job).await;
+                    match kind {
+                        JobKind::HostMaintenance => service.run_maintenance(&host_id, job).await,
+                        JobKind::HostActivate => service.run_activation(&host_id, job).await,
+                        _ => {
+                            service
+                                .run_upgrade(
+                                    &host_id,
+                                    job,
+                                    UpgradeOptions::from_stored(options.as_deref()),
+                                )
+                                .await
+                        }
                     }
                 });
             }

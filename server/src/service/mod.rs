@@ -5,6 +5,7 @@ mod checks;
 mod config;
 mod inventory;
 mod maintenance;
+mod upgrade;
 mod users;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use app::api::{ApiError, Severity};
 use crate::fleet::driver::Driver;
 use crate::store::{NewEvent, Store, StoreError};
 
+pub use upgrade::UpgradeOptions;
 pub use users::{validate_password, Actor};
 
 /// Why the service refused or failed; the HTTP layer turns each kind into a status code.

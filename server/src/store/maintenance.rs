@@ -14,6 +14,8 @@ pub struct UnfinishedHostJob {
     pub host_id: String,
     pub user: Option<String>,
     pub status_before: HostStatus,
+    /// The options the job was started with (JSON), if it has any.
+    pub options: Option<String>,
 }
 
 impl Store {
@@ -63,6 +65,19 @@ impl Store {
         .collect()
     }
 
+    /// After an install: the host's new OS, and no updates left to announce.
+    pub async fn record_install(&self, host_id: &str, os: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE hosts SET os = ?, updates_available = 0, available_updates = '[]', updates_notified_at = NULL
+             WHERE id = ?",
+        )
+        .bind(os)
+        .bind(host_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The cluster's scheduling policy and memory headroom.
     pub async fn cluster_rules(&self, cluster_id: &str) -> StoreResult<Option<(String, u32)>> {
         Ok(sqlx::query_as::<_, (String, i64)>(
@@ -74,13 +89,16 @@ impl Store {
         .map(|(policy, headroom)| (policy, u32::try_from(headroom).unwrap_or(0))))
     }
 
-    pub async fn set_job_host_status_before(
+    /// What a host job needs to finish or resume: the host's status before it, its options.
+    pub async fn set_job_host_context(
         &self,
         job_id: &str,
         status: HostStatus,
+        options: Option<&str>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET host_status_before = ? WHERE id = ?")
+        sqlx::query("UPDATE jobs SET host_status_before = ?, options = ? WHERE id = ?")
             .bind(status.as_str())
+            .bind(options)
             .bind(job_id)
             .execute(&self.pool)
             .await?;
@@ -90,7 +108,8 @@ impl Store {
     /// Whether a host job of any kind is running on this host.
     pub async fn host_job_running(&self, host_id: &str) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE host_id = ? AND status = 'running' AND kind IN ('host_maintenance', 'host_activate')",
+            "SELECT id FROM jobs WHERE host_id = ? AND status = 'running'
+             AND kind IN ('host_maintenance', 'host_activate', 'host_upgrade')",
         )
         .bind(host_id)
         .fetch_optional(&self.pool)
@@ -100,7 +119,7 @@ impl Store {
     /// Running jobs of `kind`, to resume after a restart.
     pub async fn unfinished_host_jobs(&self, kind: &str) -> StoreResult<Vec<UnfinishedHostJob>> {
         sqlx::query(
-            "SELECT id, correlation_id, host_id, user_name, host_status_before FROM jobs
+            "SELECT id, correlation_id, host_id, user_name, host_status_before, options FROM jobs
              WHERE kind = ? AND status = 'running' AND host_id IS NOT NULL ORDER BY created_at",
         )
         .bind(kind)
@@ -117,6 +136,7 @@ impl Store {
                 user: row.try_get("user_name")?,
                 status_before: HostStatus::parse(&before)
                     .ok_or_else(|| corrupt("host status", before))?,
+                options: row.try_get("options")?,
             })
         })
         .collect()

@@ -13,6 +13,8 @@ pub struct SimHost {
     pub os: String,
     pub packages: BTreeMap<String, String>,
     pub fail: String,
+    pub upgrade_seconds: f64,
+    pub reboot_seconds: f64,
 }
 
 /// The simulated world's global settings.
@@ -47,7 +49,8 @@ impl Store {
 
     pub async fn sim_host(&self, host_id: &str) -> StoreResult<Option<SimHost>> {
         let Some(row) = sqlx::query(
-            "SELECT h.os, s.packages, s.fail FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = ?",
+            "SELECT h.os, s.packages, s.fail, s.upgrade_seconds, s.reboot_seconds
+             FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = ?",
         )
         .bind(host_id)
         .fetch_optional(&self.pool)
@@ -60,6 +63,22 @@ impl Store {
             os: row.try_get("os")?,
             packages: json("sim packages", &packages)?,
             fail: row.try_get("fail")?,
+            upgrade_seconds: row.try_get("upgrade_seconds")?,
+            reboot_seconds: row.try_get("reboot_seconds")?,
         }))
+    }
+
+    /// The simulated host's packages after an install.
+    pub async fn set_sim_packages(
+        &self,
+        host_id: &str,
+        packages: &BTreeMap<String, String>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE sim_hosts SET packages = ? WHERE host_id = ?")
+            .bind(serde_json::to_string(packages).unwrap_or_else(|_| "{}".into()))
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

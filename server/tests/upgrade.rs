@@ -1,0 +1,287 @@
+//! Upgrading one host through the REST API (SPEC §1), on a fleet written by the test.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+fn fleet(speed: f64, upgrade_seconds: f64) -> String {
+    format!(
+        r#"
+[simulation]
+speed = {speed}
+
+[repository]
+os = "RHEL 9.4"
+packages = {{ vdsm = "4.50.3", vdsm-cli = "4.50.3" }}
+
+[[cluster]]
+name = "c"
+compatibility_version = "4.7"
+memory_headroom_percent = 10
+
+[[host]]
+name = "h1"
+cluster = "c"
+os = "RHEL 8.9"
+memory_gb = 64
+packages = {{ vdsm = "4.50.2", vdsm-cli = "4.50.2" }}
+upgrade_seconds = {upgrade_seconds}
+reboot_seconds = 2
+
+[[host]]
+name = "h2"
+cluster = "c"
+os = "RHEL 9.4"
+memory_gb = 64
+packages = {{ vdsm = "4.50.3", vdsm-cli = "4.50.3" }}
+
+[[host]]
+name = "h3"
+cluster = "c"
+status = "maintenance"
+os = "RHEL 9.4"
+memory_gb = 64
+packages = {{ vdsm = "4.50.2" }}
+upgrade_seconds = {upgrade_seconds}
+reboot_seconds = 2
+
+[[host]]
+name = "h4"
+cluster = "c"
+os = "RHEL 9.4"
+memory_gb = 64
+packages = {{ vdsm = "4.50.2" }}
+fail = "upgrade"
+
+[[host]]
+name = "h5"
+cluster = "c"
+status = "down"
+os = "RHEL 9.4"
+memory_gb = 64
+packages = {{ vdsm = "4.50.2" }}
+
+[[vm]]
+name = "a"
+host = "h1"
+memory_gb = 8
+
+[[vm]]
+name = "b"
+host = "h1"
+memory_gb = 16
+"#
+    )
+}
+
+async fn ids(server: &Server) -> std::collections::HashMap<String, String> {
+    admin_json(server, "/api/hosts")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["name"].as_str().unwrap().to_string(),
+                h["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn post(server: &Server, path: &str, body: Value) -> reqwest::Response {
+    client()
+        .post(server.url(path))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn run_job(server: &Server, path: &str, body: Value) -> Value {
+    let response = post(server, path, body).await;
+    assert_eq!(response.status(), 202, "{path}");
+    let job: Value = response.json().await.unwrap();
+    wait_job(server, job["job"]["id"].as_str().unwrap()).await
+}
+
+async fn wait_job(server: &Server, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job = admin_json(server, &format!("/api/jobs/{id}")).await;
+        if job["ended_at"].is_string() {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts a server on the test fleet and checks every host for updates.
+async fn start(
+    speed: f64,
+    upgrade_seconds: f64,
+) -> (
+    tempfile::TempDir,
+    Server,
+    std::collections::HashMap<String, String>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_fleet(dir.path(), "f.toml", &fleet(speed, upgrade_seconds));
+    let server = Server::start(dir.path(), &file).await;
+    let clusters = admin_json(&server, "/api/clusters").await;
+    run_job(
+        &server,
+        &format!(
+            "/api/clusters/{}/upgradecheck",
+            clusters[0]["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    let ids = ids(&server).await;
+    (dir, server, ids)
+}
+
+#[tokio::test]
+async fn upgrading_a_host_with_vms_ends_up_with_no_updates_and_every_vm_moved_once() {
+    let (_dir, server, ids) = start(200.0, 30.0).await;
+    let job = run_job(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h1"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["kind"], "host_upgrade");
+    let phases: Vec<&str> = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["phase"].as_str().unwrap())
+        .collect();
+    assert!(
+        phases.contains(&"install") && phases.contains(&"reboot") && phases.contains(&"activate"),
+        "{phases:?}"
+    );
+    let h1 = admin_json(&server, &format!("/api/hosts/{}", ids["h1"])).await;
+    assert_eq!(h1["status"], "up");
+    assert_eq!(h1["updates_available"], false);
+    assert_eq!(h1["available_updates"], json!([]));
+    assert_eq!(h1["os"], "RHEL 9.4");
+    for vm in admin_json(&server, "/api/vms").await.as_array().unwrap() {
+        assert_eq!(vm["status"], "up");
+        assert_ne!(vm["host"]["name"], "h1");
+        assert_eq!(vm["migrations"], 1, "{vm}");
+    }
+    for host in admin_json(&server, "/api/hosts").await.as_array().unwrap() {
+        assert!(
+            host["memory_mb"]["used"].as_u64().unwrap()
+                <= host["memory_mb"]["total"].as_u64().unwrap()
+        );
+    }
+    // A new check finds nothing left to install.
+    let check = run_job(
+        &server,
+        &format!("/api/hosts/{}/upgradecheck", ids["h1"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check["status"], "succeeded");
+    assert_eq!(
+        admin_json(&server, &format!("/api/hosts/{}", ids["h1"])).await["updates_available"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn a_host_in_maintenance_stays_in_maintenance_and_failures_leave_install_failed() {
+    let (_dir, server, ids) = start(200.0, 30.0).await;
+    let job = run_job(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h3"]),
+        json!({"reboot": false}),
+    )
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["message"], "upgraded; the host stays in maintenance");
+    assert_eq!(
+        admin_json(&server, &format!("/api/hosts/{}", ids["h3"])).await["status"],
+        "maintenance"
+    );
+
+    let failed = run_job(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h4"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("installing the updates failed"),
+        "{failed}"
+    );
+    let h4 = admin_json(&server, &format!("/api/hosts/{}", ids["h4"])).await;
+    assert_eq!(h4["status"], "install_failed");
+    assert_eq!(h4["updates_available"], true);
+    // Upgrade may run again from install_failed.
+    let again = post(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h4"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(again.status(), 202);
+}
+
+#[tokio::test]
+async fn hosts_without_updates_or_in_a_wrong_status_are_refused_with_a_reason() {
+    let (_dir, server, ids) = start(200.0, 30.0).await;
+    for (name, words) in [("h2", "no updates available"), ("h5", "Down")] {
+        let response = post(
+            &server,
+            &format!("/api/hosts/{}/upgrade", ids[name]),
+            json!({}),
+        )
+        .await;
+        assert_eq!(response.status(), 409, "{name}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(words),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_kill_9_during_the_install_is_resumed_and_finishes() {
+    let (dir, server, ids) = start(1.0, 4.0).await;
+    let response = post(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h3"]),
+        json!({"reboot": false}),
+    )
+    .await;
+    let job: Value = response.json().await.unwrap();
+    let id = job["job"]["id"].as_str().unwrap().to_string();
+    // The flow first asks the host what is pending (2 s), then installs (4 s).
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(
+        admin_json(&server, &format!("/api/hosts/{}", ids["h3"])).await["status"],
+        "installing"
+    );
+    server.kill();
+    let server = Server::start(dir.path(), &dir.path().join("f.toml")).await;
+    let done = wait_job(&server, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let h3 = admin_json(&server, &format!("/api/hosts/{}", ids["h3"])).await;
+    assert_eq!(h3["status"], "maintenance");
+    assert_eq!(h3["updates_available"], false);
+}
