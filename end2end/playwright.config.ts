@@ -15,6 +15,12 @@ const dataDir = process.env.UPLIFT_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.t
 process.env.UPLIFT_E2E_DATA_DIR = dataDir;
 process.env.UPLIFT_E2E_BIN = bin;
 const adminPassword = "e2e-admin-password";
+// The demo fleet at 40 times real speed, so upgrades finish within a test.
+const fleet = path.join(dataDir, "demo-fast.toml");
+if (!fs.existsSync(fleet)) {
+  const demo = fs.readFileSync(path.join(repo, "server/fleets/demo.toml"), "utf8");
+  fs.writeFileSync(fleet, demo.replace(/^speed = 1\.0$/m, "speed = 40.0"));
+}
 
 export default defineConfig({
   testDir: "./tests",
@@ -42,7 +48,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `"${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --fleet demo`,
+    command: `"${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --fleet "${fleet}"`,
     url: `http://127.0.0.1:${port}/api`,
     reuseExistingServer: false,
     timeout: 60_000,

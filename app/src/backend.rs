@@ -23,6 +23,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn events(&self, caller: &Caller, query: &EventQuery) -> Result<Page<Event>, ApiError>;
     async fn check_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
     async fn job(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn upgrade_host(&self, caller: &Caller, id: &str, reboot: bool) -> Result<Job, ApiError>;
+    async fn deactivate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn activate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
     async fn config(&self, caller: &Caller) -> Result<Vec<ConfigEntry>, ApiError>;
     async fn set_config(
         &self,

@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vms") view=pages::VmsPage ssr=SsrMode::Async/>
                     <Route path=path!("events") view=pages::EventsPage ssr=SsrMode::Async/>
                     <Route path=path!("config") view=pages::ConfigPage ssr=SsrMode::Async/>
+                    <Route path=path!("jobs/:id") view=pages::JobPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -121,3 +121,30 @@ pub async fn set_config(name: String, value: String) -> Result<ConfigEntry, Serv
         .await
         .map_err(context::fail)
 }
+
+#[server(prefix = "/rpc")]
+pub async fn upgrade_host(id: String, reboot: bool) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .upgrade_host(&caller, &id, reboot)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn deactivate_host(id: String) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .deactivate_host(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn activate_host(id: String) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .activate_host(&caller, &id)
+        .await
+        .map_err(context::fail)
+}

@@ -10,7 +10,9 @@ mod status;
 pub use filters::{
     query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, SearchField,
 };
-pub use host_actions::{HostContextMenu, HostMenuBar, MenuAt, UpgradeAlert, UpgradeDialog};
+pub use host_actions::{
+    HostContextMenu, HostMenuBar, HostProgress, MenuAt, UpgradeAlert, UpgradeDialog,
+};
 pub use layout::Layout;
 pub use pager::Pager;
 pub use portal::{error_text, Portal};

@@ -9,8 +9,8 @@ use leptos_router::{
 use crate::api::{Host, HostQuery, HostSort, DEFAULT_PER_PAGE};
 use crate::components::{
     gib, query_choice, query_page, query_text, ChoiceField, FilterBar, HostContextMenu,
-    HostMenuBar, HostStatusBadge, LoadError, Loading, MenuAt, Pager, Portal, SearchField,
-    UpgradeAlert,
+    HostMenuBar, HostProgress, HostStatusBadge, LoadError, Loading, MenuAt, Pager, Portal,
+    SearchField, UpgradeAlert,
 };
 use crate::rpc::{get_host, list_clusters, list_hosts};
 
@@ -236,6 +236,7 @@ pub fn HostPage() -> impl IntoView {
                             <div class="tabs" role="tablist">
                                 <span role="tab" aria-selected="true" class="tab active">"General"</span>
                             </div>
+                            <HostProgress host=host.clone()/>
                             <UpgradeAlert host=host.clone() me=me.clone()/>
                             <HostGeneral host/>
                             <HostContextMenu menu me/>

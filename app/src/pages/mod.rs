@@ -5,6 +5,7 @@ mod config;
 mod dashboard;
 mod events;
 mod hosts;
+mod job;
 mod login;
 mod vms;
 
@@ -13,6 +14,7 @@ pub use config::ConfigPage;
 pub use dashboard::DashboardPage;
 pub use events::EventsPage;
 pub use hosts::{HostPage, HostsPage};
+pub use job::JobPage;
 pub use login::LoginPage;
 pub use vms::VmsPage;
 

@@ -6,7 +6,7 @@ use app::api::{
 };
 use app::backend::Backend;
 
-use super::{Actor, Service, ServiceError, ServiceResult};
+use super::{Actor, Service, ServiceError, ServiceResult, UpgradeOptions};
 use crate::fleet::Fleet;
 use crate::store::Window;
 
@@ -182,6 +182,28 @@ impl Backend for Service {
         value: &str,
     ) -> Result<ConfigEntry, ApiError> {
         self.config_set(Actor::User(caller), name, value)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn upgrade_host(&self, caller: &Caller, id: &str, reboot: bool) -> Result<Job, ApiError> {
+        let options = UpgradeOptions {
+            reboot,
+            timeout_minutes: None,
+        };
+        self.upgrade_host(Actor::User(caller), id, options)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn deactivate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError> {
+        self.deactivate_host(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn activate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError> {
+        self.activate_host(Actor::User(caller), id)
             .await
             .map_err(|e| e.to_api())
     }

@@ -163,6 +163,7 @@ impl Service {
             && host.status != HostStatus::Initializing
             && !pending.is_empty()
         {
+            let _ = self.store().set_job_progress(&job.id, 40.0).await;
             self.store()
                 .set_host_status(host_id, HostStatus::Installing)
                 .await
@@ -200,6 +201,7 @@ impl Service {
         }
 
         if options.reboot {
+            let _ = self.store().set_job_progress(&job.id, 70.0).await;
             self.store()
                 .set_host_status(host_id, HostStatus::Reboot)
                 .await
@@ -227,6 +229,7 @@ impl Service {
                 HostStatus::Maintenance,
             ));
         }
+        let _ = self.store().set_job_progress(&job.id, 90.0).await;
         let id = step("activate").await.map_err(failed_in_install)?;
         if let Err(error) = self.driver().activate(host_id).await {
             finish(id, JobStatus::Failed, error.to_string())
