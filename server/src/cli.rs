@@ -9,7 +9,7 @@ use app::api::Role;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::fleet::sim::SimDriver;
-use crate::fleet::{self, generate, FleetError};
+use crate::fleet::{self, generate, FailMode, FleetError};
 use crate::service::{Actor, Service, ServiceError};
 use crate::store::{Store, StoreError};
 
@@ -55,6 +55,19 @@ pub enum Command {
     /// Read and change configuration values (like oVirt's engine-config).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Control the simulated datacenter (the `sim` driver) for demos and tests.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Make a simulated host fail at a step from now on (`none` repairs it).
+    Fail {
+        host: String,
+        #[arg(value_enum)]
+        mode: FailMode,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +254,32 @@ pub async fn run_config(cli: &Cli, command: &ConfigCommand) -> Result<(), CliErr
         ConfigCommand::Merge { assignment: text } => {
             let (name, value) = assignment(text)?;
             service.config_merge(Actor::Cli, name, value).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_sim(cli: &Cli, command: &SimCommand) -> Result<(), CliError> {
+    let service = cli.service().await?;
+    match command {
+        SimCommand::Fail { host, mode } => {
+            if !service.store().set_sim_fail(host, mode.as_str()).await? {
+                return Err(CliError::Usage(format!(
+                    "there is no simulated host {host}"
+                )));
+            }
+            service
+                .store()
+                .add_event(
+                    &crate::store::NewEvent::new(
+                        "sim_fail_mode_changed",
+                        app::api::Severity::Normal,
+                        format!("Simulated host {host} now fails: {}.", mode.as_str()),
+                    )
+                    .user(Some("cli")),
+                )
+                .await?;
+            println!("Simulated host {host} now fails: {}.", mode.as_str());
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use uplift::cli::{run_config, run_fleet, run_user, Cli, CliError, Command};
+use uplift::cli::{run_config, run_fleet, run_sim, run_user, Cli, CliError, Command};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -50,6 +50,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             Command::Serve { addr, fleet } => uplift::server::run(cli, *addr, fleet).await,
             Command::User(command) => run_user(cli, command).await,
             Command::Config(command) => run_config(cli, command).await,
+            Command::Sim(command) => run_sim(cli, command).await,
             Command::Fleet(_) => Ok(()),
         }
     })

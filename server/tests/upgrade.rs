@@ -8,6 +8,10 @@ use common::*;
 use serde_json::{json, Value};
 
 fn fleet(speed: f64, upgrade_seconds: f64) -> String {
+    fleet_with_reboot(speed, upgrade_seconds, 2.0)
+}
+
+fn fleet_with_reboot(speed: f64, upgrade_seconds: f64, reboot_seconds: f64) -> String {
     format!(
         r#"
 [simulation]
@@ -29,7 +33,7 @@ os = "RHEL 8.9"
 memory_gb = 64
 packages = {{ vdsm = "4.50.2", vdsm-cli = "4.50.2" }}
 upgrade_seconds = {upgrade_seconds}
-reboot_seconds = 2
+reboot_seconds = {reboot_seconds}
 
 [[host]]
 name = "h2"
@@ -46,7 +50,7 @@ os = "RHEL 9.4"
 memory_gb = 64
 packages = {{ vdsm = "4.50.2" }}
 upgrade_seconds = {upgrade_seconds}
-reboot_seconds = 2
+reboot_seconds = {reboot_seconds}
 
 [[host]]
 name = "h4"
@@ -63,6 +67,19 @@ status = "down"
 os = "RHEL 9.4"
 memory_gb = 64
 packages = {{ vdsm = "4.50.2" }}
+
+[[host]]
+name = "h6"
+cluster = "c"
+os = "RHEL 9.4"
+memory_gb = 64
+packages = {{ vdsm = "4.50.2" }}
+
+[[vm]]
+name = "pin"
+host = "h6"
+memory_gb = 2
+migration = "pinned"
 
 [[vm]]
 name = "a"
@@ -121,17 +138,20 @@ async fn wait_job(server: &Server, id: &str) -> Value {
     }
 }
 
-/// Starts a server on the test fleet and checks every host for updates.
-async fn start(
-    speed: f64,
-    upgrade_seconds: f64,
-) -> (
+type Started = (
     tempfile::TempDir,
     Server,
     std::collections::HashMap<String, String>,
-) {
+);
+
+/// Starts a server on the test fleet and checks every host for updates.
+async fn start(speed: f64, upgrade_seconds: f64) -> Started {
+    start_on(&fleet(speed, upgrade_seconds)).await
+}
+
+async fn start_on(text: &str) -> Started {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_fleet(dir.path(), "f.toml", &fleet(speed, upgrade_seconds));
+    let file = write_fleet(dir.path(), "f.toml", text);
     let server = Server::start(dir.path(), &file).await;
     let clusters = admin_json(&server, "/api/clusters").await;
     run_job(
@@ -176,7 +196,9 @@ async fn upgrading_a_host_with_vms_ends_up_with_no_updates_and_every_vm_moved_on
     for vm in admin_json(&server, "/api/vms").await.as_array().unwrap() {
         assert_eq!(vm["status"], "up");
         assert_ne!(vm["host"]["name"], "h1");
-        assert_eq!(vm["migrations"], 1, "{vm}");
+        // a and b left h1 once each; the pinned VM on h6 never moved.
+        let expected = if vm["name"] == "pin" { 0 } else { 1 };
+        assert_eq!(vm["migrations"], expected, "{vm}");
     }
     for host in admin_json(&server, "/api/hosts").await.as_array().unwrap() {
         assert!(
@@ -284,4 +306,100 @@ async fn a_kill_9_during_the_install_is_resumed_and_finishes() {
     let h3 = admin_json(&server, &format!("/api/hosts/{}", ids["h3"])).await;
     assert_eq!(h3["status"], "maintenance");
     assert_eq!(h3["updates_available"], false);
+}
+
+#[tokio::test]
+async fn a_pinned_vm_fails_the_upgrade_fast_and_the_host_is_back_up() {
+    let (_dir, server, ids) = start(200.0, 30.0).await;
+    let job = run_job(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h6"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["message"]
+            .as_str()
+            .unwrap()
+            .contains("VM pin cannot move"),
+        "{job}"
+    );
+    let h6 = admin_json(&server, &format!("/api/hosts/{}", ids["h6"])).await;
+    assert_eq!(h6["status"], "up");
+    assert_eq!(h6["updates_available"], true);
+}
+
+#[tokio::test]
+async fn after_a_failed_install_the_upgrade_succeeds_once_the_failure_is_cleared() {
+    let (dir, server, ids) = start(200.0, 30.0).await;
+    let failed = run_job(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h4"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(failed["status"], "failed");
+    let repaired = run(uplift(dir.path()).args(["sim", "fail", "h4", "none"]));
+    assert!(
+        repaired.status.success(),
+        "{}",
+        String::from_utf8_lossy(&repaired.stderr)
+    );
+    let job = run_job(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h4"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let h4 = admin_json(&server, &format!("/api/hosts/{}", ids["h4"])).await;
+    assert_eq!(h4["status"], "up");
+    assert_eq!(h4["updates_available"], false);
+}
+
+#[tokio::test]
+async fn a_kill_9_during_the_reboot_is_resumed_and_finishes() {
+    // Ask what is pending (2 s), install (2 s), reboot (6 s): killed at 6.5 s, in the reboot.
+    let (dir, server, ids) = start_on(&fleet_with_reboot(1.0, 2.0, 6.0)).await;
+    let response = post(
+        &server,
+        &format!("/api/hosts/{}/upgrade", ids["h1"]),
+        json!({}),
+    )
+    .await;
+    let job: Value = response.json().await.unwrap();
+    let id = job["job"]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while admin_json(&server, &format!("/api/hosts/{}", ids["h1"])).await["status"] != "reboot" {
+        assert!(Instant::now() < deadline, "the host never rebooted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    server.kill();
+    let server = Server::start(dir.path(), &dir.path().join("f.toml")).await;
+    let done = wait_job(&server, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let install_steps = done["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["phase"] == "install")
+        .count();
+    assert_eq!(install_steps, 1, "the install is not repeated: {done}");
+    let h1 = admin_json(&server, &format!("/api/hosts/{}", ids["h1"])).await;
+    assert_eq!(h1["status"], "up");
+    for vm in admin_json(&server, "/api/vms").await.as_array().unwrap() {
+        if vm["name"] == "a" || vm["name"] == "b" {
+            assert_eq!(vm["migrations"], 1, "{vm}");
+            assert_eq!(vm["status"], "up");
+        }
+    }
+    for host in admin_json(&server, "/api/hosts").await.as_array().unwrap() {
+        let status = host["status"].as_str().unwrap();
+        assert!(
+            ["up", "maintenance", "down", "install_failed"].contains(&status),
+            "{host}"
+        );
+    }
 }

@@ -131,7 +131,7 @@ impl ClusterSpec {
 }
 
 /// How a simulated host misbehaves, for demos and tests of the failure paths.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum FailMode {
     #[default]

@@ -68,6 +68,18 @@ impl Store {
         }))
     }
 
+    /// Changes how a simulated host misbehaves; false when there is no such host.
+    pub async fn set_sim_fail(&self, host_name: &str, fail: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sim_hosts SET fail = ? WHERE host_id = (SELECT id FROM hosts WHERE name = ?)",
+        )
+        .bind(fail)
+        .bind(host_name)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The simulated host's packages after an install.
     pub async fn set_sim_packages(
         &self,
