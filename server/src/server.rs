@@ -50,15 +50,17 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
     service.resume_host_jobs().await?;
     tokio::spawn(service.clone().run_periodic_checks());
 
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState {
         leptos_options: leptos_options(addr)?,
         service,
+        stopping,
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
     tracing::info!("Uplift is listening on http://{addr}");
-    http::serve(listener, http::router(state, sessions)).await?;
+    http::serve(listener, http::router(state, sessions), stop).await?;
     Ok(())
 }
 

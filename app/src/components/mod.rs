@@ -3,6 +3,8 @@
 mod filters;
 mod host_actions;
 mod layout;
+#[cfg(feature = "hydrate")]
+mod live;
 mod pager;
 mod portal;
 mod status;

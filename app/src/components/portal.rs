@@ -1,19 +1,12 @@
 //! Portal-wide state the pages share: who is signed in, the jobs this browser started (so
-//! pages follow them live and refresh the moment they end), a notice line, and the upgrade
-//! dialog.
+//! pages follow them live through the event stream), a notice line, and the upgrade dialog.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use leptos::prelude::*;
 
 use crate::api::{Caller, Host, Job};
 use crate::rpc::{activate_host, check_host, deactivate_host, get_job, upgrade_host, whoami};
-
-/// How often the jobs being followed are asked for their status.
-const POLL: Duration = Duration::from_millis(700);
-/// Without jobs to follow, pages still refresh this often to show others' changes.
-const IDLE_REFRESH_TICKS: u32 = 15;
 
 #[derive(Clone, Copy)]
 pub struct Portal {
@@ -26,7 +19,6 @@ pub struct Portal {
     pub host_jobs: RwSignal<HashMap<String, Job>>,
     pub notice: RwSignal<Option<String>>,
     pub upgrade_dialog: RwSignal<Option<Host>>,
-    idle_ticks: RwSignal<u32>,
 }
 
 impl Portal {
@@ -38,14 +30,12 @@ impl Portal {
             host_jobs: RwSignal::new(HashMap::new()),
             notice: RwSignal::new(None),
             upgrade_dialog: RwSignal::new(None),
-            idle_ticks: RwSignal::new(0),
         };
         provide_context(portal);
-        // Effects run only in the browser: the polling lives there.
+        // Effects run only in the browser: the event stream is opened there.
         Effect::new(move |_| {
-            if let Ok(handle) = set_interval_with_handle(move || portal.tick(), POLL) {
-                on_cleanup(move || handle.clear());
-            }
+            #[cfg(feature = "hydrate")]
+            super::live::listen(portal);
         });
         portal
     }
@@ -54,35 +44,24 @@ impl Portal {
         expect_context::<Portal>()
     }
 
-    fn tick(self) {
-        let jobs = self.watching.get_untracked();
-        if jobs.is_empty() {
-            let ticks = self.idle_ticks.get_untracked() + 1;
-            self.idle_ticks.set(ticks % IDLE_REFRESH_TICKS);
-            if ticks >= IDLE_REFRESH_TICKS {
-                self.version.update(|v| *v += 1);
-            }
+    /// A job changed: follow it if this browser started it.
+    pub fn job_changed(self, job: Job) {
+        let Some(host_id) = self.watching.with_untracked(|w| {
+            w.iter()
+                .find(|(id, _)| *id == job.id)
+                .map(|(_, host)| host.clone())
+        }) else {
             return;
+        };
+        if job.status.is_final() {
+            self.watching.update(|w| w.retain(|(id, _)| *id != job.id));
+            if let Some(message) = job.message.clone() {
+                self.notice.set(Some(message));
+            }
         }
-        for (id, host_id) in jobs {
-            leptos::task::spawn_local(async move {
-                if let Ok(job) = get_job(id.clone()).await {
-                    let ended = job.status.is_final();
-                    let message = job.message.clone();
-                    self.host_jobs.update(|jobs| {
-                        jobs.insert(host_id, job);
-                    });
-                    if ended {
-                        self.watching.update(|w| w.retain(|(j, _)| *j != id));
-                        if let Some(message) = message {
-                            self.notice.set(Some(message));
-                        }
-                    }
-                    // Something moved: the pages follow it live.
-                    self.version.update(|v| *v += 1);
-                }
-            });
-        }
+        self.host_jobs.update(|jobs| {
+            jobs.insert(host_id, job);
+        });
     }
 
     /// Sends an action that answers with a job, then follows the job.
@@ -97,11 +76,13 @@ impl Portal {
         leptos::task::spawn_local(async move {
             match action.await {
                 Ok(job) => {
-                    self.watching
-                        .update(|w| w.push((job.id.clone(), host_id.clone())));
-                    self.host_jobs.update(|jobs| {
-                        jobs.insert(host_id, job);
-                    });
+                    let id = job.id.clone();
+                    self.watching.update(|w| w.push((id.clone(), host_id)));
+                    self.job_changed(job);
+                    // A quick job may have ended before it was followed: ask once more.
+                    if let Ok(latest) = get_job(id).await {
+                        self.job_changed(latest);
+                    }
                 }
                 Err(error) => self.notice.set(Some(error_text(error))),
             }

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod error;
 mod login;
+mod stream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use crate::service::Service;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub service: Service,
+    /// Turns true when the server shuts down, so endless responses (the event stream) end.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// How long a portal session lasts without use.
@@ -59,6 +62,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/vms", get(api::vms))
         .route("/api/vms/{id}", get(api::vm))
         .route("/api/events", get(api::events))
+        .route("/api/events/stream", get(stream::events_stream))
         .route("/api/config", get(api::config_list))
         .route(
             "/api/config/{name}",
@@ -95,13 +99,21 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .with_state(state)
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+/// Serves until SIGINT or SIGTERM, then ends the event streams and finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stopping: tokio::sync::watch::Sender<bool>,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    })
     .await
 }
 

@@ -5,6 +5,7 @@ mod checks;
 mod config;
 mod inventory;
 mod maintenance;
+mod stream;
 mod upgrade;
 mod users;
 
@@ -15,6 +16,7 @@ use app::api::{ApiError, Severity};
 use crate::fleet::driver::Driver;
 use crate::store::{NewEvent, Store, StoreError};
 
+pub use stream::{Changes, StreamCursor};
 pub use upgrade::UpgradeOptions;
 pub use users::{validate_password, Actor};
 

@@ -113,6 +113,15 @@ impl Store {
         Ok(id)
     }
 
+    /// The id of the newest event (0 when there is none).
+    pub async fn last_event_id(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Events matching `query`, newest first, and how many match in all.
     pub async fn events(
         &self,

@@ -34,8 +34,8 @@ fn step_from(row: SqliteRow) -> StoreResult<JobStep> {
 impl Store {
     pub async fn insert_job(&self, job: &NewJob<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, user_name, created_at)
-             VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+            "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, user_name, created_at, updated_at)
+             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
         )
         .bind(job.id)
         .bind(job.kind.as_str())
@@ -44,14 +44,16 @@ impl Store {
         .bind(job.cluster_id)
         .bind(job.user)
         .bind(now_rfc3339())
+        .bind(now_rfc3339())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     pub async fn set_job_progress(&self, id: &str, percent: f64) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET percent_complete = ? WHERE id = ?")
+        sqlx::query("UPDATE jobs SET percent_complete = ?, updated_at = ? WHERE id = ?")
             .bind(percent)
+            .bind(now_rfc3339())
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -65,12 +67,13 @@ impl Store {
         message: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE jobs SET status = ?, message = ?, ended_at = ?,
+            "UPDATE jobs SET status = ?, message = ?, ended_at = ?, updated_at = ?,
                              percent_complete = CASE WHEN ? = 'succeeded' THEN 100 ELSE percent_complete END
              WHERE id = ?",
         )
         .bind(status.as_str())
         .bind(message)
+        .bind(now_rfc3339())
         .bind(now_rfc3339())
         .bind(status.as_str())
         .bind(id)
@@ -86,7 +89,7 @@ impl Store {
         host_id: Option<&str>,
         phase: &str,
     ) -> StoreResult<i64> {
-        Ok(sqlx::query(
+        let id = sqlx::query(
             "INSERT INTO job_steps (job_id, host_id, phase, status, started_at) VALUES (?, ?, ?, 'running', ?)",
         )
         .bind(job_id)
@@ -95,7 +98,13 @@ impl Store {
         .bind(now_rfc3339())
         .execute(&self.pool)
         .await?
-        .last_insert_rowid())
+        .last_insert_rowid();
+        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?")
+            .bind(now_rfc3339())
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(id)
     }
 
     pub async fn finish_step(
@@ -111,7 +120,24 @@ impl Store {
             .bind(step_id)
             .execute(&self.pool)
             .await?;
+        sqlx::query(
+            "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM job_steps WHERE id = ?)",
+        )
+        .bind(now_rfc3339())
+        .bind(step_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
+    }
+
+    /// Jobs changed after `since` (RFC 3339), oldest change first, with their change times.
+    pub async fn jobs_changed_since(&self, since: &str) -> StoreResult<Vec<(String, String)>> {
+        Ok(sqlx::query_as::<_, (String, String)>(
+            "SELECT id, updated_at FROM jobs WHERE updated_at > ? ORDER BY updated_at, id LIMIT 200",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
@@ -173,9 +199,11 @@ impl Store {
             .execute(&self.pool)
             .await?;
             ended += sqlx::query(
-                "UPDATE jobs SET status = 'failed', ended_at = ?, message = 'interrupted by a server restart'
+                "UPDATE jobs SET status = 'failed', ended_at = ?, updated_at = ?,
+                                 message = 'interrupted by a server restart'
                  WHERE kind = ? AND status = 'running'",
             )
+            .bind(&now)
             .bind(&now)
             .bind(kind.as_str())
             .execute(&self.pool)
