@@ -41,6 +41,9 @@ pub trait Driver: Send + Sync + 'static {
         monitored: &Monitored,
     ) -> Result<String, DriverError>;
 
-    /// Reboots the host; returns when it answers again.
+    /// Reboots the host; returns when its reboot is done (it may not answer at once).
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError>;
+
+    /// Whether the host answers. A host just back from a reboot may not, for a while.
+    async fn is_responding(&self, host_id: &str) -> Result<bool, DriverError>;
 }

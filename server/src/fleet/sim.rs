@@ -19,10 +19,16 @@ use crate::store::{SimHost, SimWorld, Store};
 /// How long entering maintenance or activating takes (before `speed`).
 const STATE_CHANGE_SECONDS: f64 = 1.0;
 
+/// How many times a host just back from a reboot leaves the engine unanswered, as real hosts
+/// do while their management agent starts.
+const SILENT_POLLS_AFTER_REBOOT: u32 = 2;
+
 pub struct SimDriver {
     store: Store,
     /// Outgoing migrations in flight per host, bounded by `max_migrations_per_host`.
     outgoing: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Hosts back from a reboot that will not answer the next few polls.
+    waking: Mutex<HashMap<String, u32>>,
 }
 
 impl SimDriver {
@@ -30,6 +36,7 @@ impl SimDriver {
         SimDriver {
             store,
             outgoing: Mutex::new(HashMap::new()),
+            waking: Mutex::new(HashMap::new()),
         }
     }
 
@@ -204,7 +211,29 @@ impl Driver for SimDriver {
                 "the host did not come back from its reboot (simulated: fail = \"reboot\")".into(),
             ));
         }
+        self.waking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(host_id.to_string(), SILENT_POLLS_AFTER_REBOOT);
         Ok(())
+    }
+
+    async fn is_responding(&self, host_id: &str) -> Result<bool, DriverError> {
+        self.host(host_id).await?;
+        let mut waking = self
+            .waking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match waking.get_mut(host_id) {
+            Some(silent) if *silent > 0 => {
+                *silent -= 1;
+                Ok(false)
+            }
+            _ => {
+                waking.remove(host_id);
+                Ok(true)
+            }
+        }
     }
 }
 

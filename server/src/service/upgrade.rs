@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::maintenance::{Codes, Ending, HostJob};
 use super::{Actor, Service, ServiceError, ServiceResult};
 
+/// How often a rebooted host is asked whether it answers.
+const RESPONSE_POLL: Duration = Duration::from_millis(200);
+
 /// What the admin chose (`POST /api/hosts/{id}/upgrade` body).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct UpgradeOptions {
@@ -119,6 +122,61 @@ impl Service {
         self.end_host_job(host_id, &job, ending, codes).await;
     }
 
+    /// After a reboot, waits (within `ServerRebootTimeoutInSeconds`) until the host answers;
+    /// a host that is briefly Non Responsive meanwhile is expected, not a failure.
+    async fn wait_until_responding(
+        &self,
+        host_id: &str,
+        job: &HostJob,
+    ) -> Result<(), (String, HostStatus)> {
+        let limit = self
+            .config_number("ServerRebootTimeoutInSeconds")
+            .await
+            .map_err(|e| failed_in_install(e.to_string()))?;
+        let step = self
+            .store()
+            .start_step(&job.id, Some(host_id), "wait for the host to answer")
+            .await
+            .map_err(|e| failed_in_install(e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(limit);
+        let mut silent = 0;
+        loop {
+            match self.driver().is_responding(host_id).await {
+                Ok(true) => break,
+                Ok(false) => {
+                    silent += 1;
+                    self.store()
+                        .set_host_status(host_id, HostStatus::NonResponsive)
+                        .await
+                        .map_err(|e| failed_in_install(e.to_string()))?;
+                }
+                Err(error) => return Err(failed_in_install(error.to_string())),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let reason =
+                    format!("the host did not answer within {limit} seconds after its reboot");
+                let _ = self
+                    .store()
+                    .finish_step(step, JobStatus::Failed, &reason)
+                    .await;
+                return Err(failed_in_install(reason));
+            }
+            tokio::time::sleep(RESPONSE_POLL).await;
+        }
+        self.store()
+            .finish_step(
+                step,
+                JobStatus::Succeeded,
+                &format!("answered after {silent} unanswered polls"),
+            )
+            .await
+            .map_err(|e| failed_in_install(e.to_string()))?;
+        self.store()
+            .set_host_status(host_id, HostStatus::Initializing)
+            .await
+            .map_err(|e| failed_in_install(e.to_string()))
+    }
+
     /// The flow, from wherever the host is now (so a resumed job continues where it was).
     async fn upgrade(&self, host_id: &str, job: &HostJob, options: UpgradeOptions) -> Ending {
         let internal = |e: ServiceError| (e.to_string(), job.status_before);
@@ -216,10 +274,7 @@ impl Service {
             finish(id, JobStatus::Succeeded, "rebooted".to_string())
                 .await
                 .map_err(failed_in_install)?;
-            self.store()
-                .set_host_status(host_id, HostStatus::Initializing)
-                .await
-                .map_err(|e| failed_in_install(e.to_string()))?;
+            self.wait_until_responding(host_id, job).await?;
         }
 
         // Back where it started: Up (through activation), or Maintenance.
