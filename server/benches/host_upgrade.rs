@@ -8,7 +8,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::*;
 
@@ -40,29 +40,6 @@ fn fleet() -> String {
     text
 }
 
-async fn wait_job(server: &Server, id: &str) -> serde_json::Value {
-    loop {
-        let job = admin_json(server, &format!("/api/jobs/{id}")).await;
-        if job["ended_at"].is_string() {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn post(server: &Server, path: &str) -> String {
-    let body: serde_json::Value = client()
-        .post(server.url(path))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("json");
-    body["job"]["id"].as_str().expect("a job").to_string()
-}
-
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -70,11 +47,21 @@ async fn main() {
     let server = Server::start(dir.path(), &file).await;
     let hosts = admin_json(&server, "/api/hosts?search=upgraded").await;
     let host = hosts[0]["id"].as_str().expect("host id").to_string();
-    let check = post(&server, &format!("/api/hosts/{host}/upgradecheck")).await;
+    let check = start_job(
+        &server,
+        &format!("/api/hosts/{host}/upgradecheck"),
+        serde_json::json!({}),
+    )
+    .await;
     wait_job(&server, &check).await;
 
     let started = Instant::now();
-    let job = post(&server, &format!("/api/hosts/{host}/upgrade")).await;
+    let job = start_job(
+        &server,
+        &format!("/api/hosts/{host}/upgrade"),
+        serde_json::json!({}),
+    )
+    .await;
     let job = wait_job(&server, &job).await;
     let measured = started.elapsed().as_secs_f64();
     assert_eq!(job["status"], "succeeded", "{job}");

@@ -9,7 +9,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::*;
 
@@ -37,28 +37,12 @@ async fn main() {
     ]));
     assert!(parallel.status.success());
     let server = Server::start(dir.path(), &fleet).await;
-    let client = client();
     let clusters = admin_json(&server, "/api/clusters").await;
     let cluster = clusters[0]["id"].as_str().expect("a cluster").to_string();
 
     let started = Instant::now();
-    let job: serde_json::Value = client
-        .post(server.url(&format!("/api/clusters/{cluster}/upgradecheck")))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("json");
-    let id = job["job"]["id"].as_str().expect("job id").to_string();
-    let job = loop {
-        let job = admin_json(&server, &format!("/api/jobs/{id}")).await;
-        if job["ended_at"].is_string() {
-            break job;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let path = format!("/api/clusters/{cluster}/upgradecheck");
+    let job = run_job(&server, &path, serde_json::json!({})).await;
     let elapsed = started.elapsed().as_secs_f64();
     let checked = job["steps"].as_array().map_or(0, Vec::len);
     let ideal = checked.div_ceil(PARALLEL) as f64 * CHECK_SECONDS;

@@ -90,35 +90,6 @@ async fn host_id(server: &Server, name: &str) -> String {
         .to_string()
 }
 
-async fn post(server: &Server, path: &str) -> reqwest::Response {
-    client()
-        .post(server.url(path))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Starts a check and waits for its job to end; returns the job.
-async fn check(server: &Server, path: &str) -> Value {
-    let response = post(server, path).await;
-    assert_eq!(response.status(), 202, "{path}");
-    let body: Value = response.json().await.unwrap();
-    wait_job(server, body["job"]["id"].as_str().unwrap()).await
-}
-
-async fn wait_job(server: &Server, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let job = admin_json(server, &format!("/api/jobs/{id}")).await;
-        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap()) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn events(server: &Server, code: &str) -> Vec<Value> {
     admin_json(server, "/api/events?per_page=1000")
         .await
@@ -134,7 +105,12 @@ async fn events(server: &Server, code: &str) -> Vec<Value> {
 async fn results_follow_the_packages_the_repository_and_the_monitored_lists() {
     let (dir, server) = start(100.0, 0.5).await;
     let old = host_id(&server, "old").await;
-    let job = check(&server, &format!("/api/hosts/{old}/upgradecheck")).await;
+    let job = run_job(
+        &server,
+        &format!("/api/hosts/{old}/upgradecheck"),
+        json!({}),
+    )
+    .await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["kind"], "host_upgrade_check");
     let host = admin_json(&server, &format!("/api/hosts/{old}")).await;
@@ -150,7 +126,12 @@ async fn results_follow_the_packages_the_repository_and_the_monitored_lists() {
 
     // Only qemu-kvm is newer on "current", and it is not monitored by default.
     let current = host_id(&server, "current").await;
-    check(&server, &format!("/api/hosts/{current}/upgradecheck")).await;
+    run_job(
+        &server,
+        &format!("/api/hosts/{current}/upgradecheck"),
+        json!({}),
+    )
+    .await;
     let host = admin_json(&server, &format!("/api/hosts/{current}")).await;
     assert_eq!(host["updates_available"], false, "{host}");
     assert_eq!(host["available_updates"], json!([]));
@@ -163,7 +144,12 @@ async fn results_follow_the_packages_the_repository_and_the_monitored_lists() {
         "{}",
         String::from_utf8_lossy(&merged.stderr)
     );
-    check(&server, &format!("/api/hosts/{current}/upgradecheck")).await;
+    run_job(
+        &server,
+        &format!("/api/hosts/{current}/upgradecheck"),
+        json!({}),
+    )
+    .await;
     let host = admin_json(&server, &format!("/api/hosts/{current}")).await;
     assert_eq!(
         host["available_updates"],
@@ -256,7 +242,12 @@ async fn config_values_are_validated_and_the_old_value_kept() {
 async fn unsupported_statuses_are_refused_or_skipped() {
     let (_dir, server) = start(100.0, 0.5).await;
     let off = host_id(&server, "off").await;
-    let refused = post(&server, &format!("/api/hosts/{off}/upgradecheck")).await;
+    let refused = admin_post(
+        &server,
+        &format!("/api/hosts/{off}/upgradecheck"),
+        json!({}),
+    )
+    .await;
     assert_eq!(refused.status(), 409);
     let body: Value = refused.json().await.unwrap();
     assert!(
@@ -265,12 +256,13 @@ async fn unsupported_statuses_are_refused_or_skipped() {
     );
 
     let clusters = admin_json(&server, "/api/clusters").await;
-    let job = check(
+    let job = run_job(
         &server,
         &format!(
             "/api/clusters/{}/upgradecheck",
             clusters[0]["id"].as_str().unwrap()
         ),
+        json!({}),
     )
     .await;
     assert_eq!(job["kind"], "cluster_upgrade_check");
@@ -299,16 +291,24 @@ async fn unsupported_statuses_are_refused_or_skipped() {
 async fn a_second_check_of_a_host_while_one_runs_does_not_start_another() {
     let (_dir, server) = start(1.0, 1.5).await;
     let old = host_id(&server, "old").await;
-    let first: Value = post(&server, &format!("/api/hosts/{old}/upgradecheck"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let second: Value = post(&server, &format!("/api/hosts/{old}/upgradecheck"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = admin_post(
+        &server,
+        &format!("/api/hosts/{old}/upgradecheck"),
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let second: Value = admin_post(
+        &server,
+        &format!("/api/hosts/{old}/upgradecheck"),
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(first["job"]["id"], second["job"]["id"]);
     wait_job(&server, first["job"]["id"].as_str().unwrap()).await;
     assert_eq!(events(&server, "host_update_check_started").await.len(), 1);
@@ -320,7 +320,12 @@ async fn a_second_check_of_a_host_while_one_runs_does_not_start_another() {
     );
 
     // Announced once a day: a second finished check with updates does not announce again.
-    check(&server, &format!("/api/hosts/{old}/upgradecheck")).await;
+    run_job(
+        &server,
+        &format!("/api/hosts/{old}/upgradecheck"),
+        json!({}),
+    )
+    .await;
     assert_eq!(events(&server, "host_update_check_finished").await.len(), 2);
     assert_eq!(events(&server, "host_updates_available").await.len(), 1);
 }
@@ -330,7 +335,12 @@ async fn a_failed_check_is_an_error_event_and_keeps_the_previous_result() {
     let (_dir, server) = start(100.0, 0.5).await;
     let broken = host_id(&server, "broken").await;
     let before = admin_json(&server, &format!("/api/hosts/{broken}")).await;
-    let job = check(&server, &format!("/api/hosts/{broken}/upgradecheck")).await;
+    let job = run_job(
+        &server,
+        &format!("/api/hosts/{broken}/upgradecheck"),
+        json!({}),
+    )
+    .await;
     assert_eq!(job["status"], "failed");
     let failed = events(&server, "host_update_check_failed").await;
     assert_eq!(failed.len(), 1);

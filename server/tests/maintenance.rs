@@ -3,10 +3,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn fleet(speed: f64, gbps: f64, max_migrations: u32) -> String {
     format!(
@@ -82,34 +82,6 @@ async fn host(server: &Server, name: &str) -> Value {
         .clone()
 }
 
-async fn post(server: &Server, path: &str, user: &str, password: &str) -> reqwest::Response {
-    client()
-        .post(server.url(path))
-        .basic_auth(user, Some(password))
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn wait_job(server: &Server, id: &str, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let job = admin_json(server, &format!("/api/jobs/{id}")).await;
-        if job["ended_at"].is_string() {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn start_job(server: &Server, path: &str) -> String {
-    let response = post(server, path, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(response.status(), 202, "{path}");
-    let body: Value = response.json().await.unwrap();
-    body["job"]["id"].as_str().unwrap().to_string()
-}
-
 fn vms_by_name(vms: &Value) -> std::collections::BTreeMap<String, Value> {
     vms.as_array()
         .unwrap()
@@ -130,8 +102,8 @@ async fn maintenance_migrates_every_vm_away_and_activation_brings_the_host_back(
         .as_str()
         .unwrap()
         .to_string();
-    let job = start_job(&server, &format!("/api/hosts/{h1}/deactivate")).await;
-    let job = wait_job(&server, &job, Duration::from_secs(30)).await;
+    let job = start_job(&server, &format!("/api/hosts/{h1}/deactivate"), json!({})).await;
+    let job = wait_job(&server, &job).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["kind"], "host_maintenance");
     assert_eq!(host(&server, "h1").await["status"], "maintenance");
@@ -162,8 +134,8 @@ async fn maintenance_migrates_every_vm_away_and_activation_brings_the_host_back(
         .count();
     assert_eq!(on_h3, 2);
 
-    let job = start_job(&server, &format!("/api/hosts/{h1}/activate")).await;
-    let job = wait_job(&server, &job, Duration::from_secs(30)).await;
+    let job = start_job(&server, &format!("/api/hosts/{h1}/activate"), json!({})).await;
+    let job = wait_job(&server, &job).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(host(&server, "h1").await["status"], "up");
     let events = admin_json(&server, "/api/events").await;
@@ -194,8 +166,8 @@ async fn a_pinned_vm_fails_fast_naming_it_and_the_host_keeps_its_status() {
         .as_str()
         .unwrap()
         .to_string();
-    let job = start_job(&server, &format!("/api/hosts/{h2}/deactivate")).await;
-    let job = wait_job(&server, &job, Duration::from_secs(10)).await;
+    let job = start_job(&server, &format!("/api/hosts/{h2}/deactivate"), json!({})).await;
+    let job = wait_job(&server, &job).await;
     assert_eq!(job["status"], "failed");
     assert!(
         job["message"]
@@ -234,22 +206,24 @@ async fn statuses_and_roles_that_do_not_allow_it_are_refused() {
         .unwrap()
         .to_string();
     assert_eq!(
-        post(
+        post_as(
             &server,
             &format!("/api/hosts/{h4}/deactivate"),
             "admin",
-            ADMIN_PASSWORD
+            ADMIN_PASSWORD,
+            json!({})
         )
         .await
         .status(),
         409
     );
     assert_eq!(
-        post(
+        post_as(
             &server,
             &format!("/api/hosts/{h1}/activate"),
             "admin",
-            ADMIN_PASSWORD
+            ADMIN_PASSWORD,
+            json!({})
         )
         .await
         .status(),
@@ -260,11 +234,12 @@ async fn statuses_and_roles_that_do_not_allow_it_are_refused() {
         .env("UPLIFT_USER_PASSWORD", "viewer-password"));
     assert!(added.status.success());
     assert_eq!(
-        post(
+        post_as(
             &server,
             &format!("/api/hosts/{h1}/deactivate"),
             "v",
-            "viewer-password"
+            "viewer-password",
+            json!({})
         )
         .await
         .status(),
@@ -283,7 +258,7 @@ async fn a_kill_9_during_the_migrations_is_resumed_after_restart() {
         .as_str()
         .unwrap()
         .to_string();
-    let job = start_job(&server, &format!("/api/hosts/{h1}/deactivate")).await;
+    let job = start_job(&server, &format!("/api/hosts/{h1}/deactivate"), json!({})).await;
     tokio::time::sleep(Duration::from_millis(4500)).await;
     assert_eq!(
         host(&server, "h1").await["status"],
@@ -292,7 +267,7 @@ async fn a_kill_9_during_the_migrations_is_resumed_after_restart() {
     server.kill();
 
     let server = Server::start(dir.path(), &file).await;
-    let done = wait_job(&server, &job, Duration::from_secs(60)).await;
+    let done = wait_job(&server, &job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(host(&server, "h1").await["status"], "maintenance");
     let vms = vms_by_name(&admin_json(&server, "/api/vms").await);

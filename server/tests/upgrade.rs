@@ -109,35 +109,6 @@ async fn ids(server: &Server) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
-async fn post(server: &Server, path: &str, body: Value) -> reqwest::Response {
-    client()
-        .post(server.url(path))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn run_job(server: &Server, path: &str, body: Value) -> Value {
-    let response = post(server, path, body).await;
-    assert_eq!(response.status(), 202, "{path}");
-    let job: Value = response.json().await.unwrap();
-    wait_job(server, job["job"]["id"].as_str().unwrap()).await
-}
-
-async fn wait_job(server: &Server, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let job = admin_json(server, &format!("/api/jobs/{id}")).await;
-        if job["ended_at"].is_string() {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 type Started = (
     tempfile::TempDir,
     Server,
@@ -263,7 +234,7 @@ async fn a_host_in_maintenance_stays_in_maintenance_and_failures_leave_install_f
     assert_eq!(h4["status"], "install_failed");
     assert_eq!(h4["updates_available"], true);
     // Upgrade may run again from install_failed.
-    let again = post(
+    let again = admin_post(
         &server,
         &format!("/api/hosts/{}/upgrade", ids["h4"]),
         json!({}),
@@ -276,7 +247,7 @@ async fn a_host_in_maintenance_stays_in_maintenance_and_failures_leave_install_f
 async fn hosts_without_updates_or_in_a_wrong_status_are_refused_with_a_reason() {
     let (_dir, server, ids) = start(200.0, 30.0).await;
     for (name, words) in [("h2", "no updates available"), ("h5", "Down")] {
-        let response = post(
+        let response = admin_post(
             &server,
             &format!("/api/hosts/{}/upgrade", ids[name]),
             json!({}),
@@ -294,7 +265,7 @@ async fn hosts_without_updates_or_in_a_wrong_status_are_refused_with_a_reason() 
 #[tokio::test]
 async fn a_kill_9_during_the_install_is_resumed_and_finishes() {
     let (dir, server, ids) = start(1.0, 4.0).await;
-    let response = post(
+    let response = admin_post(
         &server,
         &format!("/api/hosts/{}/upgrade", ids["h3"]),
         json!({"reboot": false}),
@@ -371,7 +342,7 @@ async fn after_a_failed_install_the_upgrade_succeeds_once_the_failure_is_cleared
 async fn a_kill_9_during_the_reboot_is_resumed_and_finishes() {
     // Ask what is pending (2 s), install (2 s), reboot (6 s): killed at 6.5 s, in the reboot.
     let (dir, server, ids) = start_on(&fleet_with_reboot(1.0, 2.0, 6.0)).await;
-    let response = post(
+    let response = admin_post(
         &server,
         &format!("/api/hosts/{}/upgrade", ids["h1"]),
         json!({}),
@@ -417,7 +388,7 @@ async fn a_kill_9_during_the_reboot_is_resumed_and_finishes() {
 async fn a_kill_9_during_the_migrations_of_an_upgrade_is_resumed_and_finishes() {
     // At real speed, h1's VMs (8 and 16 GiB at 10 Gbit/s) take 6.4 and 12.8 s to migrate.
     let (dir, server, ids) = start_on(&fleet_with_reboot(1.0, 2.0, 2.0)).await;
-    let response = post(
+    let response = admin_post(
         &server,
         &format!("/api/hosts/{}/upgrade", ids["h1"]),
         json!({}),

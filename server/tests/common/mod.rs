@@ -268,3 +268,52 @@ pub async fn portal_login(server: &Server, user: &str, password: &str) -> Option
         .find(|c| c.starts_with("uplift_session="))
         .map(|c| c.split(';').next().unwrap_or_default().to_string())
 }
+
+/// POST as `user`, with a JSON body.
+pub async fn post_as(
+    server: &Server,
+    path: &str,
+    user: &str,
+    password: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    client()
+        .post(server.url(path))
+        .basic_auth(user, Some(password))
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// POST as the admin, with a JSON body.
+pub async fn admin_post(server: &Server, path: &str, body: serde_json::Value) -> reqwest::Response {
+    post_as(server, path, "admin", ADMIN_PASSWORD, body).await
+}
+
+/// Starts a job (the answer must be 202) and returns its id.
+pub async fn start_job(server: &Server, path: &str, body: serde_json::Value) -> String {
+    let response = admin_post(server, path, body).await;
+    assert_eq!(response.status(), 202, "{path}");
+    let answer: serde_json::Value = response.json().await.expect("json");
+    answer["job"]["id"].as_str().expect("a job id").to_string()
+}
+
+/// Waits (at most a minute, looking every 20 ms) until the job has ended; returns it.
+pub async fn wait_job(server: &Server, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job = admin_json(server, &format!("/api/jobs/{id}")).await;
+        if job["ended_at"].is_string() {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not end: {job}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Starts a job and waits for its end.
+pub async fn run_job(server: &Server, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let id = start_job(server, path, body).await;
+    wait_job(server, &id).await
+}
