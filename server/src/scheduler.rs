@@ -1,10 +1,15 @@
 //! Placement: where a VM may go (filters, hard) and where it should go (weights, soft), as
 //! plain data in and plain data out. The policy units of a cluster's scheduling policy plug in
 //! here; this first set is what moving a host's VMs away needs: the target is up, is another
-//! host, has the memory with the cluster's headroom, and the VM may be migrated at all.
+//! host, has the memory with the cluster's headroom, the VM may be migrated at all, and under
+//! `in_cluster_upgrade` the target runs the same OS family at the same or a newer major
+//! version (seed 002), newer preferred.
+
+use std::cmp::Ordering;
 
 use app::api::{HostStatus, MigrationMode};
 
+use crate::domain::os::parse_os;
 use crate::domain::SchedulingPolicy;
 
 /// A host as placement sees it.
@@ -13,6 +18,7 @@ pub struct HostView {
     pub id: String,
     pub name: String,
     pub status: HostStatus,
+    pub os: String,
     pub memory_mb: u64,
     /// Memory of the VMs running there (and of those already sent there by this plan).
     pub used_mb: u64,
@@ -45,14 +51,41 @@ impl HostView {
     }
 }
 
+/// InClusterUpgrade: a running VM may only go to the same OS family at the same or a newer
+/// major version than the host it runs on.
+fn os_filter(source: &HostView, target: &HostView) -> Result<(), String> {
+    let from = parse_os(&source.os).map_err(|e| format!("the VM's host: {e}"))?;
+    let to = parse_os(&target.os)?;
+    if to.family != from.family {
+        return Err(format!("it runs {}, not {}", to.family, from.family));
+    }
+    if to.major < from.major {
+        return Err(format!("its OS {} is older than {}", target.os, source.os));
+    }
+    Ok(())
+}
+
+/// InClusterUpgrade weight: a newer OS costs nothing, the same OS a significant penalty.
+fn os_penalty(source: &HostView, target: &HostView) -> i128 {
+    const SAME_OS: i128 = 1 << 60;
+    match (parse_os(&target.os), parse_os(&source.os)) {
+        (Ok(to), Ok(from)) => match to.compare(&from) {
+            Some(Ordering::Greater) => 0,
+            Some(Ordering::Equal) => SAME_OS,
+            _ => 2 * SAME_OS,
+        },
+        _ => 2 * SAME_OS,
+    }
+}
+
 /// Why a host cannot take a VM (a filter's verdict), in words for the admin.
 fn filter(
     vm: &VmView,
-    source: &str,
+    source: &HostView,
     target: &HostView,
     rules: &ClusterRules,
 ) -> Result<(), String> {
-    if target.id == source {
+    if target.id == source.id {
         return Err("it is the host the VM leaves".to_string());
     }
     if target.status != HostStatus::Up {
@@ -65,15 +98,20 @@ fn filter(
             rules.memory_headroom_percent, vm.memory_mb
         ));
     }
+    if rules.policy == SchedulingPolicy::InClusterUpgrade {
+        os_filter(source, target)?;
+    }
     Ok(())
 }
 
 /// How good a target is; lower is better. Ties go to the host name, so plans are deterministic.
-fn weight(target: &HostView, rules: &ClusterRules) -> i128 {
+fn weight(source: &HostView, target: &HostView, rules: &ClusterRules) -> i128 {
     let free = i128::from(target.free_mb(rules));
     match rules.policy {
         // Fill the fullest host that still fits, so emptier hosts can be switched off.
         SchedulingPolicy::PowerSaving => free,
+        // Upgraded hosts first, then the emptiest.
+        SchedulingPolicy::InClusterUpgrade => os_penalty(source, target) - free,
         // Everything else spreads load: the emptiest host first.
         _ => -free,
     }
@@ -95,6 +133,15 @@ pub fn evacuate(
     rules: &ClusterRules,
 ) -> Result<Vec<(VmView, HostView)>, Vec<Stuck>> {
     let mut hosts: Vec<HostView> = hosts.to_vec();
+    let Some(source) = hosts.iter().find(|h| h.id == source).cloned() else {
+        return Err(vms
+            .iter()
+            .map(|vm| Stuck {
+                vm: vm.name.clone(),
+                reason: "its host is not in the cluster".to_string(),
+            })
+            .collect());
+    };
     let mut order: Vec<&VmView> = vms.iter().collect();
     order.sort_by(|a, b| {
         b.memory_mb
@@ -115,7 +162,7 @@ pub fn evacuate(
         let best = hosts
             .iter()
             .enumerate()
-            .filter(|(_, host)| match filter(vm, source, host, rules) {
+            .filter(|(_, host)| match filter(vm, &source, host, rules) {
                 Ok(()) => true,
                 Err(reason) => {
                     reasons.push(format!("{}: {reason}", host.name));
@@ -123,8 +170,8 @@ pub fn evacuate(
                 }
             })
             .min_by(|(_, a), (_, b)| {
-                weight(a, rules)
-                    .cmp(&weight(b, rules))
+                weight(&source, a, rules)
+                    .cmp(&weight(&source, b, rules))
                     .then_with(|| a.name.cmp(&b.name))
             })
             .map(|(index, _)| index);
@@ -156,13 +203,49 @@ mod tests {
     use proptest::prelude::*;
 
     fn host(name: &str, status: HostStatus, memory_mb: u64, used_mb: u64) -> HostView {
+        host_os(name, "RHEL 8.9", status, memory_mb, used_mb)
+    }
+
+    fn host_os(name: &str, os: &str, status: HostStatus, memory_mb: u64, used_mb: u64) -> HostView {
         HostView {
             id: name.into(),
             name: name.into(),
             status,
+            os: os.into(),
             memory_mb,
             used_mb,
         }
+    }
+
+    const UPGRADE: ClusterRules = ClusterRules {
+        policy: SchedulingPolicy::InClusterUpgrade,
+        memory_headroom_percent: 0,
+    };
+
+    #[test]
+    fn in_cluster_upgrade_never_moves_a_vm_to_an_older_os_and_prefers_newer() {
+        // The seed's example: a VM on Fedora 22 may go to 22 or 23, not 21; 23 preferred.
+        let hosts = [
+            host_os("src", "Fedora 22", HostStatus::Up, 1000, 100),
+            host_os("f21", "Fedora 21", HostStatus::Up, 1000, 0),
+            host_os("f22", "Fedora 22", HostStatus::Up, 1000, 0),
+            host_os("f23", "Fedora 23", HostStatus::Up, 1000, 900),
+        ];
+        let v = vm("v", 100, MigrationMode::Migratable);
+        let moves = evacuate("src", std::slice::from_ref(&v), &hosts, &UPGRADE).unwrap();
+        assert_eq!(moves[0].1.name, "f23", "newer wins even when fuller");
+        // Once on 23, only 23 will do.
+        let hosts = [
+            host_os("src", "Fedora 23", HostStatus::Up, 1000, 100),
+            host_os("f22", "Fedora 22", HostStatus::Up, 1000, 0),
+        ];
+        let stuck = evacuate("src", &[v], &hosts, &UPGRADE).unwrap_err();
+        assert!(
+            stuck[0]
+                .reason
+                .contains("f22: its OS Fedora 22 is older than Fedora 23"),
+            "{stuck:?}"
+        );
     }
 
     fn vm(name: &str, memory_mb: u64, migration: MigrationMode) -> VmView {
@@ -245,6 +328,23 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn no_in_cluster_upgrade_plan_moves_a_vm_to_an_older_major(
+            majors in proptest::collection::vec(7u64..10, 2..8),
+            sizes in proptest::collection::vec(1u64..300, 0..10),
+        ) {
+            let hosts: Vec<HostView> = majors.iter().enumerate()
+                .map(|(i, m)| host_os(&format!("h{i}"), &format!("RHEL {m}.2"), HostStatus::Up, 1000, 0)).collect();
+            let vms: Vec<VmView> = sizes.iter().enumerate()
+                .map(|(i, m)| vm(&format!("v{i}"), *m, MigrationMode::Migratable)).collect();
+            if let Ok(moves) = evacuate("h0", &vms, &hosts, &UPGRADE) {
+                for (_, target) in &moves {
+                    let major = |os: &str| parse_os(os).unwrap().major;
+                    prop_assert!(major(&target.os) >= major(&hosts[0].os));
+                }
+            }
+        }
+
         #[test]
         fn no_plan_overfills_a_host(
             used in proptest::collection::vec(0u64..900, 2..8),

@@ -288,3 +288,68 @@ async fn a_kill_9_during_the_migrations_is_resumed_after_restart() {
         server.log()
     );
 }
+
+#[tokio::test]
+async fn under_in_cluster_upgrade_vms_only_move_to_equal_or_newer_os_preferring_newer() {
+    let text = r#"
+[simulation]
+speed = 100.0
+
+[[cluster]]
+name = "u"
+compatibility_version = "4.7"
+scheduling_policy = "in_cluster_upgrade"
+memory_headroom_percent = 0
+
+[[host]]
+name = "mid"
+cluster = "u"
+os = "RHEL 9.2"
+memory_gb = 64
+
+[[host]]
+name = "old"
+cluster = "u"
+os = "RHEL 8.9"
+memory_gb = 512
+
+[[host]]
+name = "same"
+cluster = "u"
+os = "RHEL - 9.2 - 1.el9"
+memory_gb = 512
+
+[[host]]
+name = "new"
+cluster = "u"
+os = "RHEL 9.4"
+memory_gb = 20
+
+[[vm]]
+name = "x"
+host = "mid"
+memory_gb = 8
+
+[[vm]]
+name = "y"
+host = "mid"
+memory_gb = 16
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", text)).await;
+    let mid = host(&server, "mid").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = start_job(&server, &format!("/api/hosts/{mid}/deactivate"), json!({})).await;
+    let job = wait_job(&server, &job).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let vms = vms_by_name(&admin_json(&server, "/api/vms").await);
+    // The newer host takes what fits (16 of its 20 GiB), the same-OS host the rest; never the
+    // older host, though it has the most room.
+    assert_eq!(vms["y"]["host"]["name"], "new");
+    assert_eq!(vms["x"]["host"]["name"], "same");
+    for vm in vms.values() {
+        assert_ne!(vm["host"]["name"], "old");
+    }
+}

@@ -1,6 +1,7 @@
 //! The `sim` driver: a simulated datacenter that answers like real hosts, slowly (by
 //! `check_seconds / speed`) and sometimes with failure (`fail = "check"`).
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,8 +12,9 @@ use app::api::AvailableUpdate;
 
 use super::driver::{Driver, DriverError};
 use super::{FailMode, Repository};
+use crate::domain::os::parse_os;
 use crate::domain::packages::Monitored;
-use crate::domain::version::{compare_versions, is_newer};
+use crate::domain::version::is_newer;
 use crate::scheduler::VmView;
 use crate::store::{SimHost, SimWorld, Store};
 
@@ -77,14 +79,6 @@ fn store_error(e: crate::store::StoreError) -> DriverError {
     DriverError::Failed(format!("simulator state: {e}"))
 }
 
-/// Splits `RHEL 8.9` into family `RHEL` and version `8.9`.
-fn os_parts(os: &str) -> Option<(&str, &str)> {
-    let (family, version) = os.trim().rsplit_once(' ')?;
-    version
-        .starts_with(|c: char| c.is_ascii_digit())
-        .then_some((family.trim(), version))
-}
-
 /// What the repository offers a host: newer versions of installed monitored packages, and a
 /// newer OS of the same family (listed as `os`).
 pub fn available_updates(
@@ -105,15 +99,17 @@ pub fn available_updates(
             })
         })
         .collect();
-    if let (Some(new_os), Some((family, version))) = (&repository.os, os_parts(os)) {
-        if let Some((new_family, new_version)) = os_parts(new_os) {
-            if new_family == family && compare_versions(new_version, version).is_gt() {
-                updates.push(AvailableUpdate {
-                    name: "os".to_string(),
-                    current_version: os.to_string(),
-                    available_version: new_os.clone(),
-                });
-            }
+    if let Some(new_os) = &repository.os {
+        let newer = match (parse_os(new_os), parse_os(os)) {
+            (Ok(new), Ok(current)) => new.compare(&current).is_some_and(Ordering::is_gt),
+            _ => false,
+        };
+        if newer {
+            updates.push(AvailableUpdate {
+                name: "os".to_string(),
+                current_version: os.to_string(),
+                available_version: new_os.clone(),
+            });
         }
     }
     updates

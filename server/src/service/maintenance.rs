@@ -278,6 +278,7 @@ impl Service {
                 id: h.id.clone(),
                 name: h.name.clone(),
                 status: h.status,
+                os: h.os.clone(),
                 memory_mb: h.memory_mb.total,
                 used_mb: h.memory_mb.used,
             })
