@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Authed, SignedIn};
 use super::error::{HttpError, HttpResult};
 use super::AppState;
-use crate::service::{Actor, UpgradeOptions};
+use crate::service::{Actor, ClusterUpdate, UpgradeOptions};
 
 pub async fn about() -> Json<About> {
     Json(About {
@@ -182,6 +182,20 @@ pub async fn host_upgradecheck(
     Ok(accepted(
         state.service.check_host(Actor::User(&caller), &id).await?,
     ))
+}
+
+pub async fn cluster_update(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    update: Result<Json<ClusterUpdate>, JsonRejection>,
+) -> HttpResult<Response> {
+    let update = body(update)?;
+    let cluster = state
+        .service
+        .update_cluster(Actor::User(&caller), &id, update)
+        .await?;
+    Ok(Json(cluster).into_response())
 }
 
 pub async fn cluster_upgradecheck(

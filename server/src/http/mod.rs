@@ -52,7 +52,10 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/hosts/{id}/activate", post(api::host_activate))
         .route("/api/hosts/{id}/upgrade", post(api::host_upgrade))
         .route("/api/clusters", get(api::clusters))
-        .route("/api/clusters/{id}", get(api::cluster))
+        .route(
+            "/api/clusters/{id}",
+            get(api::cluster).put(api::cluster_update),
+        )
         .route(
             "/api/clusters/{id}/upgradecheck",
             post(api::cluster_upgradecheck),

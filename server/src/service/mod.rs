@@ -2,6 +2,7 @@
 //! through here: who may do it, whether the input is valid, and which event records it.
 
 mod checks;
+mod clusters;
 mod config;
 mod inventory;
 mod maintenance;
@@ -16,6 +17,7 @@ use app::api::{ApiError, Severity};
 use crate::fleet::driver::Driver;
 use crate::store::{NewEvent, Store, StoreError};
 
+pub use clusters::ClusterUpdate;
 pub use stream::{Changes, StreamCursor};
 pub use upgrade::UpgradeOptions;
 pub use users::{validate_password, Actor};

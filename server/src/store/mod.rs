@@ -2,6 +2,7 @@
 //! parameters. SQLite now; the queries stay portable so PostgreSQL can follow.
 
 mod checks;
+mod clusters;
 mod config;
 mod events;
 mod inventory;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use clusters::VmTraits;
 pub use events::NewEvent;
 pub use jobs::NewJob;
 pub use maintenance::UnfinishedHostJob;

@@ -1,0 +1,59 @@
+//! Cluster settings and what their preconditions look at.
+
+use sqlx::Row;
+
+use super::{Store, StoreResult};
+
+/// A running VM of a cluster, with what the InClusterUpgrade preconditions ask of it.
+#[derive(Debug)]
+pub struct VmTraits {
+    pub name: String,
+    pub status: String,
+    pub migration: String,
+    pub cpu_pinning: bool,
+    pub numa_pinning: bool,
+    pub host_devices: bool,
+}
+
+impl Store {
+    /// The VMs running on the hosts of a cluster.
+    pub async fn cluster_vm_traits(&self, cluster_id: &str) -> StoreResult<Vec<VmTraits>> {
+        sqlx::query(
+            "SELECT v.name, v.status, v.migration, v.cpu_pinning, v.numa_pinning, v.host_devices
+             FROM vms v JOIN hosts h ON h.id = v.host_id WHERE h.cluster_id = ? ORDER BY v.name",
+        )
+        .bind(cluster_id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(VmTraits {
+                name: row.try_get("name")?,
+                status: row.try_get("status")?,
+                migration: row.try_get("migration")?,
+                cpu_pinning: row.try_get("cpu_pinning")?,
+                numa_pinning: row.try_get("numa_pinning")?,
+                host_devices: row.try_get("host_devices")?,
+            })
+        })
+        .collect()
+    }
+
+    pub async fn set_cluster_policy(&self, cluster_id: &str, policy: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE clusters SET scheduling_policy = ? WHERE id = ?")
+            .bind(policy)
+            .bind(cluster_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_cluster_level(&self, cluster_id: &str, level: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE clusters SET compatibility_version = ? WHERE id = ?")
+            .bind(level)
+            .bind(cluster_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,239 @@
+//! `PUT /api/clusters/{id}`: scheduling policy (with the InClusterUpgrade preconditions) and
+//! compatibility level.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const FLEET_WITH_VIOLATIONS: &str = r#"
+[[cluster]]
+name = "blocked"
+compatibility_version = "4.7"
+
+[[cluster]]
+name = "clean"
+compatibility_version = "4.7"
+
+[[host]]
+name = "b1"
+cluster = "blocked"
+os = "RHEL 8.9"
+memory_gb = 64
+
+[[host]]
+name = "b2"
+cluster = "blocked"
+os = "mystery"
+memory_gb = 64
+
+[[host]]
+name = "c1"
+cluster = "clean"
+os = "RHEL 8.9"
+memory_gb = 64
+supported_cluster_levels = ["4.6", "4.7"]
+
+[[host]]
+name = "c2"
+cluster = "clean"
+os = "RHEL 9.4"
+memory_gb = 64
+supported_cluster_levels = ["4.7", "4.8"]
+
+[[vm]]
+name = "cpu"
+host = "b1"
+memory_gb = 2
+cpu_pinning = true
+
+[[vm]]
+name = "numa"
+host = "b1"
+memory_gb = 2
+numa_pinning = true
+
+[[vm]]
+name = "stuck"
+host = "b1"
+memory_gb = 2
+migration = "pinned"
+
+[[vm]]
+name = "gpu"
+host = "b1"
+memory_gb = 2
+host_devices = true
+
+[[vm]]
+name = "fine"
+host = "c1"
+memory_gb = 2
+"#;
+
+async fn put(
+    server: &Server,
+    id: &str,
+    body: Value,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    client()
+        .put(server.url(&format!("/api/clusters/{id}")))
+        .basic_auth(user, Some(password))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn cluster_ids(server: &Server) -> std::collections::HashMap<String, String> {
+    admin_json(server, "/api/clusters")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn in_cluster_upgrade_is_refused_naming_every_violation_and_allowed_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &write_fleet(dir.path(), "f.toml", FLEET_WITH_VIOLATIONS),
+    )
+    .await;
+    let ids = cluster_ids(&server).await;
+
+    let refused = put(
+        &server,
+        &ids["blocked"],
+        json!({"scheduling_policy": "in_cluster_upgrade"}),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    for named in [
+        "VM cpu: it has CPU pinning",
+        "VM numa: it has NUMA pinning",
+        "VM stuck: it is pinned",
+        "VM gpu: it uses host devices",
+        "host b2: OS \"mystery\" has no version",
+    ] {
+        assert!(message.contains(named), "{named} in {message}");
+    }
+    assert!(!message.contains("host b1"), "{message}");
+    let blocked = admin_json(&server, &format!("/api/clusters/{}", ids["blocked"])).await;
+    assert_eq!(blocked["scheduling_policy"], "none");
+
+    let allowed = put(
+        &server,
+        &ids["clean"],
+        json!({"scheduling_policy": "in_cluster_upgrade"}),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(allowed.status(), 200);
+    let cluster: Value = allowed.json().await.unwrap();
+    assert_eq!(cluster["scheduling_policy"], "in_cluster_upgrade");
+
+    // RHEL 8 and 9 still mixed: leaving upgrade mode needs force.
+    let stay = put(
+        &server,
+        &ids["clean"],
+        json!({"scheduling_policy": "evenly_distributed"}),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(stay.status(), 409);
+    let body: Value = stay.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("RHEL hosts still run major versions 8 and 9"),
+        "{body}"
+    );
+    let forced = put(
+        &server,
+        &ids["clean"],
+        json!({"scheduling_policy": "evenly_distributed", "force": true}),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(forced.status(), 200);
+
+    let events = admin_json(&server, "/api/events").await;
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["code"] == "cluster_policy_changed" && e["user"] == "admin"));
+}
+
+#[tokio::test]
+async fn levels_rise_only_when_every_host_supports_them_and_bad_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &write_fleet(dir.path(), "f.toml", FLEET_WITH_VIOLATIONS),
+    )
+    .await;
+    let ids = cluster_ids(&server).await;
+    let too_high = put(
+        &server,
+        &ids["clean"],
+        json!({"compatibility_version": "4.8"}),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(too_high.status(), 409);
+    let body: Value = too_high.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hosts c1 do not support it"),
+        "{body}"
+    );
+
+    for bad in [
+        json!({"scheduling_policy": "fastest"}),
+        json!({"compatibility_version": "four"}),
+        json!({"colour": "red"}),
+    ] {
+        let response = put(&server, &ids["clean"], bad.clone(), "admin", ADMIN_PASSWORD).await;
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    let added = run(uplift(dir.path())
+        .args(["user", "add", "v", "--role", "viewer"])
+        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
+    assert!(added.status.success());
+    let forbidden = put(
+        &server,
+        &ids["clean"],
+        json!({"scheduling_policy": "power_saving"}),
+        "v",
+        "viewer-password",
+    )
+    .await;
+    assert_eq!(forbidden.status(), 403);
+    assert_eq!(
+        admin_json(&server, &format!("/api/clusters/{}", ids["clean"])).await["scheduling_policy"],
+        "none"
+    );
+}
