@@ -225,9 +225,62 @@ pub struct Vm {
     pub name: String,
     pub status: VmStatus,
     pub host: Option<Ref>,
+    /// The cluster whose hosts may run the VM; a VM that runs nowhere keeps it.
+    pub cluster: Option<Ref>,
     pub memory_mb: u64,
+    pub cpus: u32,
     pub migration: MigrationMode,
     pub migrations: u32,
+    pub highly_available: bool,
+    pub cpu_pinning: bool,
+    pub numa_pinning: bool,
+    /// PCI passthrough.
+    pub host_devices: bool,
+}
+
+/// The body of `PUT /api/vms/{id}`; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmUpdate {
+    pub migration: Option<MigrationMode>,
+    pub cpu_pinning: Option<bool>,
+    pub numa_pinning: Option<bool>,
+    pub host_devices: Option<bool>,
+}
+
+/// Why a VM goes where it goes (`GET /api/vms/{id}/placement`): every host of its cluster with
+/// the filter that rejected it or its weighted score, under the cluster's policy now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub vm: Ref,
+    pub cluster: Ref,
+    pub policy: String,
+    /// `migrate` for a running VM (from its host), `start` for one that runs nowhere.
+    pub action: String,
+    /// The host the scheduler picks now; `null` when none passes the filters.
+    pub chosen: Option<Ref>,
+    /// Candidates first, lowest penalty first; then the rejected hosts by name.
+    pub hosts: Vec<HostVerdict>,
+}
+
+/// One host in a placement explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostVerdict {
+    pub host: Ref,
+    pub status: HostStatus,
+    pub os: String,
+    /// The filter that rejected the host, and why; `null` for a candidate.
+    pub filter: Option<String>,
+    pub reason: Option<String>,
+    /// A candidate's total penalty (lower wins) and each weight's share.
+    pub score: Option<i64>,
+    pub weights: Vec<UnitScore>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitScore {
+    pub unit: String,
+    pub score: i64,
 }
 
 /// An entry of the event log.

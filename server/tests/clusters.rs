@@ -21,9 +21,19 @@ cluster = "blocked"
 os = "RHEL 8.9"
 memory_gb = 64
 
+[[cluster]]
+name = "odd"
+compatibility_version = "4.7"
+
 [[host]]
 name = "b2"
 cluster = "blocked"
+os = "RHEL 8.9"
+memory_gb = 64
+
+[[host]]
+name = "o1"
+cluster = "odd"
 os = "mystery"
 memory_gb = 64
 
@@ -66,6 +76,12 @@ memory_gb = 2
 host_devices = true
 
 [[vm]]
+name = "sleepy"
+cluster = "blocked"
+status = "suspended"
+memory_gb = 2
+
+[[vm]]
 name = "fine"
 host = "c1"
 memory_gb = 2
@@ -78,28 +94,7 @@ async fn put(
     user: &str,
     password: &str,
 ) -> reqwest::Response {
-    client()
-        .put(server.url(&format!("/api/clusters/{id}")))
-        .basic_auth(user, Some(password))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn cluster_ids(server: &Server) -> std::collections::HashMap<String, String> {
-    admin_json(server, "/api/clusters")
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["id"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    put_as(server, &format!("/api/clusters/{id}"), user, password, body).await
 }
 
 #[tokio::test]
@@ -110,7 +105,7 @@ async fn in_cluster_upgrade_is_refused_naming_every_violation_and_allowed_withou
         &write_fleet(dir.path(), "f.toml", FLEET_WITH_VIOLATIONS),
     )
     .await;
-    let ids = cluster_ids(&server).await;
+    let ids = ids_by_name(&server, "/api/clusters").await;
 
     let refused = put(
         &server,
@@ -128,13 +123,67 @@ async fn in_cluster_upgrade_is_refused_naming_every_violation_and_allowed_withou
         "VM numa: it has NUMA pinning",
         "VM stuck: it is pinned",
         "VM gpu: it uses host devices",
-        "host b2: OS \"mystery\" has no version",
+        "VM sleepy: it is suspended",
     ] {
         assert!(message.contains(named), "{named} in {message}");
     }
-    assert!(!message.contains("host b1"), "{message}");
+    assert!(!message.contains("host b"), "{message}");
     let blocked = admin_json(&server, &format!("/api/clusters/{}", ids["blocked"])).await;
     assert_eq!(blocked["scheduling_policy"], "none");
+
+    // The admin fixes each violation through the API; then the policy is accepted.
+    let vms = ids_by_name(&server, "/api/vms").await;
+    for (vm, fix) in [
+        ("cpu", json!({"cpu_pinning": false})),
+        ("numa", json!({"numa_pinning": false})),
+        ("stuck", json!({"migration": "migratable"})),
+        ("gpu", json!({"host_devices": false})),
+    ] {
+        let response = put_as(
+            &server,
+            &format!("/api/vms/{}", vms[vm]),
+            "admin",
+            ADMIN_PASSWORD,
+            fix,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{vm}");
+    }
+    let started = admin_post(
+        &server,
+        &format!("/api/vms/{}/start", vms["sleepy"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(started.status(), 200);
+    let fixed = put(
+        &server,
+        &ids["blocked"],
+        json!({"scheduling_policy": "in_cluster_upgrade"}),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(fixed.status(), 200);
+
+    // A host whose OS does not parse blocks upgrade mode too.
+    let odd = put(
+        &server,
+        &ids["odd"],
+        json!({"scheduling_policy": "in_cluster_upgrade"}),
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(odd.status(), 409);
+    let body: Value = odd.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("host o1: OS \"mystery\" has no version"),
+        "{body}"
+    );
 
     let allowed = put(
         &server,
@@ -192,7 +241,7 @@ async fn levels_rise_only_when_every_host_supports_them_and_bad_input_is_refused
         &write_fleet(dir.path(), "f.toml", FLEET_WITH_VIOLATIONS),
     )
     .await;
-    let ids = cluster_ids(&server).await;
+    let ids = ids_by_name(&server, "/api/clusters").await;
     let too_high = put(
         &server,
         &ids["clean"],

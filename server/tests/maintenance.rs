@@ -290,10 +290,14 @@ async fn a_kill_9_during_the_migrations_is_resumed_after_restart() {
 }
 
 #[tokio::test]
-async fn under_in_cluster_upgrade_vms_only_move_to_equal_or_newer_os_preferring_newer() {
+async fn upgrading_under_in_cluster_upgrade_moves_vms_only_to_equal_or_newer_os_preferring_newer() {
     let text = r#"
 [simulation]
 speed = 100.0
+
+[repository]
+os = "RHEL 9.6"
+packages = { vdsm = "4.50.3" }
 
 [[cluster]]
 name = "u"
@@ -306,6 +310,7 @@ name = "mid"
 cluster = "u"
 os = "RHEL 9.2"
 memory_gb = 64
+packages = { vdsm = "4.50.2" }
 
 [[host]]
 name = "old"
@@ -341,9 +346,16 @@ memory_gb = 16
         .as_str()
         .unwrap()
         .to_string();
-    let job = start_job(&server, &format!("/api/hosts/{mid}/deactivate"), json!({})).await;
-    let job = wait_job(&server, &job).await;
+    let check = run_job(
+        &server,
+        &format!("/api/hosts/{mid}/upgradecheck"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check["status"], "succeeded", "{check}");
+    let job = run_job(&server, &format!("/api/hosts/{mid}/upgrade"), json!({})).await;
     assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(host(&server, "mid").await["os"], "RHEL 9.6");
     let vms = vms_by_name(&admin_json(&server, "/api/vms").await);
     // The newer host takes what fits (16 of its 20 GiB), the same-OS host the rest; never the
     // older host, though it has the most room.

@@ -12,6 +12,9 @@ pub struct Os {
     pub family: String,
     pub version: String,
     pub major: u64,
+    /// The second number of the version (0 when there is none): with `major`, enough to
+    /// rank hosts by OS without comparing strings in the scheduler's inner loop.
+    pub minor: u64,
 }
 
 /// Parses an OS string; `Err` says why it cannot be understood.
@@ -28,16 +31,26 @@ pub fn parse_os(text: &str) -> Result<Os, String> {
         return Err(format!("OS {text:?} has no family name"));
     }
     let version = tokens[at].to_string();
-    let major = version
-        .split('.')
+    let mut numbers = version.split('.');
+    let major = numbers
         .next()
         .and_then(|m| m.parse().ok())
         .ok_or_else(|| format!("OS {text:?} has no major version"))?;
+    let minor = numbers.next().map_or(0, leading_number);
     Ok(Os {
         family: tokens[..at].join(" "),
         version,
         major,
+        minor,
     })
+}
+
+/// The digits a version part starts with (`4` of `4rc1`), 0 when none.
+fn leading_number(part: &str) -> u64 {
+    let end = part
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(part.len());
+    part[..end].parse().unwrap_or(0)
 }
 
 impl Os {
@@ -69,6 +82,8 @@ mod tests {
         );
         let stream = parse_os("CentOS Stream 9").unwrap();
         assert_eq!((stream.family.as_str(), stream.major), ("CentOS Stream", 9));
+        assert_eq!((rhel.minor, dashed.minor, stream.minor), (9, 4, 0));
+        assert_eq!(parse_os("Fedora 8.10rc1").unwrap().minor, 10);
         assert!(parse_os("weird").is_err());
         assert!(parse_os("9.4").is_err());
         assert!(parse_os("").is_err());

@@ -15,6 +15,17 @@ pub enum DriverError {
     Failed(String),
 }
 
+/// What an admin can do to a VM's power state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmPower {
+    /// Run a VM that is down or suspended on the given host.
+    Start,
+    /// Shut a running VM down.
+    Stop,
+    /// Save a running VM's memory and stop it; it starts again where it left off.
+    Suspend,
+}
+
 #[async_trait::async_trait]
 pub trait Driver: Send + Sync + 'static {
     /// The monitored packages (and the OS) with a newer version available for this host.
@@ -26,6 +37,14 @@ pub trait Driver: Send + Sync + 'static {
 
     /// Live-migrates a running VM; returns when it runs on `to`.
     async fn migrate_vm(&self, vm: &VmView, from: &str, to: &str) -> Result<(), DriverError>;
+
+    /// Starts, stops or suspends a VM on `host_id` (for a start, the host the scheduler chose).
+    async fn power_vm(
+        &self,
+        vm: &VmView,
+        host_id: &str,
+        action: VmPower,
+    ) -> Result<(), DriverError>;
 
     /// Takes an emptied host out of service.
     async fn enter_maintenance(&self, host_id: &str) -> Result<(), DriverError>;

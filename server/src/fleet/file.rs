@@ -224,6 +224,10 @@ pub struct VmSpec {
     pub name: Spanned<String>,
     #[serde(default)]
     pub host: Option<Spanned<String>>,
+    /// The cluster of a VM that runs nowhere (down or suspended), so it can start again; a
+    /// running VM's cluster is its host's.
+    #[serde(default)]
+    pub cluster: Option<Spanned<String>>,
     #[serde(default)]
     pub status: Option<Spanned<VmStatus>>,
     #[serde(default = "default_cpus")]
@@ -363,6 +367,22 @@ impl Fleet {
         for vm in &self.vms {
             unique(&mut vm_names, &vm.name, "VM")?;
             positive(&vm.memory_gb, "memory_gb")?;
+            if let Some(cluster) = &vm.cluster {
+                let known = self
+                    .clusters
+                    .iter()
+                    .any(|c| c.name.get_ref() == cluster.get_ref());
+                if !known {
+                    return Err((
+                        cluster.span(),
+                        format!(
+                            "VM {} is in cluster {:?}, which the file does not define",
+                            vm.name.get_ref(),
+                            cluster.get_ref()
+                        ),
+                    ));
+                }
+            }
             let status = vm.status();
             match (&vm.host, status.is_running()) {
                 (Some(host_ref), true) => {
@@ -376,6 +396,22 @@ impl Fleet {
                             ),
                         )
                     })?;
+                    if let Some(cluster) = vm
+                        .cluster
+                        .as_ref()
+                        .filter(|c| c.get_ref() != host.cluster.get_ref())
+                    {
+                        return Err((
+                            cluster.span(),
+                            format!(
+                                "VM {} runs on host {} of cluster {}, not {}",
+                                vm.name.get_ref(),
+                                host.name.get_ref(),
+                                host.cluster.get_ref(),
+                                cluster.get_ref()
+                            ),
+                        ));
+                    }
                     if !host_can_run_vms(host.status) {
                         return Err((
                             host_ref.span(),
@@ -543,6 +579,25 @@ memory_gb = 8
         assert!(err.reason.contains("h9"), "{err}");
         let err = error_of(&GOOD.replace("cluster = \"A\"", "cluster = \"B\""));
         assert_eq!(err.line, 11);
+    }
+
+    #[test]
+    fn a_vm_cluster_must_exist_and_match_its_host() {
+        let down = "name = \"v2\"\ncluster = ";
+        let fleet = Fleet::parse(
+            "f.toml",
+            &GOOD.replace("name = \"v2\"", &format!("{down}\"A\"")),
+        )
+        .expect("a down VM may name its cluster");
+        assert_eq!(
+            fleet.vms[1].cluster.as_ref().map(|c| c.get_ref().as_str()),
+            Some("A")
+        );
+        let err = error_of(&GOOD.replace("name = \"v2\"", &format!("{down}\"Z\"")));
+        assert_eq!(err.line, 22);
+        assert!(err.reason.contains("\"Z\""), "{err}");
+        let err = error_of(&GOOD.replace("host = \"h1\"", "host = \"h1\"\ncluster = \"B\""));
+        assert!(err.reason.contains("VM v1 is in cluster \"B\""), "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use app::api::AvailableUpdate;
 
-use super::driver::{Driver, DriverError};
+use super::driver::{Driver, DriverError, VmPower};
 use super::{FailMode, Repository};
 use crate::domain::os::parse_os;
 use crate::domain::packages::Monitored;
@@ -148,6 +148,18 @@ impl Driver for SimDriver {
         // Copy the VM's memory at the migration speed: MiB -> gigabits.
         let gigabits = vm.memory_mb as f64 * 8.0 / 1024.0;
         simulate(&world, gigabits / world.migration_gbps).await;
+        Ok(())
+    }
+
+    async fn power_vm(
+        &self,
+        _vm: &VmView,
+        host_id: &str,
+        _action: VmPower,
+    ) -> Result<(), DriverError> {
+        let world = self.world().await?;
+        self.host(host_id).await?;
+        simulate(&world, STATE_CHANGE_SECONDS).await;
         Ok(())
     }
 

@@ -27,7 +27,7 @@ fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> HttpResult<T> {
         .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
 }
 
-fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> HttpResult<T> {
+pub(super) fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> HttpResult<T> {
     parsed
         .map(|Json(b)| b)
         .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text()))
@@ -114,14 +114,6 @@ pub async fn vms(
 ) -> HttpResult<Response> {
     let page = state.service.vm_page(&query(q)?).await?;
     Ok(list(page.items, page.total))
-}
-
-pub async fn vm(
-    State(state): State<AppState>,
-    _: SignedIn,
-    Path(id): Path<String>,
-) -> HttpResult<Response> {
-    Ok(Json(state.service.vm_by_id(&id).await?).into_response())
 }
 
 pub async fn events(

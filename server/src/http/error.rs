@@ -40,6 +40,7 @@ impl From<ServiceError> for HttpError {
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Host(_) => StatusCode::BAD_GATEWAY,
             ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         HttpError {

@@ -7,6 +7,7 @@ mod auth;
 mod error;
 mod login;
 mod stream;
+mod vms;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,7 +64,11 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/jobs", get(api::jobs))
         .route("/api/jobs/{id}", get(api::job))
         .route("/api/vms", get(api::vms))
-        .route("/api/vms/{id}", get(api::vm))
+        .route("/api/vms/{id}", get(vms::vm).put(vms::vm_update))
+        .route("/api/vms/{id}/placement", get(vms::vm_placement))
+        .route("/api/vms/{id}/start", post(vms::vm_start))
+        .route("/api/vms/{id}/stop", post(vms::vm_stop))
+        .route("/api/vms/{id}/suspend", post(vms::vm_suspend))
         .route("/api/events", get(api::events))
         .route("/api/events/stream", get(stream::events_stream))
         .route("/api/config", get(api::config_list))

@@ -7,12 +7,11 @@
 
 use std::time::Duration;
 
-use app::api::{Host, HostQuery, HostStatus, Job, JobKind, JobStatus, Severity};
+use app::api::{Host, HostStatus, Job, JobKind, JobStatus, Severity};
 
 use super::upgrade::UpgradeOptions;
 use super::{Actor, Service, ServiceError, ServiceResult};
-use crate::domain::SchedulingPolicy;
-use crate::scheduler::{evacuate, ClusterRules, HostView};
+use crate::scheduler::{evacuate, HostView, VmView};
 use crate::store::{new_id, NewEvent, NewJob};
 
 /// Identity of one running host job.
@@ -254,42 +253,22 @@ impl Service {
             .running_vms_on(host_id)
             .await
             .map_err(|e| e.to_string())?;
-        let cluster = self
-            .host_page(&HostQuery {
-                cluster: Some(host.cluster.id.clone()),
-                ..HostQuery::default()
-            })
-            .await
-            .map_err(text)?
-            .items;
-        let (policy, headroom) = self
-            .store()
-            .cluster_rules(&host.cluster.id)
-            .await
-            .map_err(|e| e.to_string())?
-            .unwrap_or_else(|| ("none".to_string(), 0));
-        let rules = ClusterRules {
-            policy: SchedulingPolicy::parse(&policy).unwrap_or(SchedulingPolicy::None),
-            memory_headroom_percent: headroom,
-        };
-        let views: Vec<HostView> = cluster
+        let (rules, mut views) = self.placement_world(&host.cluster.id).await.map_err(text)?;
+        let source = views
             .iter()
-            .map(|h| HostView {
-                id: h.id.clone(),
-                name: h.name.clone(),
-                status: h.status,
-                os: h.os.clone(),
-                memory_mb: h.memory_mb.total,
-                used_mb: h.memory_mb.used,
-            })
+            .position(|h| h.id == host.id)
+            .ok_or_else(|| format!("host {} is not in its cluster", host.name))?;
+        let moves: Vec<(&VmView, &HostView)> = evacuate(source, &vms, &mut views, &rules)
+            .map_err(|stuck| {
+                let names: Vec<String> = stuck
+                    .iter()
+                    .map(|s| format!("VM {} cannot move: {}", s.vm, s.reason))
+                    .collect();
+                names.join("; ")
+            })?
+            .into_iter()
+            .map(|planned| (&vms[planned.vm], &views[planned.to]))
             .collect();
-        let moves = evacuate(&host.id, &vms, &views, &rules).map_err(|stuck| {
-            let names: Vec<String> = stuck
-                .iter()
-                .map(|s| format!("VM {} cannot move: {}", s.vm, s.reason))
-                .collect();
-            names.join("; ")
-        })?;
         let source = host.id.as_str();
         let migrations = moves.iter().map(|(vm, target)| async move {
             let step = self

@@ -9,6 +9,7 @@ mod maintenance;
 mod stream;
 mod upgrade;
 mod users;
+mod vms;
 
 use std::sync::Arc;
 
@@ -35,6 +36,9 @@ pub enum ServiceError {
     Invalid { code: &'static str, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A host (through its driver) failed to do what it was asked.
+    #[error("{0}")]
+    Host(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -57,6 +61,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::Invalid { code, .. } => code,
             ServiceError::Conflict(_) => "conflict",
+            ServiceError::Host(_) => "host_failed",
             ServiceError::Store(_) | ServiceError::Internal(_) => "internal_error",
         }
     }

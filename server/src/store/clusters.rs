@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::{Store, StoreResult};
 
-/// A running VM of a cluster, with what the InClusterUpgrade preconditions ask of it.
+/// A VM of a cluster, with what the InClusterUpgrade preconditions ask of it.
 #[derive(Debug)]
 pub struct VmTraits {
     pub name: String,
@@ -16,11 +16,11 @@ pub struct VmTraits {
 }
 
 impl Store {
-    /// The VMs running on the hosts of a cluster.
+    /// The VMs of a cluster, running or not.
     pub async fn cluster_vm_traits(&self, cluster_id: &str) -> StoreResult<Vec<VmTraits>> {
         sqlx::query(
             "SELECT v.name, v.status, v.migration, v.cpu_pinning, v.numa_pinning, v.host_devices
-             FROM vms v JOIN hosts h ON h.id = v.host_id WHERE h.cluster_id = ? ORDER BY v.name",
+             FROM vms v WHERE v.cluster_id = ? ORDER BY v.name",
         )
         .bind(cluster_id)
         .fetch_all(&self.pool)

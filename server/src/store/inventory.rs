@@ -83,26 +83,38 @@ fn host_order(sort: HostSort) -> &'static str {
 }
 
 const VM_SELECT: &str = "
-    SELECT v.id, v.name, v.status, v.memory_mb, v.migration, v.migrations,
-           h.id AS host_id, h.name AS host_name
-    FROM vms v LEFT JOIN hosts h ON h.id = v.host_id";
+    SELECT v.id, v.name, v.status, v.memory_mb, v.cpus, v.migration, v.migrations,
+           v.highly_available, v.cpu_pinning, v.numa_pinning, v.host_devices,
+           h.id AS host_id, h.name AS host_name, c.id AS cluster_id, c.name AS cluster_name
+    FROM vms v LEFT JOIN hosts h ON h.id = v.host_id LEFT JOIN clusters c ON c.id = v.cluster_id";
 
 fn vm_from(row: SqliteRow) -> StoreResult<Vm> {
     let status: String = row.try_get("status")?;
     let migration: String = row.try_get("migration")?;
     let host_id: Option<String> = row.try_get("host_id")?;
     let host_name: Option<String> = row.try_get("host_name")?;
+    let cluster_id: Option<String> = row.try_get("cluster_id")?;
+    let cluster_name: Option<String> = row.try_get("cluster_name")?;
     let memory: i64 = row.try_get("memory_mb")?;
+    let cpus: i64 = row.try_get("cpus")?;
     let migrations: i64 = row.try_get("migrations")?;
     Ok(Vm {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         status: VmStatus::parse(&status).ok_or_else(|| corrupt("VM status", status))?,
         host: host_id.zip(host_name).map(|(id, name)| Ref { id, name }),
+        cluster: cluster_id
+            .zip(cluster_name)
+            .map(|(id, name)| Ref { id, name }),
         memory_mb: u64::try_from(memory).unwrap_or(0),
+        cpus: u32::try_from(cpus).unwrap_or(u32::MAX),
         migration: MigrationMode::parse(&migration)
             .ok_or_else(|| corrupt("migration mode", migration))?,
         migrations: u32::try_from(migrations).unwrap_or(u32::MAX),
+        highly_available: row.try_get("highly_available")?,
+        cpu_pinning: row.try_get("cpu_pinning")?,
+        numa_pinning: row.try_get("numa_pinning")?,
+        host_devices: row.try_get("host_devices")?,
     })
 }
 

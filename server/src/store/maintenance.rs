@@ -1,10 +1,9 @@
 //! Queries of the host-state workflows (maintenance and activation).
 
-use app::api::{HostStatus, MigrationMode};
+use app::api::HostStatus;
 use sqlx::Row;
 
 use super::{corrupt, Store, StoreResult};
-use crate::scheduler::VmView;
 
 /// A job that was running when the server stopped.
 #[derive(Debug)]
@@ -42,29 +41,6 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The VMs running on a host.
-    pub async fn running_vms_on(&self, host_id: &str) -> StoreResult<Vec<VmView>> {
-        sqlx::query(
-            "SELECT id, name, memory_mb, migration FROM vms WHERE host_id = ? ORDER BY name",
-        )
-        .bind(host_id)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|row| {
-            let migration: String = row.try_get("migration")?;
-            let memory: i64 = row.try_get("memory_mb")?;
-            Ok(VmView {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                memory_mb: u64::try_from(memory).unwrap_or(0),
-                migration: MigrationMode::parse(&migration)
-                    .ok_or_else(|| corrupt("migration mode", migration))?,
-            })
-        })
-        .collect()
-    }
-
     /// After an install: the host's new OS, and no updates left to announce.
     pub async fn record_install(&self, host_id: &str, os: &str) -> StoreResult<()> {
         sqlx::query(
@@ -76,17 +52,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// The cluster's scheduling policy and memory headroom.
-    pub async fn cluster_rules(&self, cluster_id: &str) -> StoreResult<Option<(String, u32)>> {
-        Ok(sqlx::query_as::<_, (String, i64)>(
-            "SELECT scheduling_policy, memory_headroom_percent FROM clusters WHERE id = ?",
-        )
-        .bind(cluster_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|(policy, headroom)| (policy, u32::try_from(headroom).unwrap_or(0))))
     }
 
     /// What a host job needs to finish or resume: the host's status before it, its options.

@@ -8,8 +8,10 @@ mod events;
 mod inventory;
 mod jobs;
 mod maintenance;
+mod placement;
 mod sim;
 mod users;
+mod vms;
 mod world;
 
 use std::str::FromStr;
@@ -22,6 +24,7 @@ pub use clusters::VmTraits;
 pub use events::NewEvent;
 pub use jobs::NewJob;
 pub use maintenance::UnfinishedHostJob;
+pub use placement::PlacedVm;
 pub use sim::{SimHost, SimWorld};
 pub use users::UserRow;
 

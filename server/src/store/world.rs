@@ -63,6 +63,7 @@ impl Store {
         }
 
         let mut host_ids = HashMap::new();
+        let mut host_clusters = HashMap::new();
         for host in &fleet.hosts {
             let id = new_id();
             let hosted_engine = host
@@ -98,18 +99,30 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             host_ids.insert(host.name.get_ref().as_str(), id);
+            host_clusters.insert(
+                host.name.get_ref().as_str(),
+                host.cluster.get_ref().as_str(),
+            );
         }
 
         for vm in &fleet.vms {
             let host_id = vm.host.as_ref().map(|h| &host_ids[h.get_ref().as_str()]);
+            let cluster = vm
+                .host
+                .as_ref()
+                .map(|h| host_clusters[h.get_ref().as_str()])
+                .or(vm.cluster.as_ref().map(|c| c.get_ref().as_str()))
+                .map(|name| &cluster_ids[name]);
             sqlx::query(
-                "INSERT INTO vms (id, name, host_id, status, cpus, memory_mb, migration, cpu_pinning,
-                                  numa_pinning, host_devices, highly_available, hosted_engine)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO vms (id, name, host_id, cluster_id, status, cpus, memory_mb, migration,
+                                  cpu_pinning, numa_pinning, host_devices, highly_available,
+                                  hosted_engine)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(new_id())
             .bind(vm.name.get_ref())
             .bind(host_id)
+            .bind(cluster)
             .bind(vm.status().as_str())
             .bind(i64::from(vm.cpus))
             .bind(i64::try_from(vm.memory_mb()).unwrap_or(i64::MAX))

@@ -2,6 +2,7 @@
 //! written by the test, and talks to it over HTTP like any client.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -277,13 +278,48 @@ pub async fn post_as(
     password: &str,
     body: serde_json::Value,
 ) -> reqwest::Response {
-    client()
-        .post(server.url(path))
+    send_as(client().post(server.url(path)), user, password, body).await
+}
+
+/// PUT as `user`, with a JSON body.
+pub async fn put_as(
+    server: &Server,
+    path: &str,
+    user: &str,
+    password: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    send_as(client().put(server.url(path)), user, password, body).await
+}
+
+async fn send_as(
+    request: reqwest::RequestBuilder,
+    user: &str,
+    password: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    request
         .basic_auth(user, Some(password))
         .json(&body)
         .send()
         .await
         .expect("request")
+}
+
+/// The ids of everything `path` lists, by name.
+pub async fn ids_by_name(server: &Server, path: &str) -> HashMap<String, String> {
+    admin_json(server, path)
+        .await
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|item| {
+            (
+                item["name"].as_str().expect("a name").to_string(),
+                item["id"].as_str().expect("an id").to_string(),
+            )
+        })
+        .collect()
 }
 
 /// POST as the admin, with a JSON body.
