@@ -7,14 +7,14 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 
 use app::api::{HostStatus, MigrationMode};
 use uplift::domain::SchedulingPolicy;
-use uplift::scheduler::{evacuate, place, Ask, ClusterRules, HostOs, HostView, VmView};
+use uplift::scheduler::{evacuate, place, Ask, Cluster, ClusterRules, HostOs, HostView, VmView};
 
 const HOSTS: usize = 5_000;
 const EVACUATED_VMS: usize = 100;
 
 /// A cluster like a real one mid-upgrade: every other host upgraded, a few in maintenance,
 /// memory 256–1,024 GiB and 20–70% used, in a fixed pseudo-random pattern.
-fn cluster() -> Vec<HostView> {
+fn hosts() -> Vec<HostView> {
     let mut state: u64 = 7;
     let mut next = move || {
         state = state
@@ -61,7 +61,6 @@ fn rules(policy: SchedulingPolicy) -> ClusterRules {
 }
 
 fn placement(c: &mut Criterion) {
-    let hosts = cluster();
     let one = vm(1);
     let mut group = c.benchmark_group("place one VM among 5,000 hosts");
     group.throughput(Throughput::Elements(1));
@@ -69,11 +68,11 @@ fn placement(c: &mut Criterion) {
         SchedulingPolicy::EvenlyDistributed,
         SchedulingPolicy::InClusterUpgrade,
     ] {
-        let r = rules(policy);
+        let world = Cluster::new(hosts(), rules(policy));
         group.bench_function(policy.as_str(), |b| {
             b.iter(|| {
-                let ask = Ask::new(&one, Some(0), &hosts, &r);
-                std::hint::black_box(place(&ask, &hosts))
+                let ask = Ask::new(&one, Some(0), &world);
+                std::hint::black_box(place(&ask))
             })
         });
     }
@@ -87,12 +86,12 @@ fn placement(c: &mut Criterion) {
         SchedulingPolicy::EvenlyDistributed,
         SchedulingPolicy::InClusterUpgrade,
     ] {
-        let r = rules(policy);
+        let world = Cluster::new(hosts(), rules(policy));
         group.bench_function(policy.as_str(), |b| {
             b.iter_batched_ref(
-                || hosts.clone(),
-                |hosts| {
-                    let moves = evacuate(0, &vms, hosts, &r).expect("the cluster has room");
+                || world.clone(),
+                |world| {
+                    let moves = evacuate(0, &vms, world).expect("the cluster has room");
                     std::hint::black_box(moves)
                 },
                 BatchSize::LargeInput,

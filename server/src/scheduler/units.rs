@@ -7,7 +7,7 @@ use std::fmt;
 
 use app::api::{HostStatus, MigrationMode};
 
-use super::{Ask, HostView};
+use super::{Ask, Slot, VmView, UNKNOWN_FAMILY};
 
 /// A hard rule. A host that fails any filter of the policy is not a candidate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,58 +125,38 @@ impl Filter {
         }
     }
 
-    /// `Ok` when `host` (at `index` in the cluster's list) may take the VM.
-    pub fn check<'a>(
-        self,
-        ask: &Ask<'a>,
-        index: usize,
-        host: &'a HostView,
-    ) -> Result<(), Rejection<'a>> {
+    /// The part of the unit about the VM alone (`migrating`: it leaves a host rather than
+    /// starts). Units about hosts say `Ok` here.
+    pub fn check_vm<'a>(self, vm: &VmView, migrating: bool) -> Result<(), Rejection<'a>> {
         match self {
-            Filter::Status => {
-                if ask.from.is_some_and(|(from, _)| from == index) {
-                    Err(Rejection::Source)
-                } else if host.status != HostStatus::Up {
-                    Err(Rejection::NotUp(host.status))
-                } else {
-                    Ok(())
-                }
+            Filter::Migration if migrating && vm.migration == MigrationMode::Pinned => {
+                Err(Rejection::Pinned)
             }
-            Filter::Memory => {
-                let usable = host.usable_mb(ask.headroom_percent);
-                if host.used_mb + ask.vm.memory_mb <= usable {
-                    Ok(())
-                } else {
-                    Err(Rejection::Memory {
-                        free_mb: usable.saturating_sub(host.used_mb),
-                        needed_mb: ask.vm.memory_mb,
-                        headroom_percent: ask.headroom_percent,
-                    })
-                }
+            Filter::ClusterMaintenance if !migrating && !vm.highly_available => {
+                Err(Rejection::NotHighlyAvailable)
             }
-            Filter::Cpu => {
-                if ask.vm.cpus <= host.cpu_cores {
-                    Ok(())
-                } else {
-                    Err(Rejection::Cpu {
-                        cores: host.cpu_cores,
-                        needed: ask.vm.cpus,
-                    })
-                }
-            }
-            Filter::Migration => match (ask.from, ask.vm.migration) {
-                (Some(_), MigrationMode::Pinned) => Err(Rejection::Pinned),
-                _ => Ok(()),
-            },
-            Filter::ClusterMaintenance => {
-                if ask.from.is_none() && !ask.vm.highly_available {
-                    Err(Rejection::NotHighlyAvailable)
-                } else {
-                    Ok(())
-                }
-            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The part of the unit about host `index` of the asked cluster.
+    pub fn check_host<'a>(self, ask: &Ask<'a>, index: usize) -> Result<(), Rejection<'a>> {
+        let host = &ask.cluster.hosts[index];
+        let slot = ask.cluster.slots[index];
+        match self {
+            Filter::Status if ask.from == Some(index) => Err(Rejection::Source),
+            Filter::Status if !slot.up => Err(Rejection::NotUp(host.status)),
+            Filter::Memory if slot.free_mb < ask.vm.memory_mb => Err(Rejection::Memory {
+                free_mb: slot.free_mb,
+                needed_mb: ask.vm.memory_mb,
+                headroom_percent: ask.cluster.rules.memory_headroom_percent,
+            }),
+            Filter::Cpu if slot.cores < ask.vm.cpus => Err(Rejection::Cpu {
+                cores: slot.cores,
+                needed: ask.vm.cpus,
+            }),
             Filter::InClusterUpgrade => {
-                let Some((_, from)) = ask.from else {
+                let Some(from) = ask.from.map(|i| &ask.cluster.hosts[i]) else {
                     return Ok(());
                 };
                 let source = from
@@ -203,6 +183,7 @@ impl Filter {
                     Ok(())
                 }
             }
+            _ => Ok(()),
         }
     }
 }
@@ -216,30 +197,25 @@ impl Weight {
         }
     }
 
-    /// The penalty of sending the VM to `host`; lower is better.
-    pub fn penalty(self, ask: &Ask<'_>, host: &HostView) -> i64 {
+    /// The penalty of sending the VM to the host of `slot`; lower is better.
+    pub(super) fn penalty(self, ask: &Ask<'_>, slot: &Slot) -> i64 {
         let free_after = || {
-            let free = host
-                .usable_mb(ask.headroom_percent)
-                .saturating_sub(host.used_mb + ask.vm.memory_mb);
+            let free = slot.free_mb.saturating_sub(ask.vm.memory_mb);
             i64::try_from(free).unwrap_or(i64::MAX)
         };
         match self {
             Weight::EvenDistribution => -free_after(),
             Weight::PowerSaving => free_after(),
-            Weight::InClusterUpgrade => {
-                let (Ok(to), Some(from)) = (&host.os.parsed, ask.reference_os) else {
-                    return 2 * OS_TIER;
-                };
-                if to.family != from.family {
-                    return 2 * OS_TIER;
+            Weight::InClusterUpgrade => match ask.reference {
+                Some((family, rank)) if family == slot.family && family != UNKNOWN_FAMILY => {
+                    match slot.rank.cmp(&rank) {
+                        std::cmp::Ordering::Greater => 0,
+                        std::cmp::Ordering::Equal => OS_TIER,
+                        std::cmp::Ordering::Less => 2 * OS_TIER,
+                    }
                 }
-                match (to.major, to.minor).cmp(&(from.major, from.minor)) {
-                    std::cmp::Ordering::Greater => 0,
-                    std::cmp::Ordering::Equal => OS_TIER,
-                    std::cmp::Ordering::Less => 2 * OS_TIER,
-                }
-            }
+                _ => 2 * OS_TIER,
+            },
         }
     }
 }

@@ -253,21 +253,22 @@ impl Service {
             .running_vms_on(host_id)
             .await
             .map_err(|e| e.to_string())?;
-        let (rules, mut views) = self.placement_world(&host.cluster.id).await.map_err(text)?;
-        let source = views
+        let mut world = self.placement_world(&host.cluster.id).await.map_err(text)?;
+        let source = world
+            .hosts()
             .iter()
             .position(|h| h.id == host.id)
             .ok_or_else(|| format!("host {} is not in its cluster", host.name))?;
-        let moves: Vec<(&VmView, &HostView)> = evacuate(source, &vms, &mut views, &rules)
-            .map_err(|stuck| {
-                let names: Vec<String> = stuck
-                    .iter()
-                    .map(|s| format!("VM {} cannot move: {}", s.vm, s.reason))
-                    .collect();
-                names.join("; ")
-            })?
+        let planned = evacuate(source, &vms, &mut world).map_err(|stuck| {
+            let names: Vec<String> = stuck
+                .iter()
+                .map(|s| format!("VM {} cannot move: {}", s.vm, s.reason))
+                .collect();
+            names.join("; ")
+        })?;
+        let moves: Vec<(&VmView, &HostView)> = planned
             .into_iter()
-            .map(|planned| (&vms[planned.vm], &views[planned.to]))
+            .map(|p| (&vms[p.vm], &world.hosts()[p.to]))
             .collect();
         let source = host.id.as_str();
         let migrations = moves.iter().map(|(vm, target)| async move {

@@ -8,15 +8,12 @@ use app::api::{HostVerdict, Placement, Ref, Severity, UnitScore, Vm, VmStatus, V
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::SchedulingPolicy;
 use crate::fleet::driver::VmPower;
-use crate::scheduler::{explain, place, why_no_host, Ask, ClusterRules, HostView, Verdict};
+use crate::scheduler::{explain, place, why_no_host, Ask, Cluster, HostView, Verdict};
 use crate::store::{NewEvent, PlacedVm};
 
 impl Service {
     /// A cluster's rules and hosts as the scheduler sees them.
-    pub(super) async fn placement_world(
-        &self,
-        cluster_id: &str,
-    ) -> ServiceResult<(ClusterRules, Vec<HostView>)> {
+    pub(super) async fn placement_world(&self, cluster_id: &str) -> ServiceResult<Cluster> {
         let rules = self
             .store()
             .cluster_rules(cluster_id)
@@ -24,7 +21,8 @@ impl Service {
             .ok_or_else(|| {
                 ServiceError::NotFound(format!("There is no cluster with id {cluster_id}."))
             })?;
-        Ok((rules, self.store().placement_hosts(cluster_id).await?))
+        let hosts = self.store().placement_hosts(cluster_id).await?;
+        Ok(Cluster::new(hosts, rules))
     }
 
     async fn placed(&self, id: &str) -> ServiceResult<PlacedVm> {
@@ -48,13 +46,14 @@ impl Service {
     pub async fn vm_placement(&self, id: &str) -> ServiceResult<Placement> {
         let vm = self.placed(id).await?;
         let cluster = self.cluster_by_id(Self::cluster_of(&vm)?).await?;
-        let (rules, hosts) = self.placement_world(&cluster.id).await?;
+        let world = self.placement_world(&cluster.id).await?;
+        let hosts = world.hosts();
         let from = vm
             .host_id
             .as_ref()
             .and_then(|id| hosts.iter().position(|h| &h.id == id));
-        let ask = Ask::new(&vm.view, from, &hosts, &rules);
-        let (verdicts, chosen) = explain(&ask, &hosts);
+        let ask = Ask::new(&vm.view, from, &world);
+        let (verdicts, chosen) = explain(&ask);
         let mut rows: Vec<HostVerdict> = hosts
             .iter()
             .zip(verdicts)
@@ -101,7 +100,7 @@ impl Service {
                 id: cluster.id,
                 name: cluster.name,
             },
-            policy: rules.policy.as_str().to_string(),
+            policy: world.rules().policy.as_str().to_string(),
             action: if from.is_some() { "migrate" } else { "start" }.to_string(),
             chosen: chosen.map(|index| host_ref(&hosts[index])),
             hosts: rows,
@@ -119,16 +118,16 @@ impl Service {
             )));
         }
         let cluster_id = Self::cluster_of(&vm)?;
-        let (rules, hosts) = self.placement_world(cluster_id).await?;
-        let ask = Ask::new(&vm.view, None, &hosts, &rules);
-        let target = place(&ask, &hosts).ok_or_else(|| {
+        let world = self.placement_world(cluster_id).await?;
+        let ask = Ask::new(&vm.view, None, &world);
+        let target = place(&ask).ok_or_else(|| {
             ServiceError::Conflict(format!(
                 "VM {} cannot start: {}.",
                 vm.view.name,
-                why_no_host(&ask, &hosts)
+                why_no_host(&ask)
             ))
         })?;
-        let host = &hosts[target];
+        let host = &world.hosts()[target];
         self.power(actor, &vm, (&host.id, &host.name), VmPower::Start)
             .await?;
         self.store()
