@@ -238,6 +238,18 @@ pub struct Vm {
     pub host_devices: bool,
 }
 
+/// What an admin can do to a VM's power state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VmAction {
+    /// Run a VM that is down or suspended, on the host its cluster's policy picks.
+    Start,
+    /// Shut a running VM down.
+    Stop,
+    /// Save a running VM's memory and stop it; it starts again where it left off.
+    Suspend,
+}
+
 /// The body of `PUT /api/vms/{id}`; absent fields stay as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::api::{
     ApiError, Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery, Job,
-    Page, Vm, VmQuery,
+    Page, Placement, Vm, VmAction, VmQuery,
 };
 
 #[async_trait::async_trait]
@@ -20,6 +20,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn clusters(&self, caller: &Caller) -> Result<Vec<Cluster>, ApiError>;
     async fn cluster(&self, caller: &Caller, id: &str) -> Result<Cluster, ApiError>;
     async fn vms(&self, caller: &Caller, query: &VmQuery) -> Result<Page<Vm>, ApiError>;
+    async fn vm(&self, caller: &Caller, id: &str) -> Result<Vm, ApiError>;
+    async fn vm_placement(&self, caller: &Caller, id: &str) -> Result<Placement, ApiError>;
+    async fn vm_action(&self, caller: &Caller, id: &str, action: VmAction) -> Result<Vm, ApiError>;
     async fn events(&self, caller: &Caller, query: &EventQuery) -> Result<Page<Event>, ApiError>;
     async fn check_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
     async fn job(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;

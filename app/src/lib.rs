@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("hosts") view=pages::HostsPage ssr=SsrMode::Async/>
                     <Route path=path!("hosts/:id") view=pages::HostPage ssr=SsrMode::Async/>
                     <Route path=path!("vms") view=pages::VmsPage ssr=SsrMode::Async/>
+                    <Route path=path!("vms/:id") view=pages::VmPage ssr=SsrMode::Async/>
                     <Route path=path!("events") view=pages::EventsPage ssr=SsrMode::Async/>
                     <Route path=path!("config") view=pages::ConfigPage ssr=SsrMode::Async/>
                     <Route path=path!("jobs/:id") view=pages::JobPage ssr=SsrMode::Async/>

@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::api::{
-    Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery, Job, Page, Vm,
-    VmQuery,
+    Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery, Job, Page,
+    Placement, Vm, VmAction, VmQuery,
 };
 
 #[cfg(feature = "ssr")]
@@ -84,6 +84,30 @@ pub async fn get_cluster(id: String) -> Result<Cluster, ServerFnError> {
 pub async fn list_vms(query: VmQuery) -> Result<Page<Vm>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.vms(&caller, &query).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_vm(id: String) -> Result<Vm, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.vm(&caller, &id).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_vm_placement(id: String) -> Result<Placement, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .vm_placement(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn act_on_vm(id: String, action: VmAction) -> Result<Vm, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .vm_action(&caller, &id, action)
+        .await
+        .map_err(context::fail)
 }
 
 #[server(prefix = "/rpc", input = Json)]

@@ -7,6 +7,7 @@ mod events;
 mod hosts;
 mod job;
 mod login;
+mod vm;
 mod vms;
 
 pub use clusters::{ClusterPage, ClustersPage};
@@ -16,6 +17,7 @@ pub use events::EventsPage;
 pub use hosts::{HostPage, HostsPage};
 pub use job::JobPage;
 pub use login::LoginPage;
+pub use vm::VmPage;
 pub use vms::VmsPage;
 
 use leptos::prelude::*;

@@ -48,7 +48,7 @@ pub fn VmsPage() -> impl IntoView {
                                 <tbody>
                                     {page.items.into_iter().map(|vm| view! {
                                         <tr>
-                                            <td>{vm.name}</td>
+                                            <td><A href=format!("/vms/{}", vm.id)>{vm.name}</A></td>
                                             <td><VmStatusBadge status=vm.status/></td>
                                             <td>{vm.host.map(|h| view! { <A href=format!("/hosts/{}", h.id)>{h.name}</A> })}</td>
                                             <td>{gib(vm.memory_mb)}</td>

@@ -1,7 +1,7 @@
 //! How Uplift touches hosts. The service, the workflows and the scheduler talk to this trait
 //! only; whether a simulated or a real host answers is the driver's business.
 
-use app::api::AvailableUpdate;
+use app::api::{AvailableUpdate, VmAction};
 
 use crate::domain::packages::Monitored;
 use crate::scheduler::VmView;
@@ -13,17 +13,6 @@ pub enum DriverError {
     UnknownHost(String),
     #[error("{0}")]
     Failed(String),
-}
-
-/// What an admin can do to a VM's power state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VmPower {
-    /// Run a VM that is down or suspended on the given host.
-    Start,
-    /// Shut a running VM down.
-    Stop,
-    /// Save a running VM's memory and stop it; it starts again where it left off.
-    Suspend,
 }
 
 #[async_trait::async_trait]
@@ -43,7 +32,7 @@ pub trait Driver: Send + Sync + 'static {
         &self,
         vm: &VmView,
         host_id: &str,
-        action: VmPower,
+        action: VmAction,
     ) -> Result<(), DriverError>;
 
     /// Takes an emptied host out of service.

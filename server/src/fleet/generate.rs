@@ -184,7 +184,9 @@ pub fn generate(shape: Shape) -> String {
                 let _ = writeln!(w, "host = \"{}\"\nstatus = \"up\"", hosts[h].name);
             }
             None => {
-                let _ = writeln!(w, "status = \"down\"");
+                // A VM that runs nowhere still belongs to a cluster, so it can be started.
+                let cluster = cluster_name(v % clusters);
+                let _ = writeln!(w, "cluster = \"{cluster}\"\nstatus = \"down\"");
             }
         }
         let _ = writeln!(

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use app::api::AvailableUpdate;
+use app::api::{AvailableUpdate, VmAction};
 
-use super::driver::{Driver, DriverError, VmPower};
+use super::driver::{Driver, DriverError};
 use super::{FailMode, Repository};
 use crate::domain::os::parse_os;
 use crate::domain::packages::Monitored;
@@ -155,7 +155,7 @@ impl Driver for SimDriver {
         &self,
         _vm: &VmView,
         host_id: &str,
-        _action: VmPower,
+        _action: VmAction,
     ) -> Result<(), DriverError> {
         let world = self.world().await?;
         self.host(host_id).await?;

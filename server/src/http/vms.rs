@@ -1,6 +1,6 @@
 //! The REST API of one VM: read it, explain its placement, start, stop, suspend, update.
 
-use app::api::{Caller, VmUpdate};
+use app::api::{Caller, VmAction, VmUpdate};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +10,6 @@ use super::api::body;
 use super::auth::{Authed, SignedIn};
 use super::error::HttpResult;
 use super::AppState;
-use crate::fleet::driver::VmPower;
 use crate::service::Actor;
 
 pub async fn vm(
@@ -48,8 +47,7 @@ pub async fn vm_start(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> HttpResult<Response> {
-    let vm = state.service.start_vm(Actor::User(&caller), &id).await?;
-    Ok(Json(vm).into_response())
+    act(state, caller, id, VmAction::Start).await
 }
 
 pub async fn vm_stop(
@@ -57,7 +55,7 @@ pub async fn vm_stop(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> HttpResult<Response> {
-    power_off(state, caller, id, VmPower::Stop).await
+    act(state, caller, id, VmAction::Stop).await
 }
 
 pub async fn vm_suspend(
@@ -65,18 +63,18 @@ pub async fn vm_suspend(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> HttpResult<Response> {
-    power_off(state, caller, id, VmPower::Suspend).await
+    act(state, caller, id, VmAction::Suspend).await
 }
 
-async fn power_off(
+async fn act(
     state: AppState,
     caller: Caller,
     id: String,
-    action: VmPower,
+    action: VmAction,
 ) -> HttpResult<Response> {
     let vm = state
         .service
-        .stop_vm(Actor::User(&caller), &id, action)
+        .act_on_vm(Actor::User(&caller), &id, action)
         .await?;
     Ok(Json(vm).into_response())
 }

@@ -2,7 +2,8 @@
 
 use app::api::{
     ApiError, Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery,
-    HostStatus, Job, Page, Severity, Vm, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    HostStatus, Job, Page, Placement, Severity, Vm, VmAction, VmQuery, DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -204,6 +205,20 @@ impl Backend for Service {
 
     async fn activate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError> {
         self.activate_host(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn vm(&self, _caller: &Caller, id: &str) -> Result<Vm, ApiError> {
+        self.vm_by_id(id).await.map_err(|e| e.to_api())
+    }
+
+    async fn vm_placement(&self, _caller: &Caller, id: &str) -> Result<Placement, ApiError> {
+        self.vm_placement(id).await.map_err(|e| e.to_api())
+    }
+
+    async fn vm_action(&self, caller: &Caller, id: &str, action: VmAction) -> Result<Vm, ApiError> {
+        self.act_on_vm(Actor::User(caller), id, action)
             .await
             .map_err(|e| e.to_api())
     }

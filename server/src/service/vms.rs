@@ -3,11 +3,12 @@
 //! (seed 002), suspending and pinning are refused: a suspended or pinned VM could not follow
 //! the upgrade's migrations.
 
-use app::api::{HostVerdict, Placement, Ref, Severity, UnitScore, Vm, VmStatus, VmUpdate};
+use app::api::{
+    HostVerdict, Placement, Ref, Severity, UnitScore, Vm, VmAction, VmStatus, VmUpdate,
+};
 
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::SchedulingPolicy;
-use crate::fleet::driver::VmPower;
 use crate::scheduler::{explain, place, why_no_host, Ask, Cluster, HostView, Verdict};
 use crate::store::{NewEvent, PlacedVm};
 
@@ -107,8 +108,21 @@ impl Service {
         })
     }
 
+    /// Starts, stops or suspends a VM.
+    pub async fn act_on_vm(
+        &self,
+        actor: Actor<'_>,
+        id: &str,
+        action: VmAction,
+    ) -> ServiceResult<Vm> {
+        match action {
+            VmAction::Start => self.start_vm(actor, id).await,
+            VmAction::Stop | VmAction::Suspend => self.stop_vm(actor, id, action).await,
+        }
+    }
+
     /// Runs a VM that is down or suspended on the host its cluster's policy picks.
-    pub async fn start_vm(&self, actor: Actor<'_>, id: &str) -> ServiceResult<Vm> {
+    async fn start_vm(&self, actor: Actor<'_>, id: &str) -> ServiceResult<Vm> {
         actor.require_admin()?;
         let vm = self.placed(id).await?;
         if vm.status.is_running() {
@@ -128,7 +142,7 @@ impl Service {
             ))
         })?;
         let host = &world.hosts()[target];
-        self.power(actor, &vm, (&host.id, &host.name), VmPower::Start)
+        self.power(actor, &vm, (&host.id, &host.name), VmAction::Start)
             .await?;
         self.store()
             .set_vm_power(id, VmStatus::Up, Some(&host.id))
@@ -145,11 +159,11 @@ impl Service {
     }
 
     /// Shuts a running VM down, or suspends it (refused while its cluster upgrades).
-    pub async fn stop_vm(&self, actor: Actor<'_>, id: &str, action: VmPower) -> ServiceResult<Vm> {
+    async fn stop_vm(&self, actor: Actor<'_>, id: &str, action: VmAction) -> ServiceResult<Vm> {
         actor.require_admin()?;
         let vm = self.placed(id).await?;
         let (verb, status, code) = match action {
-            VmPower::Suspend => ("suspended", VmStatus::Suspended, "vm_suspended"),
+            VmAction::Suspend => ("suspended", VmStatus::Suspended, "vm_suspended"),
             _ => ("stopped", VmStatus::Down, "vm_stopped"),
         };
         let host_id = vm
@@ -162,7 +176,7 @@ impl Service {
                     vm.view.name, vm.status
                 ))
             })?;
-        if action == VmPower::Suspend {
+        if action == VmAction::Suspend {
             if let Some(cluster) = self.upgrade_mode(&vm).await? {
                 return Err(ServiceError::Conflict(format!(
                     "VM {} cannot be suspended: cluster {cluster} is in upgrade mode, and a suspended VM could not follow the upgrade's migrations.",
@@ -261,16 +275,16 @@ impl Service {
         actor: Actor<'_>,
         vm: &PlacedVm,
         (host_id, host_name): (&str, &str),
-        action: VmPower,
+        action: VmAction,
     ) -> ServiceResult<()> {
         if let Err(error) = self.driver().power_vm(&vm.view, host_id, action).await {
             let message = format!(
                 "VM {} could not {} on host {}: {error}",
                 vm.view.name,
                 match action {
-                    VmPower::Start => "start",
-                    VmPower::Stop => "stop",
-                    VmPower::Suspend => "be suspended",
+                    VmAction::Start => "start",
+                    VmAction::Stop => "stop",
+                    VmAction::Suspend => "be suspended",
                 },
                 host_name
             );
