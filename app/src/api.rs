@@ -205,6 +205,120 @@ pub struct UpgradeProgress {
     pub percent_complete: f64,
 }
 
+/// How many hosts a rolling upgrade takes down at once: a number, or `"auto"` (the largest
+/// waves the cluster's room allows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "MaxParallelText", into = "MaxParallelText")]
+pub enum MaxParallel {
+    Hosts(u32),
+    Auto,
+}
+
+impl Default for MaxParallel {
+    fn default() -> Self {
+        MaxParallel::Hosts(1)
+    }
+}
+
+/// `max_parallel` as JSON has it: a number or the word "auto".
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MaxParallelText {
+    Number(u32),
+    Word(String),
+}
+
+impl TryFrom<MaxParallelText> for MaxParallel {
+    type Error = String;
+    fn try_from(text: MaxParallelText) -> Result<Self, Self::Error> {
+        match text {
+            MaxParallelText::Number(0) => Err("max_parallel must be at least 1".to_string()),
+            MaxParallelText::Number(n) => Ok(MaxParallel::Hosts(n)),
+            MaxParallelText::Word(word) if word == "auto" => Ok(MaxParallel::Auto),
+            MaxParallelText::Word(word) => Err(format!(
+                "max_parallel is a number or \"auto\", not {word:?}"
+            )),
+        }
+    }
+}
+
+impl From<MaxParallel> for MaxParallelText {
+    fn from(value: MaxParallel) -> Self {
+        match value {
+            MaxParallel::Hosts(n) => MaxParallelText::Number(n),
+            MaxParallel::Auto => MaxParallelText::Word("auto".to_string()),
+        }
+    }
+}
+
+/// The body of `POST /api/clusters/{id}/upgrade` and `/upgrade/plan` (SPEC §4); all optional.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterUpgradeOptions {
+    /// Host ids; `None`: every host of the cluster with updates.
+    pub hosts: Option<Vec<String>>,
+    pub max_parallel: MaxParallel,
+    pub stop_pinned_vms: bool,
+    pub reboot: bool,
+    /// Check the hosts for updates before the first wave.
+    pub check_upgrade: bool,
+    pub target_compatibility_version: Option<String>,
+    pub max_failed_hosts: u32,
+    /// Per-host limit; `None`: `HostUpgradeTimeoutInMinutes`.
+    pub timeout_minutes: Option<u64>,
+}
+
+impl Default for ClusterUpgradeOptions {
+    fn default() -> Self {
+        ClusterUpgradeOptions {
+            hosts: None,
+            max_parallel: MaxParallel::default(),
+            stop_pinned_vms: false,
+            reboot: true,
+            check_upgrade: false,
+            target_compatibility_version: None,
+            max_failed_hosts: 0,
+            timeout_minutes: None,
+        }
+    }
+}
+
+/// The plan preview of a rolling upgrade (SPEC §5); hosts and VMs by name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpgradePlan {
+    /// `sequential` or `auto`.
+    pub strategy: String,
+    pub waves: Vec<PlanWave>,
+    pub predicted_migrations: u32,
+    pub predicted_gib: f64,
+    pub predicted_seconds: f64,
+    pub blockers: Vec<PlanBlocker>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanWave {
+    pub hosts: Vec<String>,
+    pub migrations: Vec<PlanMigration>,
+    /// Pinned VMs stopped for the wave and started again on their host after it.
+    pub stopped_vms: Vec<String>,
+    /// Predicted seconds from the wave's start until its hosts are back.
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanMigration {
+    pub vm: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanBlocker {
+    /// `host_status`, `no_updates`, `pinned_vm` or `no_room`.
+    pub kind: String,
+    pub message: String,
+}
+
 /// A cluster as SPEC §4 shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cluster {
@@ -433,6 +547,7 @@ labelled_enum!(
     JobKind {
         HostUpgradeCheck => "host_upgrade_check", "Host upgrade check";
         ClusterUpgradeCheck => "cluster_upgrade_check", "Cluster upgrade check";
+        ClusterUpgrade => "cluster_upgrade", "Cluster upgrade";
         HostMaintenance => "host_maintenance", "Host maintenance";
         HostActivate => "host_activate", "Host activation";
         HostUpgrade => "host_upgrade", "Host upgrade";

@@ -6,6 +6,7 @@ mod credentials;
 pub mod domain;
 pub mod fleet;
 mod http;
+pub mod planner;
 pub mod scheduler;
 pub mod server;
 pub mod service;

@@ -48,6 +48,7 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
     );
 
     service.resume_host_jobs().await?;
+    service.resume_cluster_upgrades().await?;
     tokio::spawn(service.clone().run_periodic_checks());
 
     let (stop, stopping) = tokio::sync::watch::channel(false);

@@ -15,6 +15,28 @@ pub enum DriverError {
     Failed(String),
 }
 
+/// What a host runs after an install.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Installed {
+    pub os: String,
+    /// The cluster levels the host supports now; empty when the install did not change them.
+    pub supported_cluster_levels: Vec<String>,
+}
+
+/// How long a host's upgrade phases take, in real seconds, as far as the driver knows: what
+/// rolling-upgrade plans predict from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimates {
+    pub install_seconds: f64,
+    pub reboot_seconds: f64,
+    /// Entering maintenance, or activation.
+    pub state_change_seconds: f64,
+    /// Live-migration copy speed per migration.
+    pub migration_gbps: f64,
+    /// Migrations the host sends at once.
+    pub max_migrations_per_host: u32,
+}
+
 #[async_trait::async_trait]
 pub trait Driver: Send + Sync + 'static {
     /// The monitored packages (and the OS) with a newer version available for this host.
@@ -41,16 +63,19 @@ pub trait Driver: Send + Sync + 'static {
     /// Brings a host in maintenance back into service.
     async fn activate(&self, host_id: &str) -> Result<(), DriverError>;
 
-    /// Installs the newer versions of the monitored packages (and the OS); returns the OS the
+    /// Installs the newer versions of the monitored packages (and the OS); returns what the
     /// host runs after the install.
     async fn install_updates(
         &self,
         host_id: &str,
         monitored: &Monitored,
-    ) -> Result<String, DriverError>;
+    ) -> Result<Installed, DriverError>;
 
     /// Reboots the host; returns when its reboot is done (it may not answer at once).
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError>;
+
+    /// How long this host's phases take.
+    async fn estimates(&self, host_id: &str) -> Result<Estimates, DriverError>;
 
     /// Whether the host answers. A host just back from a reboot may not, for a while.
     async fn is_responding(&self, host_id: &str) -> Result<bool, DriverError>;

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use app::api::{AvailableUpdate, VmAction};
 
-use super::driver::{Driver, DriverError};
+use super::driver::{Driver, DriverError, Estimates, Installed};
 use super::{FailMode, Repository};
 use crate::domain::os::parse_os;
 use crate::domain::packages::Monitored;
@@ -186,7 +186,7 @@ impl Driver for SimDriver {
         &self,
         host_id: &str,
         monitored: &Monitored,
-    ) -> Result<String, DriverError> {
+    ) -> Result<Installed, DriverError> {
         let world = self.world().await?;
         let mut host = self.host(host_id).await?;
         simulate(&world, host.upgrade_seconds).await;
@@ -207,7 +207,11 @@ impl Driver for SimDriver {
             .set_sim_packages(host_id, &host.packages)
             .await
             .map_err(store_error)?;
-        Ok(os)
+        Ok(Installed {
+            os,
+            // The repository's packages bring the levels it lists.
+            supported_cluster_levels: world.repository.supported_cluster_levels.clone(),
+        })
     }
 
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError> {
@@ -224,6 +228,19 @@ impl Driver for SimDriver {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(host_id.to_string(), SILENT_POLLS_AFTER_REBOOT);
         Ok(())
+    }
+
+    async fn estimates(&self, host_id: &str) -> Result<Estimates, DriverError> {
+        let world = self.world().await?;
+        let host = self.host(host_id).await?;
+        let speed = world.speed.max(f64::MIN_POSITIVE);
+        Ok(Estimates {
+            install_seconds: host.upgrade_seconds / speed,
+            reboot_seconds: host.reboot_seconds / speed,
+            state_change_seconds: STATE_CHANGE_SECONDS / speed,
+            migration_gbps: world.migration_gbps * speed,
+            max_migrations_per_host: world.max_migrations_per_host,
+        })
     }
 
     async fn is_responding(&self, host_id: &str) -> Result<bool, DriverError> {

@@ -162,7 +162,7 @@ pub struct Accepted {
 }
 
 /// 202 with the job that does the work (SPEC §4).
-fn accepted(job: Job) -> Response {
+pub(super) fn accepted(job: Job) -> Response {
     (StatusCode::ACCEPTED, Json(Accepted { job })).into_response()
 }
 

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod error;
 mod login;
+mod rolling;
 mod stream;
 mod vms;
 
@@ -63,6 +64,14 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         )
         .route("/api/jobs", get(api::jobs))
         .route("/api/jobs/{id}", get(api::job))
+        .route("/api/jobs/{id}/pause", post(rolling::job_pause))
+        .route("/api/jobs/{id}/resume", post(rolling::job_resume))
+        .route("/api/jobs/{id}/cancel", post(rolling::job_cancel))
+        .route("/api/clusters/{id}/upgrade", post(rolling::upgrade_start))
+        .route(
+            "/api/clusters/{id}/upgrade/plan",
+            post(rolling::upgrade_plan),
+        )
         .route("/api/vms", get(api::vms))
         .route("/api/vms/{id}", get(vms::vm).put(vms::vm_update))
         .route("/api/vms/{id}/placement", get(vms::vm_placement))

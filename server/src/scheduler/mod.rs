@@ -110,7 +110,7 @@ impl Cluster {
         let slots = hosts
             .iter()
             .map(|host| {
-                let (family, rank) = match &host.os.parsed {
+                let family = match &host.os.parsed {
                     Ok(os) => {
                         let family = families
                             .iter()
@@ -119,29 +119,32 @@ impl Cluster {
                                 families.push(&os.family);
                                 families.len() - 1
                             });
-                        let minor = os.minor.min(u64::from(u32::MAX));
-                        (
-                            u32::try_from(family).unwrap_or(UNKNOWN_FAMILY),
-                            os.major.min(u64::from(u32::MAX)) << 32 | minor,
-                        )
+                        u32::try_from(family).unwrap_or(UNKNOWN_FAMILY)
                     }
-                    Err(_) => (UNKNOWN_FAMILY, 0),
+                    Err(_) => UNKNOWN_FAMILY,
                 };
-                Slot {
-                    up: host.status == HostStatus::Up,
-                    cores: host.cpu_cores,
-                    free_mb: host
-                        .usable_mb(rules.memory_headroom_percent)
-                        .saturating_sub(host.used_mb),
-                    family,
-                    rank,
-                }
+                Cluster::slot(host, rules, family)
             })
             .collect();
         Cluster {
             hosts,
             slots,
             rules,
+        }
+    }
+
+    fn slot(host: &HostView, rules: ClusterRules, family: u32) -> Slot {
+        let rank = host.os.parsed.as_ref().map_or(0, |os| {
+            os.major.min(u64::from(u32::MAX)) << 32 | os.minor.min(u64::from(u32::MAX))
+        });
+        Slot {
+            up: host.status == HostStatus::Up,
+            cores: host.cpu_cores,
+            free_mb: host
+                .usable_mb(rules.memory_headroom_percent)
+                .saturating_sub(host.used_mb),
+            family,
+            rank,
         }
     }
 
@@ -158,6 +161,38 @@ impl Cluster {
         self.hosts[index].used_mb += memory_mb;
         let slot = &mut self.slots[index];
         slot.free_mb = slot.free_mb.saturating_sub(memory_mb);
+    }
+
+    /// Frees what a VM leaving host `index` used there.
+    pub fn release(&mut self, index: usize, memory_mb: u64) {
+        let host = &mut self.hosts[index];
+        host.used_mb = host.used_mb.saturating_sub(memory_mb);
+        self.slots[index] = Cluster::slot(host, self.rules, self.slots[index].family);
+    }
+
+    /// Plans a host out of service (`Maintenance`) or back `Up`.
+    pub fn set_status(&mut self, index: usize, status: HostStatus) {
+        self.hosts[index].status = status;
+        self.slots[index].up = status == HostStatus::Up;
+    }
+
+    /// Plans a host's OS after its upgrade.
+    pub fn set_os(&mut self, index: usize, os: HostOs) {
+        let family = match &os.parsed {
+            Ok(parsed) => self
+                .hosts
+                .iter()
+                .zip(&self.slots)
+                .find(|(h, _)| {
+                    h.os.parsed
+                        .as_ref()
+                        .is_ok_and(|o| o.family == parsed.family)
+                })
+                .map_or(UNKNOWN_FAMILY - 1, |(_, slot)| slot.family),
+            Err(_) => UNKNOWN_FAMILY,
+        };
+        self.hosts[index].os = os;
+        self.slots[index] = Cluster::slot(&self.hosts[index], self.rules, family);
     }
 }
 
@@ -387,8 +422,8 @@ pub fn why_no_host(ask: &Ask<'_>) -> String {
 
 /// Targets for every VM leaving host `source`, biggest VMs first (they are the hardest to
 /// fit). Each planned VM's memory is booked on its target, so a caller can plan several hosts
-/// in a row. All or nothing: either every VM has a target, or every VM that cannot move is
-/// named.
+/// in a row. All or nothing: either every VM has a target (booked), or nothing is booked and
+/// every VM that cannot move is named.
 pub fn evacuate(
     source: usize,
     vms: &[VmView],
@@ -422,6 +457,9 @@ pub fn evacuate(
     if stuck.is_empty() {
         Ok(moves)
     } else {
+        for planned in &moves {
+            cluster.release(planned.to, vms[planned.vm].memory_mb);
+        }
         Err(stuck)
     }
 }
@@ -779,6 +817,10 @@ mod tests {
         ];
         let stuck = evacuate(0, &vms, &mut Cluster::new(hosts.to_vec(), SPREAD)).unwrap_err();
         let stuck_names: Vec<&str> = stuck.iter().map(|s| s.vm.as_str()).collect();
+        // Nothing stays booked after a refusal: "fits" did not move either.
+        let mut cluster = Cluster::new(hosts.to_vec(), SPREAD);
+        assert!(evacuate(0, &vms, &mut cluster).is_err());
+        assert_eq!(cluster.hosts()[1].used_mb, 500);
         assert_eq!(stuck_names, ["too-big", "pin"]);
         assert!(
             stuck[0].reason.contains("a: it has 400 MiB free"),

@@ -383,6 +383,22 @@ impl Service {
         self.job_by_id(&job_id).await
     }
 
+    /// Checks hosts as steps of another job (a cluster upgrade's "check first").
+    pub(super) async fn check_hosts_for_run(
+        &self,
+        hosts: &[Host],
+        job_id: &str,
+        correlation_id: &str,
+        user: Option<&str>,
+    ) -> ServiceResult<()> {
+        let origin = Origin {
+            user,
+            correlation_id,
+            job_id,
+        };
+        self.run_cluster_check(hosts, &origin).await.map(|_| ())
+    }
+
     async fn run_cluster_check(
         &self,
         hosts: &[Host],

@@ -23,6 +23,13 @@ pub(super) struct HostJob {
     pub status_before: HostStatus,
 }
 
+/// One planned live migration: a VM, the id of the host it leaves, and its target.
+pub(super) struct Move<'a> {
+    pub vm: &'a VmView,
+    pub from: &'a str,
+    pub to: &'a HostView,
+}
+
 /// How a host job ended: its message and the status it leaves the host in.
 pub(super) type Ending = Result<(String, HostStatus), (String, HostStatus)>;
 
@@ -63,7 +70,7 @@ impl Service {
             )));
         }
         let job = self
-            .begin_host_job(&actor, &host, JobKind::HostMaintenance, None)
+            .begin_host_job(&actor.name(), &host, JobKind::HostMaintenance, None, None)
             .await?;
         self.store()
             .set_host_status(&host.id, HostStatus::PreparingForMaintenance)
@@ -93,7 +100,7 @@ impl Service {
             )));
         }
         let job = self
-            .begin_host_job(&actor, &host, JobKind::HostActivate, None)
+            .begin_host_job(&actor.name(), &host, JobKind::HostActivate, None, None)
             .await?;
         let service = self.clone();
         let id = job.id.clone();
@@ -104,10 +111,11 @@ impl Service {
     /// Creates the job row, refusing a second job on a busy host.
     pub(super) async fn begin_host_job(
         &self,
-        actor: &Actor<'_>,
+        user: &str,
         host: &Host,
         kind: JobKind,
         options: Option<&str>,
+        correlation_id: Option<&str>,
     ) -> ServiceResult<HostJob> {
         if let Some(running) = self.store().host_job_running(&host.id).await? {
             return Err(ServiceError::Conflict(format!(
@@ -115,11 +123,10 @@ impl Service {
                 host.name
             )));
         }
-        let user = actor.name();
         let job = HostJob {
             id: new_id(),
-            correlation_id: new_id(),
-            user: Some(user),
+            correlation_id: correlation_id.map_or_else(new_id, str::to_string),
+            user: Some(user.to_string()),
             status_before: host.status,
         };
         self.store()
@@ -266,54 +273,15 @@ impl Service {
                 .collect();
             names.join("; ")
         })?;
-        let moves: Vec<(&VmView, &HostView)> = planned
+        let moves: Vec<Move> = planned
             .into_iter()
-            .map(|p| (&vms[p.vm], &world.hosts()[p.to]))
+            .map(|p| Move {
+                vm: &vms[p.vm],
+                from: &host.id,
+                to: &world.hosts()[p.to],
+            })
             .collect();
-        let source = host.id.as_str();
-        let migrations = moves.iter().map(|(vm, target)| async move {
-            let step = self
-                .store()
-                .start_step(
-                    &job.id,
-                    Some(source),
-                    &format!("migrate {} to {}", vm.name, target.name),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            match self.driver().migrate_vm(vm, source, &target.id).await {
-                Ok(()) => {
-                    self.store()
-                        .record_migration(&vm.id, source, &target.id)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    self.store()
-                        .finish_step(step, JobStatus::Succeeded, "migrated")
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Ok(())
-                }
-                Err(error) => {
-                    let reason = format!(
-                        "VM {} could not migrate to {}: {error}",
-                        vm.name, target.name
-                    );
-                    self.store()
-                        .finish_step(step, JobStatus::Failed, &reason)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Err(reason)
-                }
-            }
-        });
-        let failures: Vec<String> = futures::future::join_all(migrations)
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect();
-        if !failures.is_empty() {
-            return Err(failures.join("; "));
-        }
+        self.migrate(&job.id, &moves).await?;
         let step = self
             .store()
             .start_step(&job.id, Some(&host.id), "enter maintenance")
@@ -334,6 +302,54 @@ impl Service {
             "{} VMs migrated; the host is in maintenance.",
             moves.len()
         ))
+    }
+
+    /// Live-migrates VMs, all at once (the driver keeps each host to its own limit), each as a
+    /// step of `job_id`. `Err` names every VM that did not move, and why.
+    pub(super) async fn migrate(&self, job_id: &str, moves: &[Move<'_>]) -> Result<(), String> {
+        let migrations = moves.iter().map(|Move { vm, from, to }| async move {
+            let step = self
+                .store()
+                .start_step(
+                    job_id,
+                    Some(from),
+                    &format!("migrate {} to {}", vm.name, to.name),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            match self.driver().migrate_vm(vm, from, &to.id).await {
+                Ok(()) => {
+                    self.store()
+                        .record_migration(&vm.id, from, &to.id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.store()
+                        .finish_step(step, JobStatus::Succeeded, "migrated")
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(())
+                }
+                Err(error) => {
+                    let reason =
+                        format!("VM {} could not migrate to {}: {error}", vm.name, to.name);
+                    self.store()
+                        .finish_step(step, JobStatus::Failed, &reason)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Err(reason)
+                }
+            }
+        });
+        let failures: Vec<String> = futures::future::join_all(migrations)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
     }
 
     /// At start: runs again the host jobs a dead server left running. Each run starts from

@@ -6,6 +6,7 @@ mod clusters;
 mod config;
 mod inventory;
 mod maintenance;
+mod rolling;
 mod stream;
 mod upgrade;
 mod users;
@@ -19,6 +20,7 @@ use crate::fleet::driver::Driver;
 use crate::store::{NewEvent, Store, StoreError};
 
 pub use clusters::ClusterUpdate;
+pub use rolling::JobControl;
 pub use stream::{Changes, StreamCursor};
 pub use upgrade::UpgradeOptions;
 pub use users::{validate_password, Actor};

@@ -81,7 +81,13 @@ impl Service {
         }
         let stored = serde_json::to_string(&options).ok();
         let job = self
-            .begin_host_job(&actor, &host, JobKind::HostUpgrade, stored.as_deref())
+            .begin_host_job(
+                &actor.name(),
+                &host,
+                JobKind::HostUpgrade,
+                stored.as_deref(),
+                None,
+            )
             .await?;
         self.emit(job.event(
             &host,
@@ -228,9 +234,9 @@ impl Service {
                 .map_err(|e| failed_in_install(e.to_string()))?;
             let id = step("install").await.map_err(failed_in_install)?;
             match self.driver().install_updates(host_id, &monitored).await {
-                Ok(os) => {
+                Ok(installed) => {
                     self.store()
-                        .record_install(host_id, &os)
+                        .record_install(host_id, &installed.os, &installed.supported_cluster_levels)
                         .await
                         .map_err(|e| failed_in_install(e.to_string()))?;
                     finish(
@@ -253,7 +259,7 @@ impl Service {
         } else {
             let host = self.host_by_id(host_id).await.map_err(internal)?;
             self.store()
-                .record_install(host_id, &host.os)
+                .record_install(host_id, &host.os, &[])
                 .await
                 .map_err(|e| failed_in_install(e.to_string()))?;
         }

@@ -1,6 +1,6 @@
 use app::api::{
     AvailableUpdate, Cluster, Host, HostQuery, HostSort, HostStatus, HostedEngine, MemoryMb,
-    MigrationMode, Ref, Vm, VmQuery, VmStatus,
+    MigrationMode, Ref, UpgradeProgress, Vm, VmQuery, VmStatus,
 };
 use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
 
@@ -135,12 +135,16 @@ fn push_vm_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a VmQuery) {
 
 const CLUSTER_SELECT: &str = "
     SELECT c.id, c.name, c.compatibility_version, c.scheduling_policy,
-           COUNT(h.id) AS host_count, COALESCE(SUM(h.updates_available), 0) AS hosts_with_updates
-    FROM clusters c LEFT JOIN hosts h ON h.cluster_id = c.id";
+           COUNT(h.id) AS host_count, COALESCE(SUM(h.updates_available), 0) AS hosts_with_updates,
+           r.id AS run_id, r.percent_complete AS run_percent
+    FROM clusters c LEFT JOIN hosts h ON h.cluster_id = c.id
+    LEFT JOIN jobs r ON r.cluster_id = c.id AND r.kind = 'cluster_upgrade' AND r.ended_at IS NULL";
 
 fn cluster_from(row: SqliteRow) -> StoreResult<Cluster> {
     let hosts: i64 = row.try_get("host_count")?;
     let with_updates: i64 = row.try_get("hosts_with_updates")?;
+    let run_id: Option<String> = row.try_get("run_id")?;
+    let run_percent: Option<f64> = row.try_get("run_percent")?;
     Ok(Cluster {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -149,7 +153,10 @@ fn cluster_from(row: SqliteRow) -> StoreResult<Cluster> {
         host_count: u32::try_from(hosts).unwrap_or(u32::MAX),
         hosts_with_updates: u32::try_from(with_updates).unwrap_or(u32::MAX),
         supported_levels: None,
-        upgrade: None,
+        upgrade: run_id.map(|job_id| UpgradeProgress {
+            job_id,
+            percent_complete: run_percent.unwrap_or(0.0),
+        }),
     })
 }
 

@@ -41,13 +41,23 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// After an install: the host's new OS, and no updates left to announce.
-    pub async fn record_install(&self, host_id: &str, os: &str) -> StoreResult<()> {
+    /// After an install: the host's new OS and cluster levels (`levels` empty: unchanged), and
+    /// no updates left to announce.
+    pub async fn record_install(
+        &self,
+        host_id: &str,
+        os: &str,
+        levels: &[String],
+    ) -> StoreResult<()> {
+        let levels =
+            (!levels.is_empty()).then(|| serde_json::to_string(levels).unwrap_or_default());
         sqlx::query(
-            "UPDATE hosts SET os = ?, updates_available = 0, available_updates = '[]', updates_notified_at = NULL
+            "UPDATE hosts SET os = ?, supported_cluster_levels = COALESCE(?, supported_cluster_levels),
+                              updates_available = 0, available_updates = '[]', updates_notified_at = NULL
              WHERE id = ?",
         )
         .bind(os)
+        .bind(levels)
         .bind(host_id)
         .execute(&self.pool)
         .await?;

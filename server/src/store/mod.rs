@@ -9,6 +9,7 @@ mod inventory;
 mod jobs;
 mod maintenance;
 mod placement;
+mod rolling;
 mod sim;
 mod users;
 mod vms;
@@ -25,6 +26,7 @@ pub use events::NewEvent;
 pub use jobs::NewJob;
 pub use maintenance::UnfinishedHostJob;
 pub use placement::PlacedVm;
+pub use rolling::ActiveRun;
 pub use sim::{SimHost, SimWorld};
 pub use users::UserRow;
 

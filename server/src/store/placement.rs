@@ -103,6 +103,20 @@ impl Store {
         .collect()
     }
 
+    /// The running VMs of a cluster, by name.
+    pub async fn running_vms_in(&self, cluster_id: &str) -> StoreResult<Vec<PlacedVm>> {
+        sqlx::query(&format!(
+            "SELECT {VM_COLUMNS} FROM vms WHERE host_id IN (SELECT id FROM hosts WHERE cluster_id = ?)
+             ORDER BY name"
+        ))
+        .bind(cluster_id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(placed_vm)
+        .collect()
+    }
+
     pub async fn placed_vm(&self, vm_id: &str) -> StoreResult<Option<PlacedVm>> {
         sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE id = ?"))
             .bind(vm_id)

@@ -1,0 +1,87 @@
+//! The REST API of rolling cluster upgrades: the plan preview, the start, and Pause, Resume
+//! and Cancel of a run.
+
+use app::api::{Caller, ClusterUpgradeOptions};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::api::accepted;
+use super::auth::{Authed, SignedIn};
+use super::error::{HttpError, HttpResult};
+use super::AppState;
+use crate::service::{Actor, JobControl};
+
+/// The options of a plan or a start: every field is optional, and so is the body.
+fn options(raw: &Bytes) -> HttpResult<ClusterUpgradeOptions> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ClusterUpgradeOptions::default());
+    }
+    serde_json::from_slice(raw)
+        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_body", e.to_string()))
+}
+
+pub async fn upgrade_plan(
+    State(state): State<AppState>,
+    _: SignedIn,
+    Path(id): Path<String>,
+    raw: Bytes,
+) -> HttpResult<Response> {
+    let plan = state
+        .service
+        .plan_cluster_upgrade(&id, &options(&raw)?)
+        .await?;
+    Ok(Json(plan).into_response())
+}
+
+pub async fn upgrade_start(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    raw: Bytes,
+) -> HttpResult<Response> {
+    let job = state
+        .service
+        .start_cluster_upgrade(Actor::User(&caller), &id, options(&raw)?)
+        .await?;
+    Ok(accepted(job))
+}
+
+async fn control(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    control: JobControl,
+) -> HttpResult<Response> {
+    let job = state
+        .service
+        .control_job(Actor::User(&caller), &id, control)
+        .await?;
+    Ok(Json(job).into_response())
+}
+
+pub async fn job_pause(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    control(state, caller, id, JobControl::Pause).await
+}
+
+pub async fn job_resume(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    control(state, caller, id, JobControl::Resume).await
+}
+
+pub async fn job_cancel(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> HttpResult<Response> {
+    control(state, caller, id, JobControl::Cancel).await
+}
