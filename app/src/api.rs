@@ -205,6 +205,17 @@ pub struct UpgradeProgress {
     pub percent_complete: f64,
 }
 
+/// What an admin does to a running cluster upgrade (`POST /api/jobs/{id}/...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobControl {
+    /// Finish the hosts in flight, start no more.
+    Pause,
+    Resume,
+    /// Finish the hosts in flight, then end `cancelled`.
+    Cancel,
+}
+
 /// How many hosts a rolling upgrade takes down at once: a number, or `"auto"` (the largest
 /// waves the cluster's room allows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use crate::api::{
-    ApiError, Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery, Job,
-    Page, Placement, Vm, VmAction, VmQuery,
+    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Event, EventQuery,
+    Host, HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction, VmQuery,
 };
 
 #[async_trait::async_trait]
@@ -29,6 +29,27 @@ pub trait Backend: Send + Sync + 'static {
     async fn upgrade_host(&self, caller: &Caller, id: &str, reboot: bool) -> Result<Job, ApiError>;
     async fn deactivate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
     async fn activate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn check_cluster(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn plan_upgrade(
+        &self,
+        caller: &Caller,
+        cluster_id: &str,
+        options: &ClusterUpgradeOptions,
+    ) -> Result<UpgradePlan, ApiError>;
+    async fn start_upgrade(
+        &self,
+        caller: &Caller,
+        cluster_id: &str,
+        options: ClusterUpgradeOptions,
+    ) -> Result<Job, ApiError>;
+    async fn control_job(
+        &self,
+        caller: &Caller,
+        job_id: &str,
+        control: JobControl,
+    ) -> Result<Job, ApiError>;
+    /// The host upgrade jobs of a cluster upgrade, oldest first.
+    async fn run_host_jobs(&self, caller: &Caller, job_id: &str) -> Result<Vec<Job>, ApiError>;
     async fn config(&self, caller: &Caller) -> Result<Vec<ConfigEntry>, ApiError>;
     async fn set_config(
         &self,

@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::api::{
-    Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery, Job, Page,
-    Placement, Vm, VmAction, VmQuery,
+    Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Event, EventQuery, Host,
+    HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction, VmQuery,
 };
 
 #[cfg(feature = "ssr")]
@@ -84,6 +84,57 @@ pub async fn get_cluster(id: String) -> Result<Cluster, ServerFnError> {
 pub async fn list_vms(query: VmQuery) -> Result<Page<Vm>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.vms(&caller, &query).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn check_cluster(id: String) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .check_cluster(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn plan_upgrade(
+    cluster_id: String,
+    options: ClusterUpgradeOptions,
+) -> Result<UpgradePlan, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .plan_upgrade(&caller, &cluster_id, &options)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn start_upgrade(
+    cluster_id: String,
+    options: ClusterUpgradeOptions,
+) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .start_upgrade(&caller, &cluster_id, options)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn control_job(job_id: String, control: JobControl) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .control_job(&caller, &job_id, control)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn run_host_jobs(job_id: String) -> Result<Vec<Job>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .run_host_jobs(&caller, &job_id)
+        .await
+        .map_err(context::fail)
 }
 
 #[server(prefix = "/rpc")]

@@ -24,7 +24,10 @@ const TIMING: Timing = Timing {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -114,8 +117,18 @@ fn main() {
     let hosts = 64;
     let sequential_request = request(hosts, None, Strategy::Sequential);
     let vms = sequential_request.vms.len();
-    let used: u64 = sequential_request.cluster.hosts().iter().map(|h| h.used_mb).sum();
-    let total: u64 = sequential_request.cluster.hosts().iter().map(|h| h.memory_mb).sum();
+    let used: u64 = sequential_request
+        .cluster
+        .hosts()
+        .iter()
+        .map(|h| h.used_mb)
+        .sum();
+    let total: u64 = sequential_request
+        .cluster
+        .hosts()
+        .iter()
+        .map(|h| h.memory_mb)
+        .sum();
     println!(
         "64 hosts, {vms} running VMs, {:.1} % of memory used, headroom {HEADROOM} %",
         100.0 * used as f64 / total as f64

@@ -8,6 +8,7 @@ mod live;
 mod pager;
 mod portal;
 mod status;
+mod timeline;
 
 pub use filters::{
     query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, SearchField,
@@ -19,6 +20,7 @@ pub use layout::Layout;
 pub use pager::Pager;
 pub use portal::{error_text, Portal};
 pub use status::{HostStatusBadge, VmStatusBadge};
+pub use timeline::{duration, epoch_seconds, Bar, Timeline};
 
 use leptos::prelude::*;
 

@@ -13,9 +13,9 @@ pub struct Portal {
     pub me: Resource<Result<Option<Caller>, ServerFnError>>,
     /// Bumped whenever data may have changed; resources that read it refetch.
     pub version: RwSignal<u64>,
-    /// Jobs being followed: job id -> the host it works on.
+    /// Jobs being followed: job id -> what it works on (a host or a cluster id).
     watching: RwSignal<Vec<(String, String)>>,
-    /// The latest state of the job started on each host from this browser.
+    /// The latest state of the job started on each host (or cluster) from this browser.
     pub host_jobs: RwSignal<HashMap<String, Job>>,
     pub notice: RwSignal<Option<String>>,
     pub upgrade_dialog: RwSignal<Option<Host>>,
@@ -64,14 +64,15 @@ impl Portal {
         });
     }
 
-    /// Sends an action that answers with a job, then follows the job.
-    fn follow(
+    /// Sends an action that answers with a job, then follows the job: `key` is what it works
+    /// on (a host's id, or a cluster's), and its final message becomes the notice.
+    pub fn follow(
         self,
-        host: &Host,
+        key: &str,
         started: String,
         action: impl std::future::Future<Output = Result<Job, ServerFnError>> + 'static,
     ) {
-        let host_id = host.id.clone();
+        let host_id = key.to_string();
         self.notice.set(Some(started));
         leptos::task::spawn_local(async move {
             match action.await {
@@ -92,7 +93,7 @@ impl Portal {
     /// "Check for Upgrade" on a host.
     pub fn check_host(self, host: &Host) {
         self.follow(
-            host,
+            &host.id,
             format!("Checking {} for updates…", host.name),
             check_host(host.id.clone()),
         );
@@ -101,7 +102,7 @@ impl Portal {
     /// Starts the upgrade of a host.
     pub fn upgrade(self, host: &Host, reboot: bool) {
         self.follow(
-            host,
+            &host.id,
             format!("Upgrading {}…", host.name),
             upgrade_host(host.id.clone(), reboot),
         );
@@ -110,7 +111,7 @@ impl Portal {
     /// Moves a host to maintenance.
     pub fn deactivate(self, host: &Host) {
         self.follow(
-            host,
+            &host.id,
             format!("Moving {} to maintenance…", host.name),
             deactivate_host(host.id.clone()),
         );
@@ -119,7 +120,7 @@ impl Portal {
     /// Activates a host in maintenance.
     pub fn activate(self, host: &Host) {
         self.follow(
-            host,
+            &host.id,
             format!("Activating {}…", host.name),
             activate_host(host.id.clone()),
         );

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
-use crate::api::Cluster;
-use crate::components::{LoadError, Loading};
-use crate::rpc::{get_cluster, list_clusters};
+use crate::api::{Caller, Cluster};
+use crate::components::{LoadError, Loading, Portal};
+use crate::rpc::{check_cluster, get_cluster, list_clusters};
 
 /// The "Upgrade Status" cell of SPEC §7: a bar while an upgrade runs, otherwise whether any
 /// host has updates.
@@ -28,11 +28,12 @@ fn UpgradeStatus(cluster: Cluster) -> impl IntoView {
 
 #[component]
 pub fn ClustersPage() -> impl IntoView {
-    let clusters = Resource::new(|| (), |_| list_clusters());
+    let portal = Portal::get();
+    let clusters = Resource::new(move || portal.version.get(), |_| list_clusters());
     view! {
         <Title text="Clusters"/>
         <h1>"Clusters"</h1>
-        <Suspense fallback=Loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match clusters.await {
                     Err(error) => view! { <LoadError error/> }.into_any(),
@@ -61,26 +62,61 @@ pub fn ClustersPage() -> impl IntoView {
                     }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// "Check for Upgrade" and "Upgrade…" of one cluster, for admins.
+#[component]
+fn ClusterActions(cluster: Cluster, me: Option<Caller>) -> impl IntoView {
+    let portal = Portal::get();
+    let admin = me.as_ref().is_some_and(Caller::is_admin);
+    let (id, name) = (cluster.id.clone(), cluster.name.clone());
+    let check = move |_| {
+        portal.follow(
+            &id,
+            format!("Checking the hosts of {name} for updates…"),
+            check_cluster(id.clone()),
+        );
+    };
+    let wizard = format!("/clusters/{}/upgrade", cluster.id);
+    let label = if cluster.upgrade.is_some() {
+        "Upgrade progress"
+    } else {
+        "Upgrade…"
+    };
+    view! {
+        <div class="menubar" role="toolbar" aria-label="Cluster actions">
+            <button type="button" disabled=!admin on:click=check>"Check for Upgrade"</button>
+            <A href=wizard attr:class="button">{label}</A>
+        </div>
     }
 }
 
 #[component]
 pub fn ClusterPage() -> impl IntoView {
     let params = use_params_map();
+    let portal = Portal::get();
     let cluster = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        get_cluster,
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                portal.version.get(),
+            )
+        },
+        |(id, _)| get_cluster(id),
     );
     view! {
-        <Suspense fallback=Loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
+                let me = portal.me.await.ok().flatten();
                 match cluster.await {
                     Err(error) => view! { <Title text="Cluster"/><LoadError error/> }.into_any(),
                     Ok(c) => view! {
                         <Title text=c.name.clone()/>
                         <p class="crumbs"><A href="/clusters">"Clusters"</A>" / "{c.name.clone()}</p>
                         <h1>{c.name.clone()}</h1>
+                        <ClusterActions cluster=c.clone() me/>
                         <dl class="facts">
                             <dt>"Compatibility Version"</dt><dd>{c.compatibility_version.clone()}</dd>
                             <dt>"Scheduling Policy"</dt><dd>{c.scheduling_policy.clone()}</dd>
@@ -93,6 +129,6 @@ pub fn ClusterPage() -> impl IntoView {
                     }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }

@@ -2,20 +2,40 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::{HostStatusBadge, LoadError, Loading};
-use crate::rpc::get_dashboard;
+use crate::components::{HostStatusBadge, LoadError, Loading, Portal};
+use crate::rpc::{get_dashboard, list_clusters};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_dashboard());
+    let portal = Portal::get();
+    let data = Resource::new(move || portal.version.get(), |_| get_dashboard());
+    let clusters = Resource::new(move || portal.version.get(), |_| list_clusters());
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
-        <Suspense fallback=Loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
+                let running: Vec<_> = clusters
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|c| c.upgrade.map(|u| (c.id, c.name, u.percent_complete.round())))
+                    .collect();
                 match data.await {
                     Err(error) => view! { <LoadError error/> }.into_any(),
                     Ok(d) => view! {
+                        {(!running.is_empty()).then(|| view! {
+                            <section aria-label="Running upgrades">
+                                <h2>"Running upgrades"</h2>
+                                <ul>{running.into_iter().map(|(id, name, percent)| view! {
+                                    <li>
+                                        <A href=format!("/clusters/{id}/upgrade")>{name}</A>" "
+                                        <progress max="100" value=percent></progress>
+                                        {format!(" {percent}%")}
+                                    </li>
+                                }).collect_view()}</ul>
+                            </section>
+                        })}
                         <div class="tiles">
                             <A href="/clusters" attr:class="tile"><span class="count">{d.clusters}</span>" Clusters"</A>
                             <A href="/hosts" attr:class="tile"><span class="count">{d.hosts}</span>" Hosts"</A>
@@ -34,6 +54,6 @@ pub fn DashboardPage() -> impl IntoView {
                     }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }

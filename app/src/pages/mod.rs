@@ -7,6 +7,7 @@ mod events;
 mod hosts;
 mod job;
 mod login;
+mod upgrade;
 mod vm;
 mod vms;
 
@@ -17,6 +18,7 @@ pub use events::EventsPage;
 pub use hosts::{HostPage, HostsPage};
 pub use job::JobPage;
 pub use login::LoginPage;
+pub use upgrade::UpgradePage;
 pub use vm::VmPage;
 pub use vms::VmsPage;
 

@@ -1,7 +1,7 @@
 //! The REST API of rolling cluster upgrades: the plan preview, the start, and Pause, Resume
 //! and Cancel of a run.
 
-use app::api::{Caller, ClusterUpgradeOptions};
+use app::api::{Caller, ClusterUpgradeOptions, JobControl};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use super::api::accepted;
 use super::auth::{Authed, SignedIn};
 use super::error::{HttpError, HttpResult};
 use super::AppState;
-use crate::service::{Actor, JobControl};
+use crate::service::Actor;
 
 /// The options of a plan or a start: every field is optional, and so is the body.
 fn options(raw: &Bytes) -> HttpResult<ClusterUpgradeOptions> {

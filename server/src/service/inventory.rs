@@ -1,9 +1,9 @@
 //! Reading the inventory, and loading the simulated world into it.
 
 use app::api::{
-    ApiError, Caller, Cluster, ConfigEntry, Dashboard, Event, EventQuery, Host, HostQuery,
-    HostStatus, Job, Page, Placement, Severity, Vm, VmAction, VmQuery, DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
+    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Event, EventQuery,
+    Host, HostQuery, HostStatus, Job, JobControl, Page, Placement, Severity, UpgradePlan, Vm,
+    VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -207,6 +207,49 @@ impl Backend for Service {
         self.activate_host(Actor::User(caller), id)
             .await
             .map_err(|e| e.to_api())
+    }
+
+    async fn check_cluster(&self, caller: &Caller, id: &str) -> Result<Job, ApiError> {
+        self.check_cluster(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn plan_upgrade(
+        &self,
+        _caller: &Caller,
+        cluster_id: &str,
+        options: &ClusterUpgradeOptions,
+    ) -> Result<UpgradePlan, ApiError> {
+        self.plan_cluster_upgrade(cluster_id, options)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn start_upgrade(
+        &self,
+        caller: &Caller,
+        cluster_id: &str,
+        options: ClusterUpgradeOptions,
+    ) -> Result<Job, ApiError> {
+        self.start_cluster_upgrade(Actor::User(caller), cluster_id, options)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn control_job(
+        &self,
+        caller: &Caller,
+        job_id: &str,
+        control: JobControl,
+    ) -> Result<Job, ApiError> {
+        self.control_job(Actor::User(caller), job_id, control)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn run_host_jobs(&self, _caller: &Caller, job_id: &str) -> Result<Vec<Job>, ApiError> {
+        self.run_host_jobs(job_id).await.map_err(|e| e.to_api())
     }
 
     async fn vm(&self, _caller: &Caller, id: &str) -> Result<Vm, ApiError> {

@@ -20,7 +20,6 @@ use crate::fleet::driver::Driver;
 use crate::store::{NewEvent, Store, StoreError};
 
 pub use clusters::ClusterUpdate;
-pub use rolling::JobControl;
 pub use stream::{Changes, StreamCursor};
 pub use upgrade::UpgradeOptions;
 pub use users::{validate_password, Actor};

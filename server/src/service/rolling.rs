@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use app::api::{
-    ClusterUpgradeOptions, Host, HostQuery, HostStatus, Job, JobKind, JobStatus, MaxParallel,
-    PlanBlocker, PlanMigration, PlanWave, Severity, UpgradePlan, VmAction, VmStatus,
+    ClusterUpgradeOptions, Host, HostQuery, HostStatus, Job, JobControl, JobKind, JobStatus,
+    MaxParallel, PlanBlocker, PlanMigration, PlanWave, Severity, UpgradePlan, VmAction, VmStatus,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,14 +38,6 @@ struct RunState {
     checked: bool,
     /// Pinned VMs stopped for their host's upgrade: VM id -> host id, to start them again.
     stopped: Vec<(String, String)>,
-}
-
-/// Pause, Resume or Cancel (`POST /api/jobs/{id}/...`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobControl {
-    Pause,
-    Resume,
-    Cancel,
 }
 
 /// A plan with the cluster and VMs it was made from, to name things.
@@ -410,6 +402,20 @@ impl Service {
         )
         .await?;
         self.job_by_id(job_id).await
+    }
+
+    /// The host upgrade jobs of a cluster upgrade (they share its correlation id).
+    pub async fn run_host_jobs(&self, job_id: &str) -> ServiceResult<Vec<Job>> {
+        let run = self.job_by_id(job_id).await?;
+        let mut jobs = Vec::new();
+        for id in self
+            .store()
+            .jobs_of_correlation(&run.correlation_id, JobKind::HostUpgrade)
+            .await?
+        {
+            jobs.push(self.job_by_id(&id).await?);
+        }
+        Ok(jobs)
     }
 
     async fn save_state(&self, job_id: &str, state: &RunState) -> ServiceResult<()> {

@@ -105,6 +105,21 @@ impl Store {
         Ok(())
     }
 
+    /// The ids of the jobs of one kind that share a correlation id, oldest first.
+    pub async fn jobs_of_correlation(
+        &self,
+        correlation_id: &str,
+        kind: JobKind,
+    ) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE correlation_id = ? AND kind = ? ORDER BY created_at, id",
+        )
+        .bind(correlation_id)
+        .bind(kind.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Hosts whose upgrade within the run (its correlation id) failed.
     pub async fn failed_hosts_of(&self, correlation_id: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(

@@ -1,0 +1,60 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, logIn } from "./helpers";
+
+// The production cluster of the demo fleet: no host there fails its upgrade. Three of its hosts
+// are upgraded with the wizard; the run is watched live on the progress page and in the
+// clusters list of a second tab.
+test("an admin plans a rolling upgrade in the wizard, starts it and watches it reach 100 %", async ({ page, context }) => {
+  test.setTimeout(240_000);
+  await logIn(page);
+  await page.goto("/clusters");
+  await hydrated(page);
+  await page.getByRole("link", { name: "production" }).click();
+  await expect(page.getByRole("heading", { name: "production" })).toBeVisible();
+  await page.getByRole("toolbar", { name: "Cluster actions" }).getByRole("button", { name: "Check for Upgrade" }).click();
+  // The check is followed live: its summary replaces the notice when it ends.
+  await expect(page.getByText(/hosts checked, 0 failed/)).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByText("Upgrades available")).toBeVisible();
+  await page.getByRole("link", { name: "Upgrade…" }).click();
+  await expect(page.getByRole("heading", { name: "Upgrade cluster production" })).toBeVisible();
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+
+  // Step 1: three hosts.
+  await page.getByLabel("Select all").uncheck();
+  await expect(page.getByText("0 hosts chosen.")).toBeVisible();
+  for (const host of ["host-02", "host-05", "host-11"]) {
+    await page.getByLabel(`Upgrade ${host}`).check();
+  }
+  await expect(page.getByText("3 hosts chosen.")).toBeVisible();
+  await page.getByRole("button", { name: "Next" }).click();
+
+  // Step 2: options.
+  await expect(page.getByLabel("Max parallel hosts")).toHaveValue("auto");
+  await page.getByLabel(/Stop pinned VMs/).check();
+  await page.getByRole("button", { name: "Next" }).click();
+
+  // Step 3: the preview picture and its totals.
+  await expect(page.getByRole("img", { name: "Plan preview" })).toBeVisible();
+  await expect(page.locator(".plan-totals")).toContainText("live migrations");
+  await expect(page.locator(".plan-totals")).toContainText("GiB moved");
+  await expect(page.getByRole("img", { name: "Plan preview" })).toContainText("host-05");
+  await page.getByRole("button", { name: "Start" }).click();
+
+  const run = page.getByRole("region", { name: "Upgrade progress" });
+  await expect(run).toBeVisible();
+  const list = await context.newPage();
+  await list.goto("/clusters");
+  await hydrated(list);
+  const row = list.getByRole("row").filter({ hasText: "production" });
+  await expect(row.getByRole("progressbar", { name: "Upgrade progress" })).toBeVisible();
+
+  await expect(run.locator(".run-status")).toHaveText("Succeeded", { timeout: 200_000 });
+  await expect(run).toContainText("100%");
+  await expect(run.getByRole("img", { name: "Upgrade timeline" })).toContainText("host-11");
+  await expect(row.getByRole("progressbar")).toHaveCount(0);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  await run.getByRole("link", { name: "All events of this run" }).click();
+  await expect(page.getByText("Upgrade of cluster production finished.")).toBeVisible();
+  await expect(page.getByText(/Upgrade of host host-02 was started by the cluster upgrade/)).toBeVisible();
+});
