@@ -218,6 +218,11 @@ pub fn plan(request: PlanRequest) -> Plan {
                     if position == 0 {
                         first_refusal = stuck;
                     }
+                    // The rest carry more (they come emptiest first): the wave is as large
+                    // as the room allows. Stopping here also bounds the planning time.
+                    if !members.is_empty() {
+                        break;
+                    }
                 }
             }
         }
@@ -296,7 +301,6 @@ mod tests {
     use crate::domain::SchedulingPolicy;
     use crate::scheduler::{ClusterRules, HostView};
     use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest};
-    use proptest::strategy::Strategy as _;
 
     const RULES: ClusterRules = ClusterRules {
         policy: SchedulingPolicy::InClusterUpgrade,
