@@ -113,6 +113,13 @@ async fn an_auto_run_upgrades_every_host_as_planned_and_raises_the_level() {
     let dir = tempfile::tempdir().unwrap();
     let (server, cluster) = start(dir.path(), &fleet(None, 100.0, 5)).await;
     let options = json!({"max_parallel": "auto", "target_compatibility_version": "4.8"});
+    // The check learned what the upgrade brings: every host will support 4.7 and 4.8.
+    let checked = admin_json(&server, &format!("/api/clusters/{cluster}")).await;
+    assert_eq!(
+        checked["supported_levels"],
+        json!({"min": "4.7", "max": "4.8"})
+    );
+    assert_eq!(checked["hosts_with_updates"], 12);
 
     let plan: Value = admin_post(
         &server,
@@ -363,4 +370,80 @@ async fn bad_options_and_viewers_are_refused() {
     )
     .await;
     assert_eq!(seen.status(), 200);
+}
+
+#[tokio::test]
+async fn pinned_vms_block_the_run_unless_they_may_be_stopped_and_then_start_again_at_home() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fleet(None, 100.0, 5).replace(
+        "name = \"vm-05-0\"\nhost = \"h05\"\nmemory_gb = 8\n",
+        "name = \"vm-05-0\"\nhost = \"h05\"\nmemory_gb = 8\nmigration = \"pinned\"\n",
+    );
+    let (server, cluster) = start(dir.path(), &text).await;
+    let refused = admin_post(
+        &server,
+        &format!("/api/clusters/{cluster}/upgrade"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("VM vm-05-0 on host h05 is pinned"),
+        "{body}"
+    );
+
+    let options = json!({"max_parallel": 4, "stop_pinned_vms": true});
+    let plan: Value = admin_post(
+        &server,
+        &format!("/api/clusters/{cluster}/upgrade/plan"),
+        options.clone(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w["hosts"].as_array().unwrap().len() <= 4));
+    assert!(plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["stopped_vms"] == json!(["vm-05-0"])));
+    let ended = run_job(
+        &server,
+        &format!("/api/clusters/{cluster}/upgrade"),
+        options,
+    )
+    .await;
+    assert_eq!(ended["status"], "succeeded", "{ended}");
+    let vms = admin_json(&server, "/api/vms?search=vm-05-0").await;
+    let pinned = &vms.as_array().unwrap()[0];
+    assert_eq!(pinned["status"], "up");
+    assert_eq!(pinned["host"]["name"], "h05");
+    assert_eq!(pinned["migrations"], 0);
+    let events = admin_json(
+        &server,
+        &format!(
+            "/api/events?correlation_id={}",
+            ended["correlation_id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let codes: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"vm_stopped_for_upgrade") && codes.contains(&"vm_started_after_upgrade"),
+        "{codes:?}"
+    );
 }

@@ -170,7 +170,8 @@ fn WizardBody(
             </div>
         </Show>
         <Show when=move || wizard.step.get() == 2>
-            <OptionsForm wizard host_count level=cluster.compatibility_version.clone()/>
+            <OptionsForm wizard host_count level=cluster.compatibility_version.clone()
+                range=cluster.supported_levels.clone().map(|r| format!("{} to {}", r.min, r.max))/>
             <div class="buttons">
                 <button type="button" on:click=move |_| wizard.step.set(1)>"Back"</button>
                 <button type="button" class="primary" on:click={
@@ -266,7 +267,13 @@ fn HostChoice(
 
 /// Step 2: how.
 #[component]
-fn OptionsForm(wizard: Wizard, host_count: usize, level: String) -> impl IntoView {
+fn OptionsForm(
+    wizard: Wizard,
+    host_count: usize,
+    level: String,
+    /// The levels every host will support once upgraded, if known.
+    range: Option<String>,
+) -> impl IntoView {
     let o = wizard.options;
     let parallel_value = move || match o.get().max_parallel {
         MaxParallel::Auto => "auto".to_string(),
@@ -304,6 +311,7 @@ fn OptionsForm(wizard: Wizard, host_count: usize, level: String) -> impl IntoVie
                         let value = event_target_value(&ev).trim().to_string();
                         o.update(|o| o.target_compatibility_version = (!value.is_empty()).then_some(value));
                     }/>
+                {range.map(|r| view! { <span class="hint">{format!(" Once upgraded, every host supports {r}.")}</span> })}
             </label>
             <label>"Max failed hosts "
                 <input type="number" min="0" prop:value=move || o.get().max_failed_hosts.to_string()

@@ -53,6 +53,18 @@ pub fn host_can_run_vms(status: app::api::HostStatus) -> bool {
     )
 }
 
+/// The lowest and highest level every host supports (each host brings its set), or `None`
+/// when they share none: what the cluster may be set to.
+pub fn common_levels(sets: &[Vec<String>]) -> Option<(String, String)> {
+    let (first, rest) = sets.split_first()?;
+    let mut shared: Vec<&String> = first
+        .iter()
+        .filter(|level| rest.iter().all(|set| set.contains(level)))
+        .collect();
+    shared.sort_by(|a, b| version::compare_versions(a, b));
+    Some(((*shared.first()?).clone(), (*shared.last()?).clone()))
+}
+
 /// A cluster compatibility level looks like `4.7`: two dot-separated numbers.
 pub fn is_cluster_level(value: &str) -> bool {
     let mut parts = value.split('.');
@@ -64,6 +76,18 @@ pub fn is_cluster_level(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn common_levels_are_the_ones_every_host_shares() {
+        let set = |levels: &[&str]| levels.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            common_levels(&[set(&["4.7", "4.8", "4.10"]), set(&["4.8", "4.10", "4.6"])]),
+            Some(("4.8".to_string(), "4.10".to_string()))
+        );
+        assert_eq!(common_levels(&[set(&["4.6"]), set(&["4.7"])]), None);
+        assert_eq!(common_levels(&[]), None);
+    }
+
     use super::*;
     use app::api::HostStatus;
 

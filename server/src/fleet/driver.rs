@@ -46,6 +46,10 @@ pub trait Driver: Send + Sync + 'static {
         monitored: &Monitored,
     ) -> Result<Vec<AvailableUpdate>, DriverError>;
 
+    /// The cluster levels the host will support once its pending updates are installed;
+    /// empty when the driver cannot tell.
+    async fn levels_after_upgrade(&self, host_id: &str) -> Result<Vec<String>, DriverError>;
+
     /// Live-migrates a running VM; returns when it runs on `to`.
     async fn migrate_vm(&self, vm: &VmView, from: &str, to: &str) -> Result<(), DriverError>;
 

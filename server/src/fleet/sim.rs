@@ -138,6 +138,12 @@ impl Driver for SimDriver {
         ))
     }
 
+    async fn levels_after_upgrade(&self, host_id: &str) -> Result<Vec<String>, DriverError> {
+        let world = self.world().await?;
+        self.host(host_id).await?;
+        Ok(world.repository.supported_cluster_levels)
+    }
+
     async fn migrate_vm(&self, vm: &VmView, from: &str, _to: &str) -> Result<(), DriverError> {
         let world = self.world().await?;
         let slots = self.outgoing(from, world.max_migrations_per_host);

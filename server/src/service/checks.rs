@@ -265,8 +265,18 @@ impl Service {
             match self.driver().check_updates(&host.id, &monitored).await {
                 Ok(updates) => {
                     let now = OffsetDateTime::now_utc();
+                    // What the upgrade brings in cluster levels (unknown if the host will not say).
+                    let levels = if updates.is_empty() {
+                        None
+                    } else {
+                        self.driver()
+                            .levels_after_upgrade(&host.id)
+                            .await
+                            .ok()
+                            .filter(|l| !l.is_empty())
+                    };
                     self.store()
-                        .save_update_check(&host.id, &updates, &rfc3339(now))
+                        .save_update_check(&host.id, &updates, levels.as_deref(), &rfc3339(now))
                         .await?;
                     let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
                     let outcome = if names.is_empty() {

@@ -2,12 +2,13 @@
 
 use app::api::{
     ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Event, EventQuery,
-    Host, HostQuery, HostStatus, Job, JobControl, Page, Placement, Severity, UpgradePlan, Vm,
-    VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    Host, HostQuery, HostStatus, Job, JobControl, LevelRange, Page, Placement, Severity,
+    UpgradePlan, Vm, VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
 use super::{Actor, Service, ServiceError, ServiceResult, UpgradeOptions};
+use crate::domain::common_levels;
 use crate::fleet::Fleet;
 use crate::store::Window;
 
@@ -71,14 +72,27 @@ impl Service {
     }
 
     pub async fn cluster_list(&self) -> ServiceResult<Vec<Cluster>> {
-        Ok(self.store().clusters().await?)
+        let mut clusters = self.store().clusters().await?;
+        for cluster in &mut clusters {
+            self.fill_levels(cluster).await?;
+        }
+        Ok(clusters)
     }
 
     pub async fn cluster_by_id(&self, id: &str) -> ServiceResult<Cluster> {
-        self.store()
-            .cluster(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("There is no cluster with id {id}.")))
+        let mut cluster =
+            self.store().cluster(id).await?.ok_or_else(|| {
+                ServiceError::NotFound(format!("There is no cluster with id {id}."))
+            })?;
+        self.fill_levels(&mut cluster).await?;
+        Ok(cluster)
+    }
+
+    /// `supported_levels`: the range every host will support once the pending upgrades are in.
+    async fn fill_levels(&self, cluster: &mut Cluster) -> ServiceResult<()> {
+        let sets = self.store().cluster_level_sets(&cluster.id).await?;
+        cluster.supported_levels = common_levels(&sets).map(|(min, max)| LevelRange { min, max });
+        Ok(())
     }
 
     pub async fn vm_page(&self, query: &VmQuery) -> ServiceResult<Page<Vm>> {

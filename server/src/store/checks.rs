@@ -3,18 +3,23 @@ use app::api::AvailableUpdate;
 use super::{Store, StoreResult};
 
 impl Store {
-    /// Stores the result of a successful update check.
+    /// Stores the result of a successful update check, with the levels the host will support
+    /// after the upgrade (`None`: unknown).
     pub async fn save_update_check(
         &self,
         host_id: &str,
         updates: &[AvailableUpdate],
+        levels_after: Option<&[String]>,
         at: &str,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE hosts SET updates_available = ?, available_updates = ?, last_update_check = ? WHERE id = ?",
+            "UPDATE hosts SET updates_available = ?, available_updates = ?, levels_after_upgrade = ?,
+                              last_update_check = ?
+             WHERE id = ?",
         )
         .bind(!updates.is_empty())
         .bind(serde_json::to_string(updates).unwrap_or_else(|_| "[]".into()))
+        .bind(levels_after.map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into())))
         .bind(at)
         .bind(host_id)
         .execute(&self.pool)

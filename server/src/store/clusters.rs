@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreResult};
+use super::{json, Store, StoreResult};
 
 /// A VM of a cluster, with what the InClusterUpgrade preconditions ask of it.
 #[derive(Debug)]
@@ -36,6 +36,22 @@ impl Store {
                 host_devices: row.try_get("host_devices")?,
             })
         })
+        .collect()
+    }
+
+    /// For each host of a cluster, the levels it will support once upgraded: what its last
+    /// check learned if it has updates pending, otherwise what it supports now.
+    pub async fn cluster_level_sets(&self, cluster_id: &str) -> StoreResult<Vec<Vec<String>>> {
+        sqlx::query_scalar::<_, String>(
+            "SELECT CASE WHEN updates_available = 1 AND levels_after_upgrade IS NOT NULL
+                         THEN levels_after_upgrade ELSE supported_cluster_levels END
+             FROM hosts WHERE cluster_id = ?",
+        )
+        .bind(cluster_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|text| json("cluster levels", text))
         .collect()
     }
 

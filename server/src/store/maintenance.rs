@@ -53,7 +53,8 @@ impl Store {
             (!levels.is_empty()).then(|| serde_json::to_string(levels).unwrap_or_default());
         sqlx::query(
             "UPDATE hosts SET os = ?, supported_cluster_levels = COALESCE(?, supported_cluster_levels),
-                              updates_available = 0, available_updates = '[]', updates_notified_at = NULL
+                              updates_available = 0, available_updates = '[]', updates_notified_at = NULL,
+                              levels_after_upgrade = NULL
              WHERE id = ?",
         )
         .bind(os)
