@@ -175,14 +175,10 @@ async fn in_cluster_upgrade_is_refused_naming_every_violation_and_allowed_withou
         ADMIN_PASSWORD,
     )
     .await;
-    assert_eq!(odd.status(), 409);
-    let body: Value = odd.json().await.unwrap();
+    let message = refusal(odd, 409).await;
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("host o1: OS \"mystery\" has no version"),
-        "{body}"
+        message.contains("host o1: OS \"mystery\" has no version"),
+        "{message}"
     );
 
     let allowed = put(
@@ -206,14 +202,10 @@ async fn in_cluster_upgrade_is_refused_naming_every_violation_and_allowed_withou
         ADMIN_PASSWORD,
     )
     .await;
-    assert_eq!(stay.status(), 409);
-    let body: Value = stay.json().await.unwrap();
+    let message = refusal(stay, 409).await;
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("RHEL hosts still run major versions 8 and 9"),
-        "{body}"
+        message.contains("RHEL hosts still run major versions 8 and 9"),
+        "{message}"
     );
     let forced = put(
         &server,
@@ -250,15 +242,8 @@ async fn levels_rise_only_when_every_host_supports_them_and_bad_input_is_refused
         ADMIN_PASSWORD,
     )
     .await;
-    assert_eq!(too_high.status(), 409);
-    let body: Value = too_high.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("hosts c1 do not support it"),
-        "{body}"
-    );
+    let message = refusal(too_high, 409).await;
+    assert!(message.contains("hosts c1 do not support it"), "{message}");
 
     for bad in [
         json!({"scheduling_policy": "fastest"}),
@@ -268,10 +253,7 @@ async fn levels_rise_only_when_every_host_supports_them_and_bad_input_is_refused
         let response = put(&server, &ids["clean"], bad.clone(), "admin", ADMIN_PASSWORD).await;
         assert_eq!(response.status(), 400, "{bad}");
     }
-    let added = run(uplift(dir.path())
-        .args(["user", "add", "v", "--role", "viewer"])
-        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
-    assert!(added.status.success());
+    add_viewer(dir.path());
     let forbidden = put(
         &server,
         &ids["clean"],

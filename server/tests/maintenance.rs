@@ -229,10 +229,7 @@ async fn statuses_and_roles_that_do_not_allow_it_are_refused() {
         .status(),
         409
     );
-    let added = run(uplift(dir.path())
-        .args(["user", "add", "v", "--role", "viewer"])
-        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
-    assert!(added.status.success());
+    add_viewer(dir.path());
     assert_eq!(
         post_as(
             &server,

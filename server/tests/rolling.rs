@@ -348,10 +348,7 @@ async fn bad_options_and_viewers_are_refused() {
         .await;
         assert_eq!(response.status(), 400, "{bad}");
     }
-    let added = run(uplift(dir.path())
-        .args(["user", "add", "v", "--role", "viewer"])
-        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
-    assert!(added.status.success());
+    add_viewer(dir.path());
     let forbidden = post_as(
         &server,
         &format!("/api/clusters/{cluster}/upgrade"),
@@ -386,14 +383,10 @@ async fn pinned_vms_block_the_run_unless_they_may_be_stopped_and_then_start_agai
         json!({}),
     )
     .await;
-    assert_eq!(refused.status(), 409);
-    let body: Value = refused.json().await.unwrap();
+    let message = refusal(refused, 409).await;
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("VM vm-05-0 on host h05 is pinned"),
-        "{body}"
+        message.contains("VM vm-05-0 on host h05 is pinned"),
+        "{message}"
     );
 
     let options = json!({"max_parallel": 4, "stop_pinned_vms": true});

@@ -89,19 +89,12 @@ async fn start_server(dir: &std::path::Path) -> Server {
     Server::start(dir, &write_fleet(dir, "f.toml", FLEET_VMS)).await
 }
 
-fn message(body: &Value) -> &str {
-    body["error"]["message"].as_str().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn placement_lists_every_host_and_is_where_the_vm_goes() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path()).await;
     let vms = ids_by_name(&server, "/api/vms").await;
-    let added = run(uplift(dir.path())
-        .args(["user", "add", "v", "--role", "viewer"])
-        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
-    assert!(added.status.success());
+    add_viewer(dir.path());
 
     let path = format!("/api/vms/{}/placement", vms["web"]);
     let placement = get_json(&server, &path, "v", "viewer-password").await;
@@ -170,11 +163,10 @@ async fn upgrade_mode_refuses_suspending_and_pinning_until_it_ends() {
     let web = &vms["web"];
 
     let suspend = admin_post(&server, &format!("/api/vms/{web}/suspend"), json!({})).await;
-    assert_eq!(suspend.status(), 409);
-    let body: Value = suspend.json().await.unwrap();
+    let message = refusal(suspend, 409).await;
     assert!(
-        message(&body).contains("cluster mixed is in upgrade mode"),
-        "{body}"
+        message.contains("cluster mixed is in upgrade mode"),
+        "{message}"
     );
     for pin in [
         json!({"migration": "pinned"}),
@@ -267,11 +259,10 @@ async fn cluster_maintenance_starts_only_highly_available_vms() {
         json!({}),
     )
     .await;
-    assert_eq!(batch.status(), 409);
-    let body: Value = batch.json().await.unwrap();
+    let message = refusal(batch, 409).await;
     assert!(
-        message(&body).contains("only highly available VMs start"),
-        "{body}"
+        message.contains("only highly available VMs start"),
+        "{message}"
     );
     let db: Value = admin_post(&server, &format!("/api/vms/{}/start", vms["db"]), json!({}))
         .await
@@ -286,10 +277,7 @@ async fn vm_changes_need_an_admin_and_a_valid_body() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_server(dir.path()).await;
     let vms = ids_by_name(&server, "/api/vms").await;
-    let added = run(uplift(dir.path())
-        .args(["user", "add", "v", "--role", "viewer"])
-        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
-    assert!(added.status.success());
+    add_viewer(dir.path());
     let web = &vms["web"];
     let forbidden = post_as(
         &server,

@@ -65,6 +65,17 @@ fn os_after(host: &Host) -> HostOs {
 }
 
 impl Planned {
+    /// Every blocker, in one text.
+    fn blockers(&self) -> String {
+        let reasons: Vec<&str> = self
+            .plan
+            .blockers
+            .iter()
+            .map(|b| b.message.as_str())
+            .collect();
+        reasons.join(" ")
+    }
+
     fn to_api(&self) -> UpgradePlan {
         let hosts = self.cluster.hosts();
         let plan = &self.plan;
@@ -271,16 +282,10 @@ impl Service {
             .build_plan(cluster_id, &options, &HashSet::new(), true)
             .await?;
         if !planned.plan.blockers.is_empty() {
-            let reasons: Vec<&str> = planned
-                .plan
-                .blockers
-                .iter()
-                .map(|b| b.message.as_str())
-                .collect();
             return Err(ServiceError::Conflict(format!(
                 "Cluster {} cannot be upgraded as asked: {}",
                 cluster.name,
-                reasons.join(" ")
+                planned.blockers()
             )));
         }
         let hosts: Vec<String> = planned
@@ -496,13 +501,7 @@ impl Service {
                 .await
                 .map_err(text)?;
             if !planned.plan.blockers.is_empty() {
-                let reasons: Vec<&str> = planned
-                    .plan
-                    .blockers
-                    .iter()
-                    .map(|b| b.message.as_str())
-                    .collect();
-                return Err(reasons.join(" "));
+                return Err(planned.blockers());
             }
             let remaining: usize = planned.plan.waves.iter().map(|w| w.hosts.len()).sum();
             let total = state.hosts.len().max(1);

@@ -270,6 +270,28 @@ pub async fn portal_login(server: &Server, user: &str, password: &str) -> Option
         .map(|c| c.split(';').next().unwrap_or_default().to_string())
 }
 
+/// Adds the viewer `v` (password `viewer-password`) through the CLI.
+pub fn add_viewer(data_dir: &Path) {
+    let added = run(uplift(data_dir)
+        .args(["user", "add", "v", "--role", "viewer"])
+        .env("UPLIFT_USER_PASSWORD", "viewer-password"));
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+}
+
+/// Asserts the answer's status and returns its error message.
+pub async fn refusal(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    let body: serde_json::Value = response.json().await.expect("an error body");
+    body["error"]["message"]
+        .as_str()
+        .expect("an error message")
+        .to_string()
+}
+
 /// POST as `user`, with a JSON body.
 pub async fn post_as(
     server: &Server,
