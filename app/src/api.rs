@@ -616,6 +616,22 @@ pub struct About {
     pub version: String,
 }
 
+/// `GET /api/engine` (SPEC §4, §6): the engine's version and the newest release, if newer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStatus {
+    pub version: String,
+    pub update_available: bool,
+    pub available_version: Option<String>,
+    /// RFC 3339; `null` before the first check.
+    pub last_checked: Option<String>,
+    /// The release notes of the available version, when the feed gives them.
+    pub notes_url: Option<String>,
+    /// Why the last check failed (the answer above is then the previous one).
+    pub last_error: Option<String>,
+    /// Uplift's own build.
+    pub uplift_version: String,
+}
+
 /// The body of every error answer: `{"error": {"code", "message"}}` (SPEC §4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]

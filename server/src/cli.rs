@@ -58,6 +58,13 @@ pub enum Command {
     /// Control the simulated datacenter (the `sim` driver) for demos and tests.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Exit 0 and print the version when an engine update is available, otherwise exit 1.
+    #[command(name = "engine-upgrade-check")]
+    EngineUpgradeCheck {
+        /// Check now instead of reporting the last check's answer.
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +264,26 @@ pub async fn run_config(cli: &Cli, command: &ConfigCommand) -> Result<(), CliErr
         }
     }
     Ok(())
+}
+
+/// `engine-upgrade-check`: true when an update is available (SPEC §2's exit code 0).
+pub async fn run_engine_check(cli: &Cli, now: bool) -> Result<bool, CliError> {
+    let service = cli.service().await?;
+    let status = if now {
+        service.check_engine(Actor::Cli).await?
+    } else {
+        service.engine_status().await?
+    };
+    match status.available_version {
+        Some(version) => {
+            println!("Upgrade available: {version}");
+            Ok(true)
+        }
+        None => {
+            println!("No upgrade is available.");
+            Ok(false)
+        }
+    }
 }
 
 pub async fn run_sim(cli: &Cli, command: &SimCommand) -> Result<(), CliError> {

@@ -23,6 +23,13 @@ pub struct Installed {
     pub supported_cluster_levels: Vec<String>,
 }
 
+/// The managed engine: the version it runs, and the newer one its own channel offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineRelease {
+    pub version: String,
+    pub available_version: Option<String>,
+}
+
 /// How long a host's upgrade phases take, in real seconds, as far as the driver knows: what
 /// rolling-upgrade plans predict from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,6 +46,10 @@ pub struct Estimates {
 
 #[async_trait::async_trait]
 pub trait Driver: Send + Sync + 'static {
+    /// The managed engine's version and the update its channel offers (used when no release
+    /// feed is configured).
+    async fn engine_release(&self) -> Result<EngineRelease, DriverError>;
+
     /// The monitored packages (and the OS) with a newer version available for this host.
     async fn check_updates(
         &self,

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use app::api::{AvailableUpdate, VmAction};
 
-use super::driver::{Driver, DriverError, Estimates, Installed};
+use super::driver::{Driver, DriverError, EngineRelease, Estimates, Installed};
 use super::{FailMode, Repository};
 use crate::domain::os::parse_os;
 use crate::domain::packages::Monitored;
@@ -117,6 +117,19 @@ pub fn available_updates(
 
 #[async_trait::async_trait]
 impl Driver for SimDriver {
+    async fn engine_release(&self) -> Result<EngineRelease, DriverError> {
+        let (version, available_version) = self
+            .store
+            .sim_engine()
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DriverError::Failed("the simulated world is not loaded".into()))?;
+        Ok(EngineRelease {
+            version,
+            available_version,
+        })
+    }
+
     async fn check_updates(
         &self,
         host_id: &str,

@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod engine;
 mod error;
 mod login;
 mod rolling;
@@ -79,6 +80,8 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/vms/{id}/stop", post(vms::vm_stop))
         .route("/api/vms/{id}/suspend", post(vms::vm_suspend))
         .route("/api/events", get(api::events))
+        .route("/api/engine", get(engine::engine))
+        .route("/api/engine/updatecheck", post(engine::engine_updatecheck))
         .route("/api/events/stream", get(stream::events_stream))
         .route("/api/config", get(api::config_list))
         .route(

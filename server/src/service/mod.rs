@@ -4,6 +4,7 @@
 mod checks;
 mod clusters;
 mod config;
+mod engine;
 mod inventory;
 mod maintenance;
 mod rolling;

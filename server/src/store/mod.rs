@@ -4,6 +4,7 @@
 mod checks;
 mod clusters;
 mod config;
+mod engine;
 mod events;
 mod inventory;
 mod jobs;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use clusters::VmTraits;
+pub use engine::EngineState;
 pub use events::NewEvent;
 pub use jobs::NewJob;
 pub use maintenance::UnfinishedHostJob;

@@ -1,0 +1,241 @@
+//! The engine update check (SPEC §6; seed 001, "notify the user that an update for the engine
+//! is available"). The engine's version comes from the driver (the fleet's managed engine, or
+//! Uplift itself). The newest release comes from the feed at `EngineUpdateFeedUrl`, or, with
+//! no feed, from the driver. A failed check keeps the previous answer and says why. A newer
+//! version is announced once, whatever the number of checks. Each user may dismiss a version
+//! for themselves.
+
+use std::time::Duration;
+
+use app::api::{EngineStatus, Severity};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::{Actor, Service, ServiceError, ServiceResult};
+use crate::domain::version::is_newer;
+use crate::store::{rfc3339, EngineState, NewEvent};
+
+/// How long the feed may take to answer.
+const FEED_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the periodic check looks whether a check is due.
+const TICK: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Deserialize)]
+struct Feed {
+    releases: Vec<Release>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Release {
+    version: String,
+    #[serde(default)]
+    notes_url: Option<String>,
+}
+
+/// The newest release of a feed body, or why the body is no feed.
+fn newest(body: &str) -> Result<Option<(String, Option<String>)>, String> {
+    let feed: Feed =
+        serde_json::from_str(body).map_err(|e| format!("the feed is not valid JSON: {e}"))?;
+    Ok(feed
+        .releases
+        .into_iter()
+        .reduce(|best, r| {
+            if is_newer(&r.version, &best.version) {
+                r
+            } else {
+                best
+            }
+        })
+        .map(|r| (r.version, r.notes_url)))
+}
+
+impl Service {
+    /// The last answer, as `GET /api/engine` shows it.
+    pub async fn engine_status(&self) -> ServiceResult<EngineStatus> {
+        let state = match self.store().engine_state().await? {
+            Some(state) => state,
+            None => EngineState {
+                version: self
+                    .driver()
+                    .engine_release()
+                    .await
+                    .map_err(|e| ServiceError::Host(e.to_string()))?
+                    .version,
+                ..EngineState::default()
+            },
+        };
+        Ok(EngineStatus {
+            update_available: state.available_version.is_some(),
+            version: state.version,
+            available_version: state.available_version,
+            last_checked: state.last_checked,
+            notes_url: state.notes_url,
+            last_error: state.last_error,
+            uplift_version: env!("CARGO_PKG_VERSION").to_string(),
+        })
+    }
+
+    /// `POST /api/engine/updatecheck` (admins), the periodic check and `--now` of the CLI.
+    pub async fn check_engine(&self, actor: Actor<'_>) -> ServiceResult<EngineStatus> {
+        actor.require_admin()?;
+        let release = self
+            .driver()
+            .engine_release()
+            .await
+            .map_err(|e| ServiceError::Host(e.to_string()))?;
+        let previous = self.store().engine_state().await?.unwrap_or_default();
+        let url = self.config_text("EngineUpdateFeedUrl").await?;
+        let found = if url.trim().is_empty() {
+            Ok(release.available_version.clone().map(|v| (v, None)))
+        } else {
+            self.read_feed(url.trim()).await
+        };
+        let now = rfc3339(OffsetDateTime::now_utc());
+        let state = match found {
+            Ok(newest) => {
+                let (available_version, notes_url) = match newest {
+                    Some((v, notes)) if is_newer(&v, &release.version) => (Some(v), notes),
+                    _ => (None, None),
+                };
+                EngineState {
+                    version: release.version.clone(),
+                    available_version,
+                    notes_url,
+                    last_checked: Some(now),
+                    last_error: None,
+                }
+            }
+            Err(reason) => {
+                self.emit(
+                    NewEvent::new(
+                        "engine_update_check_failed",
+                        Severity::Warning,
+                        format!(
+                            "The engine update check failed: {reason}. The previous answer stays."
+                        ),
+                    )
+                    .user(Some(&actor.name())),
+                )
+                .await?;
+                EngineState {
+                    version: release.version.clone(),
+                    last_error: Some(reason),
+                    ..previous
+                }
+            }
+        };
+        self.store().save_engine_state(&state).await?;
+        if let Some(version) = &state.available_version {
+            if self.store().claim_engine_announcement(version).await? {
+                self.emit(NewEvent::new(
+                    "engine_update_available",
+                    Severity::Normal,
+                    format!(
+                        "An update for the engine is available: {version} (running {}).",
+                        state.version
+                    ),
+                ))
+                .await?;
+            }
+        }
+        self.engine_status().await
+    }
+
+    async fn read_feed(&self, url: &str) -> Result<Option<(String, Option<String>)>, String> {
+        let client = reqwest::Client::builder()
+            .timeout(FEED_TIMEOUT)
+            .build()
+            .map_err(|e| format!("no HTTP client: {e}"))?;
+        let response = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("the feed at {url} cannot be reached: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("the feed at {url} answered {}", response.status()));
+        }
+        let body = response
+            .text()
+            .await
+            .map_err(|e| format!("the feed at {url} sent no readable body: {e}"))?;
+        newest(&body)
+    }
+
+    /// The version a user should be told about after login: an available update they have not
+    /// dismissed. Only admins are told (they are the ones who can act on it).
+    pub async fn engine_notice(
+        &self,
+        user_id: &str,
+        admin: bool,
+    ) -> ServiceResult<Option<EngineStatus>> {
+        let status = self.engine_status().await?;
+        let Some(version) = status.available_version.as_deref().filter(|_| admin) else {
+            return Ok(None);
+        };
+        if self
+            .store()
+            .engine_version_dismissed(user_id, version)
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(status))
+    }
+
+    pub async fn dismiss_engine_update(&self, user_id: &str, version: &str) -> ServiceResult<()> {
+        Ok(self
+            .store()
+            .dismiss_engine_version(user_id, version)
+            .await?)
+    }
+
+    /// At start and then every `EngineUpdateCheckIntervalInDays` (0: off).
+    pub async fn run_engine_checks(self) {
+        loop {
+            if let Err(error) = self.engine_tick().await {
+                tracing::warn!(error = %error, "engine update check tick failed");
+            }
+            tokio::time::sleep(TICK).await;
+        }
+    }
+
+    async fn engine_tick(&self) -> ServiceResult<()> {
+        let days = self
+            .config_number("EngineUpdateCheckIntervalInDays")
+            .await?;
+        if days == 0 {
+            return Ok(());
+        }
+        let due = match self.store().engine_state().await? {
+            Some(EngineState {
+                last_checked: Some(at),
+                ..
+            }) => {
+                let cutoff = OffsetDateTime::now_utc()
+                    - time::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400));
+                at < rfc3339(cutoff)
+            }
+            _ => true,
+        };
+        if due {
+            self.check_engine(Actor::Cli).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_release_of_a_feed_wins_and_bad_feeds_say_why() {
+        let body = r#"{"releases":[{"version":"4.5.2","released":"2026-10-01","notes_url":"https://x/4.5.2"},
+                                   {"version":"4.5.10","released":"2026-11-01"},
+                                   {"version":"4.4.9","released":"2026-01-01"}]}"#;
+        assert_eq!(newest(body).unwrap(), Some(("4.5.10".to_string(), None)));
+        assert_eq!(newest(r#"{"releases":[]}"#).unwrap(), None);
+        assert!(newest("<html>").unwrap_err().contains("not valid JSON"));
+        assert!(newest(r#"{"versions":[]}"#).is_err());
+    }
+}
