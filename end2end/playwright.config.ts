@@ -48,7 +48,11 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `"${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --fleet "${fleet}"`,
+    // The engine update check is off at start so that no test but engine.spec.ts meets its
+    // dialog; that test checks from the About dialog.
+    command:
+      `UPLIFT_DATA_DIR="${dataDir}" "${bin}" config set EngineUpdateCheckIntervalInDays=0 && ` +
+      `"${bin}" serve --addr 127.0.0.1:${port} --data-dir "${dataDir}" --fleet "${fleet}"`,
     url: `http://127.0.0.1:${port}/api`,
     reuseExistingServer: false,
     timeout: 60_000,

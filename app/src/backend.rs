@@ -8,8 +8,9 @@
 use std::sync::Arc;
 
 use crate::api::{
-    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Event, EventQuery,
-    Host, HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction, VmQuery,
+    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, EngineStatus, Event,
+    EventQuery, Host, HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction,
+    VmQuery,
 };
 
 #[async_trait::async_trait]
@@ -50,6 +51,10 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Job, ApiError>;
     /// The host upgrade jobs of a cluster upgrade, oldest first.
     async fn run_host_jobs(&self, caller: &Caller, job_id: &str) -> Result<Vec<Job>, ApiError>;
+    async fn engine(&self, caller: &Caller) -> Result<EngineStatus, ApiError>;
+    async fn engine_notice(&self, caller: &Caller) -> Result<Option<EngineStatus>, ApiError>;
+    async fn check_engine(&self, caller: &Caller) -> Result<EngineStatus, ApiError>;
+    async fn dismiss_engine_update(&self, caller: &Caller, version: &str) -> Result<(), ApiError>;
     async fn config(&self, caller: &Caller) -> Result<Vec<ConfigEntry>, ApiError>;
     async fn set_config(
         &self,

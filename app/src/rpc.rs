@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::api::{
-    Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Event, EventQuery, Host,
-    HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction, VmQuery,
+    Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, EngineStatus, Event,
+    EventQuery, Host, HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction,
+    VmQuery,
 };
 
 #[cfg(feature = "ssr")]
@@ -46,8 +47,31 @@ pub async fn whoami() -> Result<Option<Caller>, ServerFnError> {
 }
 
 #[server(prefix = "/rpc")]
-pub async fn product_version() -> Result<String, ServerFnError> {
-    Ok(env!("CARGO_PKG_VERSION").to_string())
+pub async fn get_engine() -> Result<EngineStatus, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.engine(&caller).await.map_err(context::fail)
+}
+
+/// The engine update this user should be told about after login, if any.
+#[server(prefix = "/rpc")]
+pub async fn get_engine_notice() -> Result<Option<EngineStatus>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.engine_notice(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn check_engine_now() -> Result<EngineStatus, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.check_engine(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn dismiss_engine_update(version: String) -> Result<(), ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .dismiss_engine_update(&caller, &version)
+        .await
+        .map_err(context::fail)
 }
 
 #[server(prefix = "/rpc")]

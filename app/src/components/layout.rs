@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use super::{Portal, UpgradeDialog};
-use crate::rpc::product_version;
+use super::{error_text, Portal, UpgradeDialog};
+use crate::api::{Caller, EngineStatus};
+use crate::rpc::{check_engine_now, dismiss_engine_update, get_engine, get_engine_notice};
 
 /// The frame around every signed-in page: navigation, the user menu and the About dialog.
 #[component]
@@ -10,6 +11,8 @@ pub fn Layout() -> impl IntoView {
     let portal = Portal::provide();
     let me = portal.me;
     let about_open = RwSignal::new(false);
+    let engine_notice = Resource::new(|| (), |_| get_engine_notice());
+    let notice_dismissed = RwSignal::new(false);
 
     view! {
         <header class="topbar">
@@ -44,6 +47,15 @@ pub fn Layout() -> impl IntoView {
         <Show when=move || about_open.get()>
             <AboutDialog on_close=Callback::new(move |()| about_open.set(false))/>
         </Show>
+        <Show when=move || !notice_dismissed.get()>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    engine_notice.await.ok().flatten().map(|status| view! {
+                        <EngineUpdateDialog status dismissed=notice_dismissed/>
+                    })
+                })}
+            </Suspense>
+        </Show>
         {move || portal.upgrade_dialog.get().map(|host| view! { <UpgradeDialog host/> })}
         {move || portal.notice.get().map(|notice| view! {
             <p class="notice" role="status">
@@ -57,9 +69,54 @@ pub fn Layout() -> impl IntoView {
     }
 }
 
+/// After login, an admin is told once per version: "An update for the engine is available".
+/// Dismiss stores the choice for this user and version on the server.
+#[component]
+fn EngineUpdateDialog(status: EngineStatus, dismissed: RwSignal<bool>) -> impl IntoView {
+    let version = status.available_version.clone().unwrap_or_default();
+    let dismiss = move |_| {
+        dismissed.set(true);
+        let version = version.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(error) = dismiss_engine_update(version).await {
+                Portal::get().notice.set(Some(error_text(error)));
+            }
+        });
+    };
+    let text = format!(
+        "An update for the engine is available: {}",
+        status.available_version.clone().unwrap_or_default()
+    );
+    view! {
+        <div class="backdrop"></div>
+        <dialog open class="dialog" aria-labelledby="engine-update-title">
+            <h2 id="engine-update-title">"Engine update"</h2>
+            <p>{text}</p>
+            <p>{format!("The engine runs {}.", status.version)}</p>
+            {status.notes_url.map(|url| view! {
+                <p><a href=url target="_blank" rel="noopener noreferrer">"Release notes"</a></p>
+            })}
+            <button type="button" class="primary" on:click=dismiss>"Dismiss"</button>
+        </dialog>
+    }
+}
+
 #[component]
 fn AboutDialog(on_close: Callback<()>) -> impl IntoView {
-    let version = Resource::new(|| (), |_| product_version());
+    let portal = Portal::get();
+    let checked = RwSignal::new(0_u32);
+    let engine = Resource::new(move || checked.get(), |_| get_engine());
+    let checking = RwSignal::new(false);
+    let check_now = move |_| {
+        checking.set(true);
+        leptos::task::spawn_local(async move {
+            if let Err(error) = check_engine_now().await {
+                portal.notice.set(Some(error_text(error)));
+            }
+            checking.set(false);
+            checked.update(|n| *n += 1);
+        });
+    };
     // Escape closes the dialog wherever the focus is; the close button takes the focus.
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
@@ -78,12 +135,31 @@ fn AboutDialog(on_close: Callback<()>) -> impl IntoView {
         <dialog open class="dialog" aria-labelledby="about-title">
             <h2 id="about-title">"About Uplift"</h2>
             <p>"Upgrade manager for virtualization clusters."</p>
-            <Suspense fallback=|| ()>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let version = version.await.unwrap_or_default();
-                    view! { <p>"Version " <strong>{version}</strong></p> }
+                    let admin = portal.me.await.ok().flatten().as_ref().is_some_and(Caller::is_admin);
+                    match engine.await {
+                        Err(error) => view! { <p role="alert">{error_text(error)}</p> }.into_any(),
+                        Ok(status) => view! {
+                            <dl class="facts">
+                                <dt>"Uplift"</dt><dd>{status.uplift_version.clone()}</dd>
+                                <dt>"Engine"</dt><dd>{status.version.clone()}</dd>
+                                <dt>"Update"</dt>
+                                <dd class="engine-update">{match &status.available_version {
+                                    Some(version) => format!("An update is available: {version}"),
+                                    None => "The engine is up to date".to_string(),
+                                }}</dd>
+                                <dt>"Last check"</dt>
+                                <dd>{status.last_checked.clone().unwrap_or_else(|| "Never".to_string())}</dd>
+                            </dl>
+                            {status.last_error.clone().map(|e| view! { <p class="warning">{format!("The last check failed: {e}")}</p> })}
+                            {admin.then(|| view! {
+                                <button type="button" disabled=move || checking.get() on:click=check_now>"Check now"</button>
+                            })}
+                        }.into_any(),
+                    }
                 })}
-            </Suspense>
+            </Transition>
             <button type="button" node_ref=close_button on:click=move |_| on_close.run(())>"Close"</button>
         </dialog>
     }

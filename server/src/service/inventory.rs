@@ -1,9 +1,9 @@
 //! Reading the inventory, and loading the simulated world into it.
 
 use app::api::{
-    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Event, EventQuery,
-    Host, HostQuery, HostStatus, Job, JobControl, LevelRange, Page, Placement, Severity,
-    UpgradePlan, Vm, VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, EngineStatus, Event,
+    EventQuery, Host, HostQuery, HostStatus, Job, JobControl, LevelRange, Page, Placement,
+    Severity, UpgradePlan, Vm, VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -219,6 +219,28 @@ impl Backend for Service {
 
     async fn activate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError> {
         self.activate_host(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn engine(&self, _caller: &Caller) -> Result<EngineStatus, ApiError> {
+        self.engine_status().await.map_err(|e| e.to_api())
+    }
+
+    async fn engine_notice(&self, caller: &Caller) -> Result<Option<EngineStatus>, ApiError> {
+        self.engine_notice(&caller.user_id, caller.is_admin())
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn check_engine(&self, caller: &Caller) -> Result<EngineStatus, ApiError> {
+        self.check_engine(Actor::User(caller))
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn dismiss_engine_update(&self, caller: &Caller, version: &str) -> Result<(), ApiError> {
+        self.dismiss_engine_update(&caller.user_id, version)
             .await
             .map_err(|e| e.to_api())
     }
