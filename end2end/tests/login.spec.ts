@@ -49,12 +49,14 @@ test("an admin logs in, filters hosts, opens one and logs out", async ({ page })
   await expect(page).toHaveURL(/\/login$/);
 });
 
-test("the About dialog shows the product and version", async ({ page }) => {
+test("the About dialog shows the product, its build and the engine's version", async ({ page }) => {
   await logIn(page);
   await page.locator(".usermenu summary").click();
   await page.getByRole("menuitem", { name: "About" }).click();
   const dialog = page.getByRole("dialog", { name: "About Uplift" });
-  await expect(dialog).toContainText("Version");
+  await expect(dialog).toContainText("Upgrade manager for virtualization clusters.");
+  await expect(dialog.getByRole("definition").first()).toHaveText(/^\d+\.\d+\.\d+/);
+  await expect(dialog).toContainText("4.5.0");
   await page.keyboard.press("Escape");
   await expect(dialog).toBeHidden();
 });
