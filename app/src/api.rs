@@ -632,6 +632,52 @@ pub struct EngineStatus {
     pub uplift_version: String,
 }
 
+/// A notification subscription (`GET /api/subscriptions`): one event kind, one way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub event: String,
+    /// `webhook` or `email`.
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Only in the answer to its creation: the webhook's HMAC key, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub created_at: String,
+}
+
+/// The body of `POST /api/subscriptions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscription {
+    pub event: String,
+    pub method: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The webhook's HMAC key; a random one is made (and returned once) when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// One attempt record of sending an event to a subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub subscription_id: String,
+    pub event: String,
+    pub message: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
 /// The body of every error answer: `{"error": {"code", "message"}}` (SPEC §4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]

@@ -51,6 +51,7 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
     service.resume_cluster_upgrades().await?;
     tokio::spawn(service.clone().run_periodic_checks());
     tokio::spawn(service.clone().run_engine_checks());
+    tokio::spawn(service.clone().run_deliveries());
 
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState {

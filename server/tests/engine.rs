@@ -14,6 +14,40 @@ use serde_json::{json, Value};
 
 /// What the feed answers: a status and a body, changed by the test as it goes.
 type FeedAnswer = Arc<Mutex<(StatusCode, String)>>;
+/// What the webhook receiver got: each POST's signature header and raw body.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+async fn serve_webhook(received: Received) -> String {
+    let app = Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let received = received.clone();
+                async move {
+                    let signature = headers
+                        .get("x-uplift-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    received.lock().unwrap().push((signature, body.to_vec()));
+                    StatusCode::NO_CONTENT
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// `sha256=HEX` of the HMAC-SHA256 of `body` with `secret`, computed independently.
+fn expected_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
 
 async fn serve_feed(answer: FeedAnswer) -> String {
     let app = Router::new().route(
@@ -79,6 +113,17 @@ async fn a_newer_release_is_reported_once_and_a_broken_feed_keeps_the_answer() {
         cli_check(dir.path()),
         (1, "No upgrade is available.".to_string())
     );
+
+    // The admin subscribes a webhook to engine updates.
+    let received: Received = Arc::new(Mutex::new(Vec::new()));
+    let hook = serve_webhook(received.clone()).await;
+    let subscribed = admin_post(
+        &server,
+        "/api/subscriptions",
+        json!({"event": "engine_update_available", "method": "webhook", "url": hook, "secret": "s3cret"}),
+    )
+    .await;
+    assert_eq!(subscribed.status(), 201);
 
     // A newer release: reported, announced once however often it is checked.
     *answer.lock().unwrap() = (
@@ -149,4 +194,60 @@ async fn without_a_feed_the_fleet_says_what_is_available() {
     assert_eq!(status["available_version"], "4.5.2");
     let out = run(uplift(dir.path()).args(["engine-upgrade-check", "--now"]));
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn subscriptions_are_each_users_own_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", FLEET)).await;
+    add_viewer(dir.path());
+    let created: Value = post_as(
+        &server,
+        "/api/subscriptions",
+        "v",
+        "viewer-password",
+        json!({"event": "host_upgrade_failed", "method": "webhook", "url": "http://127.0.0.1:9/x"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        created["secret"].as_str().unwrap().len() >= 24,
+        true,
+        "a secret is made"
+    );
+    let mine = get_json(&server, "/api/subscriptions", "v", "viewer-password").await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert!(mine[0]["secret"].is_null(), "the secret is shown once");
+    assert!(admin_json(&server, "/api/subscriptions")
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    for bad in [
+        json!({"event": "lunch", "method": "webhook", "url": "http://x"}),
+        json!({"event": "host_upgrade_failed", "method": "pigeon"}),
+        json!({"event": "host_upgrade_failed", "method": "webhook", "url": "ftp://x"}),
+        json!({"event": "host_upgrade_failed", "method": "email", "address": "a@b"}),
+    ] {
+        let response = admin_post(&server, "/api/subscriptions", bad.clone()).await;
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    let id = created["id"].as_str().unwrap();
+    let foreign = client()
+        .delete(server.url(&format!("/api/subscriptions/{id}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404);
+    let own = client()
+        .delete(server.url(&format!("/api/subscriptions/{id}")))
+        .basic_auth("v", Some("viewer-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 204);
 }

@@ -9,6 +9,7 @@ mod error;
 mod login;
 mod rolling;
 mod stream;
+mod subscriptions;
 mod vms;
 
 use std::net::SocketAddr;
@@ -81,6 +82,15 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/vms/{id}/suspend", post(vms::vm_suspend))
         .route("/api/events", get(api::events))
         .route("/api/engine", get(engine::engine))
+        .route(
+            "/api/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/api/subscriptions/{id}",
+            axum::routing::delete(subscriptions::delete),
+        )
+        .route("/api/deliveries", get(subscriptions::deliveries))
         .route("/api/engine/updatecheck", post(engine::engine_updatecheck))
         .route("/api/events/stream", get(stream::events_stream))
         .route("/api/config", get(api::config_list))

@@ -7,6 +7,7 @@ mod config;
 mod engine;
 mod inventory;
 mod maintenance;
+mod notify;
 mod rolling;
 mod stream;
 mod upgrade;
@@ -126,8 +127,13 @@ impl Service {
             .await
     }
 
+    /// Records an event, and queues its notifications if anyone subscribed to its kind (the
+    /// delivery loop sends them; the caller never waits for a network).
     pub(crate) async fn emit(&self, event: NewEvent) -> ServiceResult<()> {
-        self.store().add_event(&event).await?;
+        let id = self.store().add_event(&event).await?;
+        if notify::EVENT_KINDS.contains(&event.code) {
+            self.store().queue_deliveries(id, event.code).await?;
+        }
         Ok(())
     }
 }

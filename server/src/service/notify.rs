@@ -1,0 +1,235 @@
+//! Notification subscriptions (SPEC §4): a user subscribes to an event kind by webhook (email
+//! is refused with a clear reason until it is built). When
+//! such an event is written, a delivery row is written with it, so the producer never waits for
+//! a network. The delivery loop then sends what is due, retries with backoff and survives
+//! restarts. A webhook is a JSON POST signed with `X-Uplift-Signature: sha256=HEX`, the
+//! HMAC-SHA256 of the raw body with the subscription's secret.
+
+use std::time::Duration;
+
+use app::api::{Caller, Delivery, NewSubscription, Subscription};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::credentials::random_secret;
+use crate::store::{new_id, rfc3339, DueDelivery};
+
+/// The event kinds one can subscribe to (SPEC §4).
+pub const EVENT_KINDS: [&str; 5] = [
+    "engine_update_available",
+    "host_updates_available",
+    "host_upgrade_failed",
+    "cluster_upgrade_finished",
+    "cluster_upgrade_failed",
+];
+
+/// How often the delivery loop looks for due deliveries, and how many it sends at once.
+const TICK: Duration = Duration::from_millis(500);
+const BATCH: i64 = 20;
+/// A delivery is given up after this many attempts (backoff 2, 4, 8 … seconds, at most 5 min).
+const MAX_ATTEMPTS: u32 = 8;
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `sha256=HEX` of the HMAC-SHA256 of `body` with `secret`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Seconds before attempt `attempts + 1`.
+fn backoff(attempts: u32) -> i64 {
+    (2_i64 << attempts.min(16)).min(300)
+}
+
+impl Service {
+    pub async fn subscriptions(&self, caller: &Caller) -> ServiceResult<Vec<Subscription>> {
+        Ok(self.store().subscriptions_of(&caller.user_id).await?)
+    }
+
+    pub async fn deliveries(&self, caller: &Caller) -> ServiceResult<Vec<Delivery>> {
+        Ok(self.store().deliveries_of(&caller.user_id, 50).await?)
+    }
+
+    /// Any signed-in user subscribes for themselves.
+    pub async fn subscribe(
+        &self,
+        caller: &Caller,
+        new: NewSubscription,
+    ) -> ServiceResult<Subscription> {
+        if !EVENT_KINDS.contains(&new.event.as_str()) {
+            return Err(ServiceError::invalid(
+                "invalid_event",
+                format!(
+                    "{:?} is not an event one can subscribe to; use one of {}.",
+                    new.event,
+                    EVENT_KINDS.join(", ")
+                ),
+            ));
+        }
+        let (url, address, secret) = match new.method.as_str() {
+            "webhook" => {
+                let url = new
+                    .url
+                    .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+                let url = url.ok_or_else(|| {
+                    ServiceError::invalid("invalid_url", "A webhook needs an http(s) \"url\".")
+                })?;
+                let secret = new
+                    .secret
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| random_secret(24));
+                (Some(url), None, Some(secret))
+            }
+            "email" => {
+                return Err(ServiceError::invalid(
+                    "email_unavailable",
+                    "Email notifications are not available in this version; use a webhook.",
+                ))
+            }
+            other => {
+                return Err(ServiceError::invalid(
+                    "invalid_method",
+                    format!("{other:?} is not a method; use webhook or email."),
+                ))
+            }
+        };
+        let mut subscription = Subscription {
+            id: new_id(),
+            event: new.event,
+            method: new.method,
+            url,
+            address,
+            secret: None,
+            created_at: rfc3339(OffsetDateTime::now_utc()),
+        };
+        self.store()
+            .insert_subscription(&caller.user_id, &subscription, secret.as_deref())
+            .await?;
+        self.record(
+            "subscription_created",
+            app::api::Severity::Normal,
+            format!(
+                "{} subscribed to {} by {}.",
+                caller.name, subscription.event, subscription.method
+            ),
+            Some(&caller.name),
+        )
+        .await?;
+        subscription.secret = secret;
+        Ok(subscription)
+    }
+
+    pub async fn unsubscribe(&self, caller: &Caller, id: &str) -> ServiceResult<()> {
+        if !self
+            .store()
+            .delete_subscription(&caller.user_id, id)
+            .await?
+        {
+            return Err(ServiceError::NotFound(format!(
+                "You have no subscription with id {id}."
+            )));
+        }
+        self.record(
+            "subscription_deleted",
+            app::api::Severity::Normal,
+            format!("{} deleted a subscription.", caller.name),
+            Some(&caller.name),
+        )
+        .await
+    }
+
+    /// Sends due deliveries, forever.
+    pub async fn run_deliveries(self) {
+        let client = match reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build() {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::error!(%error, "no HTTP client: webhooks are not delivered");
+                return;
+            }
+        };
+        loop {
+            match self.store().due_deliveries(BATCH).await {
+                Ok(due) => {
+                    let sends = due.iter().map(|d| self.deliver(&client, d));
+                    futures::future::join_all(sends).await;
+                }
+                Err(error) => tracing::warn!(%error, "cannot read due deliveries"),
+            }
+            tokio::time::sleep(TICK).await;
+        }
+    }
+
+    async fn deliver(&self, client: &reqwest::Client, delivery: &DueDelivery) {
+        let outcome = send_webhook(client, delivery).await;
+        let retry_at = (delivery.attempts + 1 < MAX_ATTEMPTS).then(|| {
+            rfc3339(OffsetDateTime::now_utc() + time::Duration::seconds(backoff(delivery.attempts)))
+        });
+        let recorded = match &outcome {
+            Ok(()) => self.store().record_delivery(delivery.id, Ok(())).await,
+            Err(error) => {
+                tracing::warn!(delivery = delivery.id, %error, "a notification was not delivered");
+                self.store()
+                    .record_delivery(delivery.id, Err((error, retry_at.as_deref())))
+                    .await
+            }
+        };
+        if let Err(error) = recorded {
+            tracing::error!(delivery = delivery.id, %error, "cannot record a delivery attempt");
+        }
+    }
+}
+
+async fn send_webhook(client: &reqwest::Client, delivery: &DueDelivery) -> Result<(), String> {
+    let body = serde_json::json!({
+        "event": delivery.code,
+        "event_id": delivery.event_id,
+        "severity": delivery.severity,
+        "time": delivery.time,
+        "message": delivery.message,
+    })
+    .to_string();
+    let response = client
+        .post(&delivery.target)
+        .header("content-type", "application/json")
+        .header(
+            "x-uplift-signature",
+            signature(
+                delivery.secret.as_deref().unwrap_or_default(),
+                body.as_bytes(),
+            ),
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("the webhook cannot be reached: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the webhook answered {}", response.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_in_hex() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_stops_growing() {
+        assert_eq!(backoff(0), 2);
+        assert_eq!(backoff(3), 16);
+        assert_eq!(backoff(20), 300);
+    }
+}

@@ -1,0 +1,192 @@
+//! Subscriptions and their deliveries.
+
+use app::api::{Delivery, Subscription};
+use sqlx::{sqlite::SqliteRow, Row};
+
+use super::{now_rfc3339, Store, StoreResult};
+
+/// A delivery that is due, with what sending it needs.
+#[derive(Debug)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub attempts: u32,
+    pub method: String,
+    pub target: String,
+    pub secret: Option<String>,
+    pub event_id: i64,
+    pub code: String,
+    pub severity: String,
+    pub time: String,
+    pub message: String,
+}
+
+fn subscription_from(row: SqliteRow) -> StoreResult<Subscription> {
+    let method: String = row.try_get("method")?;
+    let target: String = row.try_get("target")?;
+    let webhook = method == "webhook";
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        event: row.try_get("event")?,
+        url: webhook.then(|| target.clone()),
+        address: (!webhook).then_some(target),
+        method,
+        secret: None,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_subscription(
+        &self,
+        user_id: &str,
+        subscription: &Subscription,
+        secret: Option<&str>,
+    ) -> StoreResult<()> {
+        let target = subscription
+            .url
+            .as_deref()
+            .or(subscription.address.as_deref())
+            .unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO subscriptions (id, user_id, event, method, target, secret, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&subscription.id)
+        .bind(user_id)
+        .bind(&subscription.event)
+        .bind(&subscription.method)
+        .bind(target)
+        .bind(secret)
+        .bind(&subscription.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn subscriptions_of(&self, user_id: &str) -> StoreResult<Vec<Subscription>> {
+        sqlx::query(
+            "SELECT id, event, method, target, created_at FROM subscriptions
+             WHERE user_id = ? ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(subscription_from)
+        .collect()
+    }
+
+    /// Deletes one of the user's subscriptions; false when the user has none with that id.
+    pub async fn delete_subscription(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM subscriptions WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// One pending delivery per subscription to the event's kind.
+    pub async fn queue_deliveries(&self, event_id: i64, code: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO deliveries (subscription_id, event_id, status, next_attempt_at)
+             SELECT id, ?, 'pending', ? FROM subscriptions WHERE event = ?",
+        )
+        .bind(event_id)
+        .bind(now_rfc3339())
+        .bind(code)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn due_deliveries(&self, limit: i64) -> StoreResult<Vec<DueDelivery>> {
+        sqlx::query(
+            "SELECT d.id, d.attempts, s.method, s.target, s.secret, e.id AS event_id, e.code,
+                    e.severity, e.time, e.message
+             FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+             JOIN events e ON e.id = d.event_id
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+             ORDER BY d.next_attempt_at, d.id LIMIT ?",
+        )
+        .bind(now_rfc3339())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let attempts: i64 = row.try_get("attempts")?;
+            Ok(DueDelivery {
+                id: row.try_get("id")?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                method: row.try_get("method")?,
+                target: row.try_get("target")?,
+                secret: row.try_get("secret")?,
+                event_id: row.try_get("event_id")?,
+                code: row.try_get("code")?,
+                severity: row.try_get("severity")?,
+                time: row.try_get("time")?,
+                message: row.try_get("message")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Records an attempt: delivered, retried at `retry_at`, or given up (`retry_at` None).
+    pub async fn record_delivery(
+        &self,
+        id: i64,
+        outcome: Result<(), (&str, Option<&str>)>,
+    ) -> StoreResult<()> {
+        let now = now_rfc3339();
+        let query = match outcome {
+            Ok(()) => sqlx::query(
+                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1,
+                        delivered_at = ?, last_error = NULL WHERE id = ?",
+            )
+            .bind(now)
+            .bind(id),
+            Err((error, retry_at)) => sqlx::query(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,
+                        status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END,
+                        next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+            )
+            .bind(error.to_string())
+            .bind(retry_at.map(str::to_string))
+            .bind(retry_at.map(str::to_string))
+            .bind(id),
+        };
+        query.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The newest deliveries of the user's subscriptions.
+    pub async fn deliveries_of(&self, user_id: &str, limit: i64) -> StoreResult<Vec<Delivery>> {
+        sqlx::query(
+            "SELECT d.id, d.subscription_id, e.code, e.message, d.status, d.attempts,
+                    d.last_error, d.delivered_at
+             FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+             JOIN events e ON e.id = d.event_id
+             WHERE s.user_id = ? ORDER BY d.id DESC LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let attempts: i64 = row.try_get("attempts")?;
+            Ok(Delivery {
+                id: row.try_get("id")?,
+                subscription_id: row.try_get("subscription_id")?,
+                event: row.try_get("code")?,
+                message: row.try_get("message")?,
+                status: row.try_get("status")?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                last_error: row.try_get("last_error")?,
+                delivered_at: row.try_get("delivered_at")?,
+            })
+        })
+        .collect()
+    }
+}
