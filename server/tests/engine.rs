@@ -148,6 +148,22 @@ async fn a_newer_release_is_reported_once_and_a_broken_feed_keeps_the_answer() {
         (0, "Upgrade available: 99.1.0".to_string())
     );
 
+    // Exactly one signed POST reaches the webhook.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while received.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let posts = received.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let (signature, body) = &posts[0];
+    assert_eq!(signature, &expected_signature("s3cret", body));
+    let payload: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(payload["event"], "engine_update_available");
+    assert!(payload["message"].as_str().unwrap().contains("99.1.0"));
+    let deliveries = admin_json(&server, "/api/deliveries").await;
+    assert_eq!(deliveries[0]["status"], "delivered", "{deliveries}");
+
     // The feed fails, then sends junk: the answer stays, a warning says why each time.
     *answer.lock().unwrap() = (StatusCode::INTERNAL_SERVER_ERROR, "down".to_string());
     let status = check(&server).await;
@@ -212,9 +228,8 @@ async fn subscriptions_are_each_users_own_and_bad_ones_are_refused() {
     .json()
     .await
     .unwrap();
-    assert_eq!(
+    assert!(
         created["secret"].as_str().unwrap().len() >= 24,
-        true,
         "a secret is made"
     );
     let mine = get_json(&server, "/api/subscriptions", "v", "viewer-password").await;
