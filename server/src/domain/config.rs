@@ -12,6 +12,12 @@ pub enum Kind {
     Number { min: u64, max: u64 },
     /// An http(s) URL, or empty.
     Url,
+    /// A host name or address, or empty.
+    Host,
+    /// An email address.
+    Email,
+    /// One of a fixed set of words.
+    Choice(&'static [&'static str]),
 }
 
 /// One configuration value's definition.
@@ -78,6 +84,33 @@ pub const DEFINITIONS: &[Definition] = &[
         default: "5",
         meaning: "concurrent update checks",
     },
+    Definition {
+        name: "SmtpServer",
+        kind: Kind::Host,
+        default: "",
+        meaning: "mail server for email notifications; empty: email is not sent",
+    },
+    Definition {
+        name: "SmtpPort",
+        kind: Kind::Number {
+            min: 1,
+            max: 65_535,
+        },
+        default: "25",
+        meaning: "port of the mail server",
+    },
+    Definition {
+        name: "SmtpFrom",
+        kind: Kind::Email,
+        default: "uplift@localhost",
+        meaning: "sender address of email notifications",
+    },
+    Definition {
+        name: "SmtpTls",
+        kind: Kind::Choice(&["none", "starttls", "tls"]),
+        default: "none",
+        meaning: "how the mail server connection is secured: none, starttls or tls",
+    },
 ];
 
 /// Why a value was refused.
@@ -140,6 +173,40 @@ impl Definition {
                     return Err(invalid(format!("it must be from {min} to {max}")));
                 }
                 Ok(number.to_string())
+            }
+            Kind::Host => {
+                let host = value.trim();
+                if host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+                {
+                    Ok(host.to_string())
+                } else {
+                    Err(invalid(
+                        "it must be a host name or address, or empty".to_string(),
+                    ))
+                }
+            }
+            Kind::Email => {
+                let address = value.trim();
+                match address.split_once('@') {
+                    Some((user, domain))
+                        if !user.is_empty()
+                            && !domain.is_empty()
+                            && !address.contains(char::is_whitespace) =>
+                    {
+                        Ok(address.to_string())
+                    }
+                    _ => Err(invalid("it must be an email address".to_string())),
+                }
+            }
+            Kind::Choice(words) => {
+                let word = value.trim();
+                if words.contains(&word) {
+                    Ok(word.to_string())
+                } else {
+                    Err(invalid(format!("it must be one of {}", words.join(", "))))
+                }
             }
             Kind::Url => {
                 let url = value.trim();

@@ -1,9 +1,10 @@
-//! Notification subscriptions (SPEC §4): a user subscribes to an event kind by webhook (email
-//! is refused with a clear reason until it is built). When
+//! Notification subscriptions (SPEC §4): a user subscribes to an event kind by webhook or by
+//! email. When
 //! such an event is written, a delivery row is written with it, so the producer never waits for
 //! a network. The delivery loop then sends what is due, retries with backoff and survives
 //! restarts. A webhook is a JSON POST signed with `X-Uplift-Signature: sha256=HEX`, the
-//! HMAC-SHA256 of the raw body with the subscription's secret.
+//! HMAC-SHA256 of the raw body with the subscription's secret. Email goes through the SMTP
+//! server of `SmtpServer` (port, sender and TLS from the other `Smtp*` values).
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ const TICK: Duration = Duration::from_millis(500);
 const BATCH: i64 = 20;
 /// A delivery is given up after this many attempts (backoff 2, 4, 8 … seconds, at most 5 min).
 const MAX_ATTEMPTS: u32 = 8;
+/// How long a webhook or a mail server may take to answer.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `sha256=HEX` of the HMAC-SHA256 of `body` with `secret`.
@@ -85,10 +87,14 @@ impl Service {
                 (Some(url), None, Some(secret))
             }
             "email" => {
-                return Err(ServiceError::invalid(
-                    "email_unavailable",
-                    "Email notifications are not available in this version; use a webhook.",
-                ))
+                let address = new.address.filter(|a| a.parse::<lettre::Address>().is_ok());
+                let address = address.ok_or_else(|| {
+                    ServiceError::invalid(
+                        "invalid_address",
+                        "An email subscription needs a valid \"address\".",
+                    )
+                })?;
+                (None, Some(address), None)
             }
             other => {
                 return Err(ServiceError::invalid(
@@ -164,7 +170,10 @@ impl Service {
     }
 
     async fn deliver(&self, client: &reqwest::Client, delivery: &DueDelivery) {
-        let outcome = send_webhook(client, delivery).await;
+        let outcome = match delivery.method.as_str() {
+            "email" => self.send_email(delivery).await,
+            _ => send_webhook(client, delivery).await,
+        };
         let retry_at = (delivery.attempts + 1 < MAX_ATTEMPTS).then(|| {
             rfc3339(OffsetDateTime::now_utc() + time::Duration::seconds(backoff(delivery.attempts)))
         });
@@ -180,6 +189,54 @@ impl Service {
         if let Err(error) = recorded {
             tracing::error!(delivery = delivery.id, %error, "cannot record a delivery attempt");
         }
+    }
+}
+
+impl Service {
+    async fn send_email(&self, delivery: &DueDelivery) -> Result<(), String> {
+        use lettre::message::header::ContentType;
+        use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+        let text = |e: ServiceError| e.to_string();
+        let server = self.config_text("SmtpServer").await.map_err(text)?;
+        if server.is_empty() {
+            return Err("no mail server is configured (SmtpServer)".to_string());
+        }
+        let port = u16::try_from(self.config_number("SmtpPort").await.map_err(text)?)
+            .map_err(|e| format!("SmtpPort: {e}"))?;
+        let from = self.config_text("SmtpFrom").await.map_err(text)?;
+        let message = Message::builder()
+            .from(
+                from.parse()
+                    .map_err(|e| format!("SmtpFrom {from:?}: {e}"))?,
+            )
+            .to(delivery
+                .target
+                .parse()
+                .map_err(|e| format!("the address {:?}: {e}", delivery.target))?)
+            .subject(format!("[Uplift] {}", delivery.code.replace('_', " ")))
+            .header(ContentType::TEXT_PLAIN)
+            .body(format!(
+                "{}\n\nEvent {} ({}), {}.\n",
+                delivery.message, delivery.code, delivery.severity, delivery.time
+            ))
+            .map_err(|e| format!("the mail cannot be built: {e}"))?;
+        let builder = match self.config_text("SmtpTls").await.map_err(text)?.as_str() {
+            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&server),
+            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&server),
+            _ => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                &server,
+            )),
+        }
+        .map_err(|e| format!("the mail server {server}: {e}"))?;
+        builder
+            .port(port)
+            .timeout(Some(WEBHOOK_TIMEOUT))
+            .build()
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("the mail server {server}:{port} refused the mail: {e}"))
     }
 }
 
