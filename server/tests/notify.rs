@@ -114,3 +114,76 @@ async fn an_email_subscription_gets_the_engine_update_by_mail() {
     assert!(printed.contains("ops@example.com"), "{printed}");
     assert!(printed.contains("4.5.2"), "{printed}");
 }
+
+/// A webhook receiver whose answer the test sets; it counts the POSTs it gets.
+async fn receiver(status: Arc<Mutex<u16>>, hits: Arc<Mutex<u32>>) -> String {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let (status, hits) = (status.clone(), hits.clone());
+            async move {
+                *hits.lock().unwrap() += 1;
+                axum::http::StatusCode::from_u16(*status.lock().unwrap()).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn a_failed_webhook_is_retried_and_survives_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = run(uplift(dir.path()).args(["config", "set", "EngineUpdateCheckIntervalInDays=0"]));
+    assert!(set.status.success());
+    let text = format!("[engine]\nversion = \"4.5.0\"\navailable_version = \"4.5.2\"\n{FLEET}");
+    let fleet = write_fleet(dir.path(), "f.toml", &text);
+    let server = Server::start(dir.path(), &fleet).await;
+    let (status, hits) = (Arc::new(Mutex::new(500)), Arc::new(Mutex::new(0)));
+    let url = receiver(status.clone(), hits.clone()).await;
+    let subscribed = admin_post(
+        &server,
+        "/api/subscriptions",
+        json!({"event": "engine_update_available", "method": "webhook", "url": url}),
+    )
+    .await;
+    assert_eq!(subscribed.status(), 201);
+    assert_eq!(
+        admin_post(&server, "/api/engine/updatecheck", json!({}))
+            .await
+            .status(),
+        200
+    );
+    // The first attempt fails (500) and is recorded as pending with its reason.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let deliveries = admin_json(&server, "/api/deliveries").await;
+        if deliveries[0]["attempts"] == 1 {
+            assert_eq!(deliveries[0]["status"], "pending");
+            assert!(deliveries[0]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("500"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "{deliveries}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The server dies before the retry; the receiver recovers; the restarted server delivers.
+    server.kill();
+    *status.lock().unwrap() = 204;
+    let server = Server::start(dir.path(), &fleet).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let deliveries = admin_json(&server, "/api/deliveries").await;
+        if deliveries[0]["status"] == "delivered" {
+            assert_eq!(deliveries[0]["attempts"], 2);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{deliveries}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(*hits.lock().unwrap(), 2);
+}
