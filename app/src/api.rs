@@ -632,6 +632,15 @@ pub struct EngineStatus {
     pub uplift_version: String,
 }
 
+/// The event kinds one can subscribe to (SPEC §4).
+pub const SUBSCRIBABLE_EVENTS: [&str; 5] = [
+    "engine_update_available",
+    "host_updates_available",
+    "host_upgrade_failed",
+    "cluster_upgrade_finished",
+    "cluster_upgrade_failed",
+];
+
 /// A notification subscription (`GET /api/subscriptions`): one event kind, one way.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {

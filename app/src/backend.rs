@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use crate::api::{
-    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, EngineStatus, Event,
-    EventQuery, Host, HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction,
-    VmQuery,
+    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery,
+    EngineStatus, Event, EventQuery, Host, HostQuery, Job, JobControl, NewSubscription, Page,
+    Placement, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
 };
 
 #[async_trait::async_trait]
@@ -55,6 +55,14 @@ pub trait Backend: Send + Sync + 'static {
     async fn engine_notice(&self, caller: &Caller) -> Result<Option<EngineStatus>, ApiError>;
     async fn check_engine(&self, caller: &Caller) -> Result<EngineStatus, ApiError>;
     async fn dismiss_engine_update(&self, caller: &Caller, version: &str) -> Result<(), ApiError>;
+    async fn subscriptions(&self, caller: &Caller) -> Result<Vec<Subscription>, ApiError>;
+    async fn subscribe(
+        &self,
+        caller: &Caller,
+        new: NewSubscription,
+    ) -> Result<Subscription, ApiError>;
+    async fn unsubscribe(&self, caller: &Caller, id: &str) -> Result<(), ApiError>;
+    async fn deliveries(&self, caller: &Caller) -> Result<Vec<Delivery>, ApiError>;
     async fn config(&self, caller: &Caller) -> Result<Vec<ConfigEntry>, ApiError>;
     async fn set_config(
         &self,

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vms/:id") view=pages::VmPage ssr=SsrMode::Async/>
                     <Route path=path!("events") view=pages::EventsPage ssr=SsrMode::Async/>
                     <Route path=path!("config") view=pages::ConfigPage ssr=SsrMode::Async/>
+                    <Route path=path!("notifications") view=pages::NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("jobs/:id") view=pages::JobPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

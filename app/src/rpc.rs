@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::api::{
-    Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, EngineStatus, Event,
-    EventQuery, Host, HostQuery, Job, JobControl, Page, Placement, UpgradePlan, Vm, VmAction,
-    VmQuery,
+    Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event,
+    EventQuery, Host, HostQuery, Job, JobControl, NewSubscription, Page, Placement, Subscription,
+    UpgradePlan, Vm, VmAction, VmQuery,
 };
 
 #[cfg(feature = "ssr")]
@@ -44,6 +44,33 @@ mod context {
 #[server(prefix = "/rpc")]
 pub async fn whoami() -> Result<Option<Caller>, ServerFnError> {
     Ok(context::caller())
+}
+
+#[server(prefix = "/rpc")]
+pub async fn list_subscriptions() -> Result<Vec<Subscription>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.subscriptions(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn add_subscription(new: NewSubscription) -> Result<Subscription, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.subscribe(&caller, new).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn remove_subscription(id: String) -> Result<(), ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .unsubscribe(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn list_deliveries() -> Result<Vec<Delivery>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.deliveries(&caller).await.map_err(context::fail)
 }
 
 #[server(prefix = "/rpc")]

@@ -1,5 +1,16 @@
 import { expect, test } from "@playwright/test";
+import { Page } from "@playwright/test";
 import { hydrated, logIn, uplift } from "./helpers";
+
+async function logOut(page: Page) {
+  // The user menu may still be open from the About click.
+  const menu = page.locator("details.usermenu");
+  if ((await menu.getAttribute("open")) === null) {
+    await menu.locator("summary").click();
+  }
+  await page.getByRole("menuitem", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+}
 
 // The demo fleet's engine runs 4.5.0 and its channel offers 4.5.2. The e2e server starts with
 // the periodic engine check off, so the check here is the first.
@@ -17,13 +28,13 @@ test("About checks the engine; the update dialog shows once per user and version
   await expect(about).toBeHidden();
 
   // After the next login: the dialog, until dismissed.
-  await page.context().clearCookies();
+  await logOut(page);
   await logIn(page);
   const dialog = page.getByRole("dialog", { name: "Engine update" });
   await expect(dialog).toContainText("An update for the engine is available: 4.5.2");
   await dialog.getByRole("button", { name: "Dismiss" }).click();
   await expect(dialog).toBeHidden();
-  await page.context().clearCookies();
+  await logOut(page);
   await logIn(page);
   await page.reload();
   await hydrated(page);

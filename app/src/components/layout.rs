@@ -24,6 +24,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/vms">"VMs"</A>
                 <A href="/events">"Events"</A>
                 <A href="/config">"Config"</A>
+                <A href="/notifications">"Notifications"</A>
             </nav>
             <details class="usermenu">
                 <summary>

@@ -1,9 +1,10 @@
 //! Reading the inventory, and loading the simulated world into it.
 
 use app::api::{
-    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, EngineStatus, Event,
-    EventQuery, Host, HostQuery, HostStatus, Job, JobControl, LevelRange, Page, Placement,
-    Severity, UpgradePlan, Vm, VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery,
+    EngineStatus, Event, EventQuery, Host, HostQuery, HostStatus, Job, JobControl, LevelRange,
+    NewSubscription, Page, Placement, Severity, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
+    DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -221,6 +222,26 @@ impl Backend for Service {
         self.activate_host(Actor::User(caller), id)
             .await
             .map_err(|e| e.to_api())
+    }
+
+    async fn subscriptions(&self, caller: &Caller) -> Result<Vec<Subscription>, ApiError> {
+        self.subscriptions(caller).await.map_err(|e| e.to_api())
+    }
+
+    async fn subscribe(
+        &self,
+        caller: &Caller,
+        new: NewSubscription,
+    ) -> Result<Subscription, ApiError> {
+        self.subscribe(caller, new).await.map_err(|e| e.to_api())
+    }
+
+    async fn unsubscribe(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
+        self.unsubscribe(caller, id).await.map_err(|e| e.to_api())
+    }
+
+    async fn deliveries(&self, caller: &Caller) -> Result<Vec<Delivery>, ApiError> {
+        self.deliveries(caller).await.map_err(|e| e.to_api())
     }
 
     async fn engine(&self, _caller: &Caller) -> Result<EngineStatus, ApiError> {

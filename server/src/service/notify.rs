@@ -17,14 +17,7 @@ use super::{Service, ServiceError, ServiceResult};
 use crate::credentials::random_secret;
 use crate::store::{new_id, rfc3339, DueDelivery};
 
-/// The event kinds one can subscribe to (SPEC §4).
-pub const EVENT_KINDS: [&str; 5] = [
-    "engine_update_available",
-    "host_updates_available",
-    "host_upgrade_failed",
-    "cluster_upgrade_finished",
-    "cluster_upgrade_failed",
-];
+pub use app::api::SUBSCRIBABLE_EVENTS as EVENT_KINDS;
 
 /// How often the delivery loop looks for due deliveries, and how many it sends at once.
 const TICK: Duration = Duration::from_millis(500);
