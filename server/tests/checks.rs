@@ -216,7 +216,9 @@ async fn config_values_are_validated_and_the_old_value_kept() {
         text.contains("PackageNamesForCheckUpdate: vdsm,vdsm-cli version: general"),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 8);
+    // SPEC §3's eight values and the four of the mail server.
+    assert_eq!(text.lines().count(), 12, "{text}");
+    assert!(text.contains("SmtpTls: none version: general"), "{text}");
 
     let viewer = run(uplift(dir.path())
         .args(["user", "add", "vic", "--role", "viewer"])
