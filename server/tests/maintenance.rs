@@ -138,20 +138,16 @@ async fn maintenance_migrates_every_vm_away_and_activation_brings_the_host_back(
     let job = wait_job(&server, &job).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(host(&server, "h1").await["status"], "up");
-    let events = admin_json(&server, "/api/events").await;
-    let codes: Vec<&str> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["code"].as_str().unwrap())
-        .collect();
-    for code in [
-        "host_maintenance_started",
-        "host_maintenance_finished",
-        "host_activated",
-    ] {
-        assert!(codes.contains(&code), "{code} in {codes:?}");
-    }
+    assert_events(
+        &server,
+        "/api/events",
+        &[
+            "host_maintenance_started",
+            "host_maintenance_finished",
+            "host_activated",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -282,6 +282,20 @@ pub fn add_viewer(data_dir: &Path) {
     );
 }
 
+/// Asserts that the events at `path` (an `/api/events` query) include every one of `codes`.
+pub async fn assert_events(server: &Server, path: &str, codes: &[&str]) {
+    let events = admin_json(server, path).await;
+    let found: Vec<&str> = events
+        .as_array()
+        .expect("a list of events")
+        .iter()
+        .filter_map(|e| e["code"].as_str())
+        .collect();
+    for code in codes {
+        assert!(found.contains(code), "{code} in {found:?}");
+    }
+}
+
 /// Asserts the answer's status and returns its error message.
 pub async fn refusal(response: reqwest::Response, status: u16) -> String {
     assert_eq!(response.status(), status);
