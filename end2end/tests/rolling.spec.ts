@@ -58,3 +58,35 @@ test("an admin plans a rolling upgrade in the wizard, starts it and watches it r
   await expect(page.getByText("Upgrade of cluster production finished.")).toBeVisible();
   await expect(page.getByText(/Upgrade of host host-02 was started by the cluster upgrade/)).toBeVisible();
 });
+
+test("a run is paused, resumed and cancelled from its progress page", async ({ page }) => {
+  test.setTimeout(240_000);
+  await logIn(page);
+  await page.goto("/clusters");
+  await hydrated(page);
+  await page.getByRole("link", { name: "production" }).click();
+  await page.getByRole("link", { name: "Upgrade…" }).click();
+  await expect(page.getByRole("heading", { name: "Upgrade cluster production" })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("button", { name: "Next" }).click();
+  // One host at a time, so there is always a next host to hold back.
+  await page.getByLabel("Max parallel hosts").selectOption("1");
+  await page.getByLabel(/Stop pinned VMs/).check();
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page.locator(".plan-totals")).toContainText("Strategy sequential");
+  await page.getByRole("button", { name: "Start" }).click();
+
+  const run = page.getByRole("region", { name: "Upgrade progress" });
+  const actions = run.getByRole("toolbar", { name: "Run actions" });
+  await actions.getByRole("button", { name: "Pause" }).click();
+  await expect(run.locator(".run-status")).toHaveText("Paused", { timeout: 120_000 });
+  await expect(actions.getByRole("button", { name: "Pause" })).toBeDisabled();
+  await actions.getByRole("button", { name: "Resume" }).click();
+  await expect(run.locator(".run-status")).toHaveText("Running");
+
+  await actions.getByRole("button", { name: "Cancel" }).click();
+  const confirm = run.getByRole("alertdialog", { name: "Cancel the upgrade" });
+  await confirm.getByRole("button", { name: "OK" }).click();
+  await expect(run.locator(".run-status")).toHaveText("Cancelled", { timeout: 120_000 });
+  await expect(run).toContainText("was cancelled");
+});
