@@ -10,7 +10,9 @@ use crate::rpc::{list_config, set_config};
 #[component]
 pub fn ConfigPage() -> impl IntoView {
     let portal = Portal::get();
-    let entries = Resource::new(move || portal.version.get(), |_| list_config());
+    // Loaded once: the event stream's refreshes would redraw the rows and lose what an admin
+    // is typing and the reason a value was refused. A saved row shows the stored value.
+    let entries = Resource::new(|| (), |_| list_config());
     view! {
         <Title text="Config"/>
         <h1>"Configuration"</h1>
