@@ -266,11 +266,7 @@ pub fn plan(request: PlanRequest) -> Plan {
             seconds = seconds.max(host_seconds);
         }
         let hosts_in_wave: Vec<usize> = members.iter().map(|&p| remaining[p].index).collect();
-        let mut position = 0;
-        remaining.retain(|_| {
-            position += 1;
-            !members.contains(&(position - 1))
-        });
+        remaining.retain(|c| !hosts_in_wave.contains(&c.index));
         waves.push(Wave {
             hosts: hosts_in_wave,
             migrations,

@@ -28,11 +28,14 @@ const MAX_ATTEMPTS: u32 = 8;
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `sha256=HEX` of the HMAC-SHA256 of `body` with `secret`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+pub fn signature(secret: &str, body: &[u8]) -> Result<String, String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|e| format!("the webhook's secret cannot key an HMAC: {e}"))?;
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    Ok(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// Seconds before attempt `attempts + 1`.
@@ -242,16 +245,14 @@ async fn send_webhook(client: &reqwest::Client, delivery: &DueDelivery) -> Resul
         "message": delivery.message,
     })
     .to_string();
+    let signed = signature(
+        delivery.secret.as_deref().unwrap_or_default(),
+        body.as_bytes(),
+    )?;
     let response = client
         .post(&delivery.target)
         .header("content-type", "application/json")
-        .header(
-            "x-uplift-signature",
-            signature(
-                delivery.secret.as_deref().unwrap_or_default(),
-                body.as_bytes(),
-            ),
-        )
+        .header("x-uplift-signature", signed)
         .body(body)
         .send()
         .await
@@ -272,7 +273,7 @@ mod tests {
         // RFC 4231, test case 2.
         assert_eq!(
             signature("Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            Ok("sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843".into())
         );
     }
 

@@ -87,13 +87,4 @@ impl Store {
                 .await?;
         Ok(found.is_some())
     }
-
-    /// The managed engine as the fleet describes it: its version and what its channel offers.
-    pub async fn sim_engine(&self) -> StoreResult<Option<(String, Option<String>)>> {
-        Ok(sqlx::query_as::<_, (String, Option<String>)>(
-            "SELECT engine_version, engine_available FROM sim_world WHERE id = 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?)
-    }
 }

@@ -28,6 +28,15 @@ pub struct SimWorld {
 }
 
 impl Store {
+    /// The managed engine as the fleet describes it: its version and what its channel offers.
+    pub async fn sim_engine(&self) -> StoreResult<Option<(String, Option<String>)>> {
+        Ok(sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT engine_version, engine_available FROM sim_world WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub async fn sim_world(&self) -> StoreResult<Option<SimWorld>> {
         let Some(row) =
             sqlx::query("SELECT speed, check_seconds, migration_gbps, max_migrations_per_host, repository FROM sim_world WHERE id = 1")
