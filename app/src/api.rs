@@ -217,7 +217,7 @@ pub enum JobControl {
 }
 
 /// How many hosts a rolling upgrade takes down at once: a number, or `"auto"` (the largest
-/// waves the cluster's room allows).
+/// waves the cluster's room allows while nearly every VM moves only once).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "MaxParallelText", into = "MaxParallelText")]
 pub enum MaxParallel {

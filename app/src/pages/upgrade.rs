@@ -291,7 +291,7 @@ fn OptionsForm(
                         Err(_) => MaxParallel::Auto,
                     });
                 }>
-                    <option value="auto">"Auto (largest waves that fit)"</option>
+                    <option value="auto">"Auto (largest waves that fit, VMs moved about once)"</option>
                     {(1..=host_count.max(1)).map(|n| view! { <option value=n.to_string()>{n}</option> }).collect_view()}
                 </select>
             </label>

@@ -491,6 +491,22 @@ pub fn evacuate(
     vms: &[VmView],
     cluster: &mut Cluster,
 ) -> Result<Vec<Planned>, Vec<Stuck>> {
+    evacuate_by(source, vms, cluster, place)
+}
+
+/// Whether host `index` passes every filter of the policy for this ask.
+pub fn admits(ask: &Ask<'_>, index: usize) -> bool {
+    ask.judge(index).is_ok()
+}
+
+/// [`evacuate`] with each target picked by `choose` (which returns `None` when the VM fits
+/// nowhere): for a planner that has its own preference among the hosts the policy admits.
+pub fn evacuate_by(
+    source: usize,
+    vms: &[VmView],
+    cluster: &mut Cluster,
+    mut choose: impl FnMut(&Ask<'_>) -> Option<usize>,
+) -> Result<Vec<Planned>, Vec<Stuck>> {
     let mut order: Vec<usize> = (0..vms.len()).collect();
     order.sort_by(|&a, &b| {
         vms[b]
@@ -503,7 +519,7 @@ pub fn evacuate(
     for vm in order {
         let target = {
             let ask = Ask::new(&vms[vm], Some(source), cluster);
-            place(&ask).ok_or_else(|| why_no_host(&ask))
+            choose(&ask).ok_or_else(|| why_no_host(&ask))
         };
         match target {
             Ok(to) => {

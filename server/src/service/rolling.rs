@@ -38,6 +38,17 @@ struct RunState {
     checked: bool,
     /// Pinned VMs stopped for their host's upgrade: VM id -> host id, to start them again.
     stopped: Vec<(String, String)>,
+    /// VMs the rest of the run may still send to hosts waiting for their upgrade (each re-plan
+    /// spends from what the first plan was allowed, not from a fresh allowance).
+    #[serde(default)]
+    repeats_left: usize,
+}
+
+/// Where a run stands, for its re-plan before each wave.
+struct Replan<'a> {
+    /// Hosts whose upgrade failed in this run: they are not tried again.
+    failed: &'a HashSet<String>,
+    repeats_left: usize,
 }
 
 /// A plan with the cluster and VMs it was made from, to name things.
@@ -126,21 +137,20 @@ impl Service {
         options: &ClusterUpgradeOptions,
     ) -> ServiceResult<UpgradePlan> {
         validate(options)?;
-        let planned = self
-            .build_plan(cluster_id, options, &HashSet::new(), true)
-            .await?;
+        let planned = self.build_plan(cluster_id, options, None).await?;
         Ok(planned.to_api())
     }
 
-    /// Plans from the cluster as it is now. `strict`: a chosen host without updates is a
-    /// blocker (the admin's choice was wrong), not a host that is done.
+    /// Plans from the cluster as it is now: a preview or a start (`run` is `None`), or a
+    /// run's re-plan. Before a run, a chosen host without updates is a blocker (the admin's
+    /// choice was wrong); during one, it is a host that is done.
     async fn build_plan(
         &self,
         cluster_id: &str,
         options: &ClusterUpgradeOptions,
-        failed: &HashSet<String>,
-        strict: bool,
+        run: Option<Replan<'_>>,
     ) -> ServiceResult<Planned> {
+        let strict = run.is_none();
         let mut rules = self
             .store()
             .cluster_rules(cluster_id)
@@ -185,7 +195,7 @@ impl Service {
         let mut candidates = Vec::new();
         let mut timing = None;
         for host in selected {
-            if failed.contains(&host.id) {
+            if run.as_ref().is_some_and(|r| r.failed.contains(&host.id)) {
                 continue;
             }
             if !host.updates_available {
@@ -252,6 +262,8 @@ impl Service {
             strategy,
             max_parallel,
             stop_pinned_vms: options.stop_pinned_vms,
+            repeat_allowance: run
+                .map_or_else(|| planner::repeat_allowance(vms.len()), |r| r.repeats_left),
             timing: timing.unwrap_or(Timing {
                 migration_gbps: 10.0,
                 max_migrations_per_host: 2,
@@ -278,9 +290,7 @@ impl Service {
                 cluster.name, run.job_id
             )));
         }
-        let planned = self
-            .build_plan(cluster_id, &options, &HashSet::new(), true)
-            .await?;
+        let planned = self.build_plan(cluster_id, &options, None).await?;
         if !planned.plan.blockers.is_empty() {
             return Err(ServiceError::Conflict(format!(
                 "Cluster {} cannot be upgraded as asked: {}",
@@ -310,6 +320,7 @@ impl Service {
             previous_policy: cluster.scheduling_policy.clone(),
             checked: false,
             stopped: Vec::new(),
+            repeats_left: planner::repeat_allowance(planned.vms.len()),
         };
         let (id, correlation_id) = (new_id(), new_id());
         let user = actor.name();
@@ -497,7 +508,14 @@ impl Service {
                 ..state.options.clone()
             };
             let planned = self
-                .build_plan(&run.cluster_id, &options, &failed, false)
+                .build_plan(
+                    &run.cluster_id,
+                    &options,
+                    Some(Replan {
+                        failed: &failed,
+                        repeats_left: state.repeats_left,
+                    }),
+                )
                 .await
                 .map_err(text)?;
             if !planned.plan.blockers.is_empty() {
@@ -611,6 +629,8 @@ impl Service {
                 .await?;
             }
         }
+        // Spent before the VMs move, so a restart mid-wave does not spend it twice.
+        state.repeats_left = state.repeats_left.saturating_sub(wave.repeats);
         self.save_state(&run.job_id, state).await?;
         let moves: Vec<Move> = wave
             .migrations
