@@ -702,6 +702,21 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    /// The HTTP status an error with this code answers with (SPEC §4): one table for the REST
+    /// API and the server functions, so a refused value is a 400 on both, not a 500.
+    pub fn status(&self) -> u16 {
+        match self.code.as_str() {
+            "unauthenticated" | "invalid_credentials" => 401,
+            "forbidden" => 403,
+            "not_found" => 404,
+            "conflict" => 409,
+            "host_failed" => 502,
+            "internal_error" => 500,
+            // Every other code names a bad input (`invalid_*`).
+            _ => 400,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -30,13 +30,21 @@ mod context {
 
     /// The caller and the backend, or the error a signed-out browser sees.
     pub fn session() -> Result<(Caller, SharedBackend), ServerFnError> {
-        let caller = caller().ok_or_else(|| ServerFnError::new("You are not logged in."))?;
+        let caller = caller()
+            .ok_or_else(|| fail(ApiError::new("unauthenticated", "You are not logged in.")))?;
         let backend = use_context::<SharedBackend>()
-            .ok_or_else(|| ServerFnError::new("The server is not ready."))?;
+            .ok_or_else(|| fail(ApiError::new("internal_error", "The server is not ready.")))?;
         Ok((caller, backend))
     }
 
+    /// The error for the browser, with the status the REST API would answer.
     pub fn fail(error: ApiError) -> ServerFnError {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                http::StatusCode::from_u16(error.status())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
         ServerFnError::new(error.message)
     }
 }

@@ -70,7 +70,10 @@ test.describe.serial("update checks", () => {
     await hydrated(page);
     const field = page.getByLabel("MaxParallelHostChecks");
     await field.fill("0");
+    // The refusal is a bad request, as on the REST API, not a server error.
+    const refused = page.waitForResponse((r) => r.url().includes("/rpc/set_config"));
     await field.press("Enter");
+    expect((await refused).status()).toBe(400);
     await expect(page.getByRole("alert").filter({ hasText: "from 1 to 1000" })).toBeVisible();
     await field.fill("8");
     await field.press("Enter");

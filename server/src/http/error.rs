@@ -34,18 +34,11 @@ impl HttpError {
 
 impl From<ServiceError> for HttpError {
     fn from(error: ServiceError) -> Self {
-        let status = match &error {
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
-            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::Invalid { .. } => StatusCode::BAD_REQUEST,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::Host(_) => StatusCode::BAD_GATEWAY,
-            ServiceError::Store(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let error = error.to_api();
         HttpError {
-            status,
-            error: error.to_api(),
+            status: StatusCode::from_u16(error.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            error,
         }
     }
 }
