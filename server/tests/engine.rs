@@ -14,33 +14,6 @@ use serde_json::{json, Value};
 
 /// What the feed answers: a status and a body, changed by the test as it goes.
 type FeedAnswer = Arc<Mutex<(StatusCode, String)>>;
-/// What the webhook receiver got: each POST's signature header and raw body.
-type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
-
-async fn serve_webhook(received: Received) -> String {
-    let app = Router::new().route(
-        "/hook",
-        axum::routing::post(
-            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let received = received.clone();
-                async move {
-                    let signature = headers
-                        .get("x-uplift-signature")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_string();
-                    received.lock().unwrap().push((signature, body.to_vec()));
-                    StatusCode::NO_CONTENT
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 /// `sha256=HEX` of the HMAC-SHA256 of `body` with `secret`, computed independently.
 fn expected_signature(secret: &str, body: &[u8]) -> String {
     use hmac::Mac;
@@ -115,12 +88,11 @@ async fn a_newer_release_is_reported_once_and_a_broken_feed_keeps_the_answer() {
     );
 
     // The admin subscribes a webhook to engine updates.
-    let received: Received = Arc::new(Mutex::new(Vec::new()));
-    let hook = serve_webhook(received.clone()).await;
+    let hook = Webhook::serve(204).await;
     let subscribed = admin_post(
         &server,
         "/api/subscriptions",
-        json!({"event": "engine_update_available", "method": "webhook", "url": hook, "secret": "s3cret"}),
+        json!({"event": "engine_update_available", "method": "webhook", "url": hook.url, "secret": "s3cret"}),
     )
     .await;
     assert_eq!(subscribed.status(), 201);
@@ -149,12 +121,9 @@ async fn a_newer_release_is_reported_once_and_a_broken_feed_keeps_the_answer() {
     );
 
     // Exactly one signed POST reaches the webhook.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while received.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    hook.wait_for(1, std::time::Duration::from_secs(15)).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let posts = received.lock().unwrap().clone();
+    let posts = hook.received();
     assert_eq!(posts.len(), 1, "{posts:?}");
     let (signature, body) = &posts[0];
     assert_eq!(signature, &expected_signature("s3cret", body));

@@ -115,24 +115,6 @@ async fn an_email_subscription_gets_the_engine_update_by_mail() {
     assert!(printed.contains("4.5.2"), "{printed}");
 }
 
-/// A webhook receiver whose answer the test sets; it counts the POSTs it gets.
-async fn receiver(status: Arc<Mutex<u16>>, hits: Arc<Mutex<u32>>) -> String {
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move || {
-            let (status, hits) = (status.clone(), hits.clone());
-            async move {
-                *hits.lock().unwrap() += 1;
-                axum::http::StatusCode::from_u16(*status.lock().unwrap()).unwrap()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 #[tokio::test]
 async fn a_failed_webhook_is_retried_and_survives_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -141,12 +123,11 @@ async fn a_failed_webhook_is_retried_and_survives_a_kill_9() {
     let text = format!("[engine]\nversion = \"4.5.0\"\navailable_version = \"4.5.2\"\n{FLEET}");
     let fleet = write_fleet(dir.path(), "f.toml", &text);
     let server = Server::start(dir.path(), &fleet).await;
-    let (status, hits) = (Arc::new(Mutex::new(500)), Arc::new(Mutex::new(0)));
-    let url = receiver(status.clone(), hits.clone()).await;
+    let hook = Webhook::serve(500).await;
     let subscribed = admin_post(
         &server,
         "/api/subscriptions",
-        json!({"event": "engine_update_available", "method": "webhook", "url": url}),
+        json!({"event": "engine_update_available", "method": "webhook", "url": hook.url}),
     )
     .await;
     assert_eq!(subscribed.status(), 201);
@@ -173,7 +154,7 @@ async fn a_failed_webhook_is_retried_and_survives_a_kill_9() {
     }
     // The server dies before the retry; the receiver recovers; the restarted server delivers.
     server.kill();
-    *status.lock().unwrap() = 204;
+    *hook.status.lock().unwrap() = 204;
     let server = Server::start(dir.path(), &fleet).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -185,5 +166,5 @@ async fn a_failed_webhook_is_retried_and_survives_a_kill_9() {
         assert!(Instant::now() < deadline, "{deliveries}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(*hits.lock().unwrap(), 2);
+    assert_eq!(hook.received().len(), 2);
 }

@@ -143,6 +143,14 @@ async fn an_auto_run_upgrades_every_host_as_planned_and_raises_the_level() {
     // The preview changed nothing.
     assert_eq!(upgraded_count(&server).await, 0);
 
+    let hook = Webhook::serve(204).await;
+    let subscribed = admin_post(
+        &server,
+        "/api/subscriptions",
+        json!({"event": "cluster_upgrade_finished", "method": "webhook", "url": hook.url}),
+    )
+    .await;
+    assert_eq!(subscribed.status(), 201);
     let job = start_job(
         &server,
         &format!("/api/clusters/{cluster}/upgrade"),
@@ -186,6 +194,11 @@ async fn an_auto_run_upgrades_every_host_as_planned_and_raises_the_level() {
     let cluster_now = admin_json(&server, &format!("/api/clusters/{cluster}")).await;
     assert_eq!(cluster_now["scheduling_policy"], "evenly_distributed");
     assert_eq!(cluster_now["compatibility_version"], "4.8");
+    // The subscriber is told once.
+    let posts = hook.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let payload: Value = serde_json::from_slice(&posts[0].1).unwrap();
+    assert_eq!(payload["event"], "cluster_upgrade_finished");
     assert!(cluster_now["upgrade"].is_null());
 
     let run_events = format!(
@@ -208,6 +221,17 @@ async fn an_auto_run_upgrades_every_host_as_planned_and_raises_the_level() {
 async fn a_failed_host_stops_the_run_after_its_wave_and_the_rest_stay_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let (server, cluster) = start(dir.path(), &fleet(Some("h01"), 100.0, 5)).await;
+    // The admin is told of both failures by webhook.
+    let hook = Webhook::serve(204).await;
+    for event in ["host_upgrade_failed", "cluster_upgrade_failed"] {
+        let subscribed = admin_post(
+            &server,
+            "/api/subscriptions",
+            json!({"event": event, "method": "webhook", "url": hook.url}),
+        )
+        .await;
+        assert_eq!(subscribed.status(), 201);
+    }
     let job = start_job(
         &server,
         &format!("/api/clusters/{cluster}/upgrade"),
@@ -216,6 +240,23 @@ async fn a_failed_host_stops_the_run_after_its_wave_and_the_rest_stay_untouched(
     .await;
     let ended = wait_job(&server, &job).await;
     assert_eq!(ended["status"], "failed", "{ended}");
+    let posts = hook.wait_for(2, Duration::from_secs(15)).await;
+    let mut told: Vec<(String, String)> = posts
+        .iter()
+        .map(|(_, body)| {
+            let payload: Value = serde_json::from_slice(body).unwrap();
+            (
+                payload["event"].as_str().unwrap().to_string(),
+                payload["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    told.sort();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[0].0, "cluster_upgrade_failed");
+    assert!(told[0].1.contains("cluster c"), "{told:?}");
+    assert_eq!(told[1].0, "host_upgrade_failed");
+    assert!(told[1].1.contains("h01"), "{told:?}");
     assert!(
         ended["message"]
             .as_str()

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
@@ -388,4 +389,62 @@ pub async fn wait_job(server: &Server, id: &str) -> serde_json::Value {
 pub async fn run_job(server: &Server, path: &str, body: serde_json::Value) -> serde_json::Value {
     let id = start_job(server, path, body).await;
     wait_job(server, &id).await
+}
+
+/// A POST a webhook receiver got: its `X-Uplift-Signature` header and raw body.
+pub type Post = (String, Vec<u8>);
+
+/// A webhook receiver served by the test: it answers with the status the test sets and keeps
+/// each POST's `X-Uplift-Signature` and raw body.
+pub struct Webhook {
+    pub url: String,
+    pub status: Arc<Mutex<u16>>,
+    received: Arc<Mutex<Vec<Post>>>,
+}
+
+impl Webhook {
+    pub async fn serve(status: u16) -> Webhook {
+        let status = Arc::new(Mutex::new(status));
+        let received: Arc<Mutex<Vec<Post>>> = Arc::default();
+        let (answer, kept) = (status.clone(), received.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (answer, kept) = (answer.clone(), kept.clone());
+                    async move {
+                        let signature = headers
+                            .get("x-uplift-signature")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string();
+                        kept.lock().unwrap().push((signature, body.to_vec()));
+                        axum::http::StatusCode::from_u16(*answer.lock().unwrap()).unwrap()
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Webhook {
+            url,
+            status,
+            received,
+        }
+    }
+
+    /// Every POST so far: signature header and body.
+    pub fn received(&self) -> Vec<Post> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits up to `within` until `count` POSTs have come, and returns them all.
+    pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Post> {
+        let deadline = Instant::now() + within;
+        while self.received.lock().unwrap().len() < count && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.received()
+    }
 }
