@@ -124,13 +124,7 @@ async fn a_failed_webhook_is_retried_and_survives_a_kill_9() {
     let fleet = write_fleet(dir.path(), "f.toml", &text);
     let server = Server::start(dir.path(), &fleet).await;
     let hook = Webhook::serve(500).await;
-    let subscribed = admin_post(
-        &server,
-        "/api/subscriptions",
-        json!({"event": "engine_update_available", "method": "webhook", "url": hook.url}),
-    )
-    .await;
-    assert_eq!(subscribed.status(), 201);
+    hook.subscribe(&server, "engine_update_available").await;
     assert_eq!(
         admin_post(&server, "/api/engine/updatecheck", json!({}))
             .await

@@ -144,13 +144,7 @@ async fn an_auto_run_upgrades_every_host_as_planned_and_raises_the_level() {
     assert_eq!(upgraded_count(&server).await, 0);
 
     let hook = Webhook::serve(204).await;
-    let subscribed = admin_post(
-        &server,
-        "/api/subscriptions",
-        json!({"event": "cluster_upgrade_finished", "method": "webhook", "url": hook.url}),
-    )
-    .await;
-    assert_eq!(subscribed.status(), 201);
+    hook.subscribe(&server, "cluster_upgrade_finished").await;
     let job = start_job(
         &server,
         &format!("/api/clusters/{cluster}/upgrade"),
@@ -224,13 +218,7 @@ async fn a_failed_host_stops_the_run_after_its_wave_and_the_rest_stay_untouched(
     // The admin is told of both failures by webhook.
     let hook = Webhook::serve(204).await;
     for event in ["host_upgrade_failed", "cluster_upgrade_failed"] {
-        let subscribed = admin_post(
-            &server,
-            "/api/subscriptions",
-            json!({"event": event, "method": "webhook", "url": hook.url}),
-        )
-        .await;
-        assert_eq!(subscribed.status(), 201);
+        hook.subscribe(&server, event).await;
     }
     let job = start_job(
         &server,

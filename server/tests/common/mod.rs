@@ -434,6 +434,17 @@ impl Webhook {
         }
     }
 
+    /// Subscribes this receiver to `event` as the admin.
+    pub async fn subscribe(&self, server: &Server, event: &str) {
+        let subscribed = admin_post(
+            server,
+            "/api/subscriptions",
+            serde_json::json!({"event": event, "method": "webhook", "url": self.url}),
+        )
+        .await;
+        assert_eq!(subscribed.status(), 201, "{event}");
+    }
+
     /// Every POST so far: signature header and body.
     pub fn received(&self) -> Vec<Post> {
         self.received.lock().unwrap().clone()
