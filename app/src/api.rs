@@ -301,6 +301,8 @@ pub struct UpgradePlan {
     pub strategy: String,
     pub waves: Vec<PlanWave>,
     pub predicted_migrations: u32,
+    /// Of those, the ones to hosts still waiting for their upgrade: those VMs move twice.
+    pub predicted_repeat_migrations: u32,
     pub predicted_gib: f64,
     pub predicted_seconds: f64,
     pub blockers: Vec<PlanBlocker>,

@@ -36,6 +36,7 @@ test("an admin plans a rolling upgrade in the wizard, starts it and watches it r
   // Step 3: the preview picture and its totals.
   await expect(page.getByRole("img", { name: "Plan preview" })).toBeVisible();
   await expect(page.locator(".plan-totals")).toContainText("live migrations");
+  await expect(page.locator(".plan-totals")).toContainText(/\(\d+ VMs move twice\)/);
   await expect(page.locator(".plan-totals")).toContainText("GiB moved");
   await expect(page.getByRole("img", { name: "Plan preview" })).toContainText("host-05");
   await page.getByRole("button", { name: "Start" }).click();

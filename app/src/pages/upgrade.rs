@@ -352,9 +352,10 @@ fn PlanReview(wizard: Wizard) -> impl IntoView {
                 start += w.seconds;
             }
             let totals = format!(
-                "{} waves · {} live migrations · {:.1} GiB moved · about {}",
+                "{} waves · {} live migrations ({} VMs move twice) · {:.1} GiB moved · about {}",
                 plan.waves.len(),
                 plan.predicted_migrations,
+                plan.predicted_repeat_migrations,
                 plan.predicted_gib,
                 duration(plan.predicted_seconds)
             );
