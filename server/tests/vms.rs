@@ -308,3 +308,36 @@ async fn vm_changes_need_an_admin_and_a_valid_body() {
     let vm = admin_json(&server, &format!("/api/vms/{web}")).await;
     assert_eq!(vm["host"]["name"], "old1");
 }
+
+#[tokio::test]
+async fn two_starts_at_once_run_the_vm_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // At speed 1 a power action takes a simulated second, so the two requests overlap.
+    let slow = FLEET_VMS.replace("speed = 100.0", "speed = 1.0");
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", &slow)).await;
+    let spare = ids_by_name(&server, "/api/vms").await["spare"].clone();
+    let path = format!("/api/vms/{spare}/start");
+    let (first, second) = tokio::join!(
+        admin_post(&server, &path, json!({})),
+        admin_post(&server, &path, json!({}))
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    let refused = if first.status() == 409 { first } else { second };
+    assert!(refusal(refused, 409).await.contains("in progress"));
+
+    let vm = admin_json(&server, &format!("/api/vms/{spare}")).await;
+    assert_eq!(vm["status"], "up", "{vm}");
+    let events = admin_json(&server, "/api/events").await;
+    let started = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == "vm_started")
+        .count();
+    assert_eq!(started, 1, "{events}");
+    // Once the first action is over, the VM takes the next one.
+    let stopped = admin_post(&server, &format!("/api/vms/{spare}/stop"), json!({})).await;
+    assert_eq!(stopped.status(), 200);
+}

@@ -94,6 +94,7 @@ struct Inner {
     store: Store,
     driver: Arc<dyn Driver>,
     checks: checks::CheckState,
+    power_locks: vms::PowerLocks,
 }
 
 impl Service {
@@ -103,6 +104,7 @@ impl Service {
                 store,
                 driver,
                 checks: checks::CheckState::default(),
+                power_locks: vms::PowerLocks::default(),
             }),
         }
     }

@@ -7,10 +7,50 @@ use app::api::{
     HostVerdict, Placement, Ref, Severity, UnitScore, Vm, VmAction, VmStatus, VmUpdate,
 };
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::SchedulingPolicy;
 use crate::scheduler::{explain, place, why_no_host, Ask, Cluster, HostView, Verdict};
 use crate::store::{NewEvent, PlacedVm};
+
+/// VMs with a power action in flight. A second action on one of them is refused rather than
+/// queued: two starts at once would otherwise each pick a host and run the VM twice.
+#[derive(Default)]
+pub(super) struct PowerLocks(Mutex<HashSet<String>>);
+
+/// A VM's power lock, given back when the action ends, however it ends.
+struct PowerLock<'a> {
+    locks: &'a PowerLocks,
+    vm_id: String,
+}
+
+impl PowerLocks {
+    fn take(&self, vm_id: &str) -> ServiceResult<PowerLock<'_>> {
+        let mut busy = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !busy.insert(vm_id.to_string()) {
+            return Err(ServiceError::Conflict(
+                "Another start, stop or suspend of this VM is in progress; try again when it ends."
+                    .to_string(),
+            ));
+        }
+        Ok(PowerLock {
+            locks: self,
+            vm_id: vm_id.to_string(),
+        })
+    }
+}
+
+impl Drop for PowerLock<'_> {
+    fn drop(&mut self) {
+        self.locks
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.vm_id);
+    }
+}
 
 impl Service {
     /// A cluster's rules and hosts as the scheduler sees them.
@@ -108,13 +148,15 @@ impl Service {
         })
     }
 
-    /// Starts, stops or suspends a VM.
+    /// Starts, stops or suspends a VM: admins only, one action per VM at a time.
     pub async fn act_on_vm(
         &self,
         actor: Actor<'_>,
         id: &str,
         action: VmAction,
     ) -> ServiceResult<Vm> {
+        actor.require_admin()?;
+        let _lock = self.inner.power_locks.take(id)?;
         match action {
             VmAction::Start => self.start_vm(actor, id).await,
             VmAction::Stop | VmAction::Suspend => self.stop_vm(actor, id, action).await,
@@ -123,7 +165,6 @@ impl Service {
 
     /// Runs a VM that is down or suspended on the host its cluster's policy picks.
     async fn start_vm(&self, actor: Actor<'_>, id: &str) -> ServiceResult<Vm> {
-        actor.require_admin()?;
         let vm = self.placed(id).await?;
         if vm.status.is_running() {
             return Err(ServiceError::Conflict(format!(
@@ -160,7 +201,6 @@ impl Service {
 
     /// Shuts a running VM down, or suspends it (refused while its cluster upgrades).
     async fn stop_vm(&self, actor: Actor<'_>, id: &str, action: VmAction) -> ServiceResult<Vm> {
-        actor.require_admin()?;
         let vm = self.placed(id).await?;
         let (verb, status, code) = match action {
             VmAction::Suspend => ("suspended", VmStatus::Suspended, "vm_suspended"),
