@@ -115,10 +115,7 @@ impl Planned {
                 })
                 .collect(),
             predicted_migrations: u32::try_from(plan.migrations).unwrap_or(u32::MAX),
-            predicted_repeat_migrations: u32::try_from(
-                plan.waves.iter().map(|w| w.repeats).sum::<usize>(),
-            )
-            .unwrap_or(u32::MAX),
+            predicted_repeat_migrations: u32::try_from(plan.repeats).unwrap_or(u32::MAX),
             predicted_gib: plan.gib,
             predicted_seconds: plan.seconds,
             blockers: plan

@@ -3,12 +3,12 @@
 //! (seed 002), suspending and pinning are refused: a suspended or pinned VM could not follow
 //! the upgrade's migrations.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
 use app::api::{
     HostVerdict, Placement, Ref, Severity, UnitScore, Vm, VmAction, VmStatus, VmUpdate,
 };
-
-use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
 
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::SchedulingPolicy;
