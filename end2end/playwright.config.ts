@@ -22,6 +22,10 @@ if (!fs.existsSync(fleet)) {
   fs.writeFileSync(fleet, demo.replace(/^speed = 1\.0$/m, "speed = 40.0"));
 }
 
+// UPLIFT_E2E_BASE_URL: test a server that is already running (`.ci/test` points it at
+// `.ci/demo`, the release build users run); Playwright then starts none of its own.
+const external = process.env.UPLIFT_E2E_BASE_URL;
+
 export default defineConfig({
   testDir: "./tests",
   timeout: 60_000,
@@ -31,7 +35,7 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: external ?? `http://127.0.0.1:${port}`,
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: "/usr/bin/chromium",
@@ -47,7 +51,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: external ? undefined : {
     // The engine update check is off at start so that no test but engine.spec.ts meets its
     // dialog; that test checks from the About dialog.
     command:

@@ -74,6 +74,7 @@ pub fn UpgradePage() -> impl IntoView {
             })}
         </Transition>
     }
+    .into_any()
 }
 
 #[component]
@@ -113,6 +114,7 @@ fn WizardSteps(cluster: Cluster, wizard: Wizard, started: RwSignal<u32>) -> impl
             }}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -196,6 +198,7 @@ fn WizardBody(
             </div>
         </Show>
     }
+    .into_any()
 }
 
 /// Step 1: which hosts. Hosts that cannot be upgraded say why and cannot be chosen.
@@ -263,6 +266,7 @@ fn HostChoice(
         </table>
         <p>{move || format!("{} hosts chosen.", chosen.get().len())}</p>
     }
+    .into_any()
 }
 
 /// Step 2: how.
@@ -326,6 +330,7 @@ fn OptionsForm(
             </label>
         </div>
     }
+    .into_any()
 }
 
 /// Step 3: the plan, as a picture and in numbers, with its blockers.
@@ -540,4 +545,5 @@ fn RunProgress(job_id: String) -> impl IntoView {
             }}
         </Transition>
     }
+    .into_any()
 }
