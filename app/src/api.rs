@@ -564,6 +564,7 @@ labelled_enum!(
         HostMaintenance => "host_maintenance", "Host maintenance";
         HostActivate => "host_activate", "Host activation";
         HostUpgrade => "host_upgrade", "Host upgrade";
+        EngineUpdateCheck => "engine_update_check", "Engine update check";
     }
 );
 
@@ -582,6 +583,10 @@ impl JobStatus {
 pub struct JobStep {
     pub host: Option<Ref>,
     pub phase: String,
+    /// The step's kind, the same for every step of its kind (`migrate`, `install`, …); older
+    /// steps have none. An addition to SPEC §4.
+    #[serde(default)]
+    pub name: Option<String>,
     pub status: JobStatus,
     pub started_at: String,
     pub ended_at: Option<String>,

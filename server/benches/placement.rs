@@ -8,7 +8,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 
 use app::api::{HostStatus, MigrationMode};
 use uplift::domain::SchedulingPolicy;
-use uplift::scheduler::{evacuate, place, Ask, Cluster, ClusterRules, HostOs, HostView, VmView};
+use uplift::scheduler::{
+    evacuate, place, Ask, ClusterRules, ClusterView, HostOs, HostView, VmView,
+};
 
 const HOSTS: usize = 5_000;
 const EVACUATED_VMS: usize = 100;
@@ -70,7 +72,7 @@ fn placement(c: &mut Criterion) {
         SchedulingPolicy::InClusterUpgrade,
         SchedulingPolicy::PowerSaving,
     ] {
-        let world = Cluster::new(hosts(), rules(policy));
+        let world = ClusterView::new(hosts(), rules(policy));
         group.bench_function(policy.as_str(), |b| {
             b.iter(|| {
                 let ask = Ask::new(&one, Some(0), &world);
@@ -84,7 +86,7 @@ fn placement(c: &mut Criterion) {
     c.bench_function("build the view of a 5,000-host cluster", |b| {
         b.iter_batched(
             || views.clone(),
-            |views| Cluster::new(views, rules(SchedulingPolicy::InClusterUpgrade)),
+            |views| ClusterView::new(views, rules(SchedulingPolicy::InClusterUpgrade)),
             BatchSize::LargeInput,
         )
     });
@@ -97,7 +99,7 @@ fn placement(c: &mut Criterion) {
         SchedulingPolicy::EvenlyDistributed,
         SchedulingPolicy::InClusterUpgrade,
     ] {
-        let world = Cluster::new(hosts(), rules(policy));
+        let world = ClusterView::new(hosts(), rules(policy));
         group.bench_function(policy.as_str(), |b| {
             b.iter_batched_ref(
                 || world.clone(),

@@ -8,7 +8,7 @@ use std::time::Instant;
 use app::api::{HostStatus, MigrationMode};
 use uplift::domain::SchedulingPolicy;
 use uplift::planner::{self, plan, Candidate, Plan, PlanRequest, RunningVm, Strategy, Timing};
-use uplift::scheduler::{Cluster, ClusterRules, HostOs, HostView, VmView};
+use uplift::scheduler::{ClusterRules, ClusterView, HostOs, HostView, VmView};
 
 const HEADROOM: u32 = 10;
 const INSTALL: f64 = 240.0;
@@ -85,7 +85,7 @@ fn request(hosts: usize, vms_per_host: Option<usize>, strategy: Strategy) -> Pla
     };
     let repeat_allowance = planner::repeat_allowance(vms.len());
     PlanRequest {
-        cluster: Cluster::new(views, rules),
+        cluster: ClusterView::new(views, rules),
         vms,
         candidates: (0..hosts)
             .map(|index| Candidate {

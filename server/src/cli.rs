@@ -12,6 +12,7 @@ use crate::fleet::sim::SimDriver;
 use crate::fleet::{self, generate, FailMode, FleetError};
 use crate::service::{Actor, Service, ServiceError};
 use crate::store::{Store, StoreError};
+use crate::workflow::{Faults, SystemClock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +76,8 @@ pub enum SimCommand {
         #[arg(value_enum)]
         mode: FailMode,
     },
+    /// List where the simulated hypervisors run each VM: name, host (or -), status.
+    Vms,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,7 +185,14 @@ impl Cli {
         }
         let store = Store::open(&self.database_url()).await?;
         let driver = std::sync::Arc::new(SimDriver::new(store.clone()));
-        Ok(Service::new(store, driver))
+        // Faults are injected only where the crash tests ask for them (workflow::faults).
+        let faults = Faults::from_env().map_err(CliError::Usage)?;
+        Ok(Service::with(
+            store,
+            driver,
+            std::sync::Arc::new(SystemClock),
+            faults,
+        ))
     }
 }
 
@@ -307,6 +317,16 @@ pub async fn run_sim(cli: &Cli, command: &SimCommand) -> Result<(), CliError> {
                 )
                 .await?;
             println!("Simulated host {host} now fails: {}.", mode.as_str());
+        }
+        SimCommand::Vms => {
+            for vm in service.store().sim_vms().await? {
+                println!(
+                    "{}\t{}\t{}",
+                    vm.name,
+                    vm.host.as_deref().unwrap_or("-"),
+                    vm.status
+                );
+            }
         }
     }
     Ok(())

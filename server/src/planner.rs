@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use app::api::{HostStatus, MigrationMode};
 
-use crate::scheduler::{admits, evacuate_by, place, Ask, Cluster, HostOs, VmView};
+use crate::scheduler::{admits, evacuate_by, place, Ask, ClusterView, HostOs, VmView};
 
 /// How waves are formed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub struct Timing {
 /// The question.
 pub struct PlanRequest {
     /// The cluster as it is, under the rules the run will use.
-    pub cluster: Cluster,
+    pub cluster: ClusterView,
     pub vms: Vec<RunningVm>,
     pub candidates: Vec<Candidate>,
     /// What the caller already found wrong (hosts that cannot be upgraded).
@@ -408,7 +408,7 @@ mod tests {
             })
             .collect();
         PlanRequest {
-            cluster: Cluster::new(views, RULES),
+            cluster: ClusterView::new(views, RULES),
             vms,
             candidates,
             blockers: Vec::new(),

@@ -47,8 +47,14 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
             .continuously_delete_expired(tokio::time::Duration::from_secs(3600)),
     );
 
-    service.resume_host_jobs().await?;
-    service.resume_cluster_upgrades().await?;
+    service.settle_vm_starts().await?;
+    let resumed = service.resume_jobs().await?;
+    if resumed > 0 {
+        tracing::info!(
+            jobs = resumed,
+            "resumed the jobs the last run left unfinished"
+        );
+    }
     tokio::spawn(service.clone().run_periodic_checks());
     tokio::spawn(service.clone().run_engine_checks());
     tokio::spawn(service.clone().run_deliveries());

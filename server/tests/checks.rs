@@ -268,9 +268,16 @@ async fn unsupported_statuses_are_refused_or_skipped() {
     )
     .await;
     assert_eq!(job["kind"], "cluster_upgrade_check");
-    // "broken" fails its check, so the cluster job reports a failure; the others ran.
+    // "broken" fails its check, so the cluster job reports a failure; the others ran, and
+    // "off" (Down) is a step that says it was skipped.
     assert_eq!(job["status"], "failed", "{job}");
-    assert_eq!(job["steps"].as_array().unwrap().len(), 4, "{job}");
+    let steps = job["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 5, "{job}");
+    let off_step = steps.iter().find(|s| s["host"]["name"] == "off").unwrap();
+    assert!(
+        off_step["message"].as_str().unwrap().contains("skipped"),
+        "{job}"
+    );
     let skipped = events(&server, "host_update_check_skipped").await;
     assert_eq!(skipped.len(), 1);
     assert!(skipped[0]["message"]

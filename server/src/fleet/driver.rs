@@ -61,8 +61,12 @@ pub trait Driver: Send + Sync + 'static {
     /// empty when the driver cannot tell.
     async fn levels_after_upgrade(&self, host_id: &str) -> Result<Vec<String>, DriverError>;
 
-    /// Live-migrates a running VM; returns when it runs on `to`.
+    /// Live-migrates a running VM; returns when it runs on `to`. A VM that runs on `to`
+    /// already is left alone (a repeated step).
     async fn migrate_vm(&self, vm: &VmView, from: &str, to: &str) -> Result<(), DriverError>;
+
+    /// The host the VM runs on, as the hosts themselves say (`None`: it runs nowhere).
+    async fn vm_host(&self, vm: &VmView) -> Result<Option<String>, DriverError>;
 
     /// Starts, stops or suspends a VM on `host_id` (for a start, the host the scheduler chose).
     async fn power_vm(
@@ -79,7 +83,7 @@ pub trait Driver: Send + Sync + 'static {
     async fn activate(&self, host_id: &str) -> Result<(), DriverError>;
 
     /// Installs the newer versions of the monitored packages (and the OS); returns what the
-    /// host runs after the install.
+    /// host runs after the install. With nothing pending it installs nothing (a repeated step).
     async fn install_updates(
         &self,
         host_id: &str,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use app::api::{AvailableUpdate, VmAction};
+use app::api::{AvailableUpdate, VmAction, VmStatus};
 
 use super::driver::{Driver, DriverError, EngineRelease, Estimates, Installed};
 use super::{FailMode, Repository};
@@ -58,6 +58,17 @@ impl SimDriver {
             .ok_or_else(|| DriverError::UnknownHost(host_id.to_string()))
     }
 
+    /// Where the simulated hypervisors run the VM, and in which state.
+    async fn vm(&self, vm_id: &str) -> Result<SimVmState, DriverError> {
+        let (host, status) = self
+            .store
+            .sim_vm_state(vm_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DriverError::Failed(format!("the simulator knows no VM {vm_id}")))?;
+        Ok(SimVmState { host, status })
+    }
+
     fn outgoing(&self, host_id: &str, limit: u32) -> Arc<Semaphore> {
         let mut map = self
             .outgoing
@@ -67,6 +78,13 @@ impl SimDriver {
             .or_insert_with(|| Arc::new(Semaphore::new(limit as usize)))
             .clone()
     }
+}
+
+/// A VM as the simulated hypervisors see it.
+struct SimVmState {
+    /// The host running it (id).
+    host: Option<String>,
+    status: String,
 }
 
 /// Simulated time passes `speed` times faster than real time.
@@ -157,8 +175,21 @@ impl Driver for SimDriver {
         Ok(world.repository.supported_cluster_levels)
     }
 
-    async fn migrate_vm(&self, vm: &VmView, from: &str, _to: &str) -> Result<(), DriverError> {
+    async fn migrate_vm(&self, vm: &VmView, from: &str, to: &str) -> Result<(), DriverError> {
         let world = self.world().await?;
+        let now = self.vm(&vm.id).await?;
+        match now.host.as_deref() {
+            // Already there: a repeated step does nothing.
+            Some(host) if host == to => return Ok(()),
+            Some(host) if host == from => {}
+            other => {
+                return Err(DriverError::Failed(format!(
+                    "VM {} does not run on the host it should leave (the simulator runs it {})",
+                    vm.name,
+                    other.map_or("nowhere".to_string(), |h| format!("on another host ({h})"))
+                )))
+            }
+        }
         let slots = self.outgoing(from, world.max_migrations_per_host);
         let _slot = slots
             .acquire_owned()
@@ -167,19 +198,49 @@ impl Driver for SimDriver {
         // Copy the VM's memory at the migration speed: MiB -> gigabits.
         let gigabits = vm.memory_mb as f64 * 8.0 / 1024.0;
         simulate(&world, gigabits / world.migration_gbps).await;
-        Ok(())
+        self.store
+            .set_sim_vm(&vm.id, Some(to), &now.status)
+            .await
+            .map_err(store_error)
     }
 
     async fn power_vm(
         &self,
-        _vm: &VmView,
+        vm: &VmView,
         host_id: &str,
-        _action: VmAction,
+        action: VmAction,
     ) -> Result<(), DriverError> {
         let world = self.world().await?;
         self.host(host_id).await?;
+        let now = self.vm(&vm.id).await?;
+        let (host, status) = match action {
+            VmAction::Start => {
+                match now.host.as_deref() {
+                    Some(h) if h == host_id => return Ok(()),
+                    Some(h) => {
+                        return Err(DriverError::Failed(format!(
+                            "VM {} runs on another host ({h}) already",
+                            vm.name
+                        )))
+                    }
+                    None => {}
+                }
+                (Some(host_id), VmStatus::Up)
+            }
+            VmAction::Stop if now.host.is_none() => return Ok(()),
+            VmAction::Stop => (None, VmStatus::Down),
+            VmAction::Suspend if now.status == VmStatus::Suspended.as_str() => return Ok(()),
+            VmAction::Suspend => (None, VmStatus::Suspended),
+        };
         simulate(&world, STATE_CHANGE_SECONDS).await;
-        Ok(())
+        self.store
+            .set_sim_vm(&vm.id, host, status.as_str())
+            .await
+            .map_err(store_error)
+    }
+
+    async fn vm_host(&self, vm: &VmView) -> Result<Option<String>, DriverError> {
+        Ok(self.vm(&vm.id).await?.host)
     }
 
     async fn enter_maintenance(&self, host_id: &str) -> Result<(), DriverError> {
@@ -208,6 +269,15 @@ impl Driver for SimDriver {
     ) -> Result<Installed, DriverError> {
         let world = self.world().await?;
         let mut host = self.host(host_id).await?;
+        let levels = world.repository.supported_cluster_levels.clone();
+        let updates = available_updates(&host.packages, &host.os, &world.repository, monitored);
+        if updates.is_empty() {
+            // Nothing pending (an install done before a crash): nothing to do.
+            return Ok(Installed {
+                os: host.os,
+                supported_cluster_levels: levels,
+            });
+        }
         simulate(&world, host.upgrade_seconds).await;
         if host.fail == FailMode::Upgrade.as_str() {
             return Err(DriverError::Failed(
@@ -215,7 +285,7 @@ impl Driver for SimDriver {
             ));
         }
         let mut os = host.os.clone();
-        for update in available_updates(&host.packages, &host.os, &world.repository, monitored) {
+        for update in updates {
             if update.name == "os" {
                 os = update.available_version;
             } else {
@@ -226,10 +296,14 @@ impl Driver for SimDriver {
             .set_sim_packages(host_id, &host.packages)
             .await
             .map_err(store_error)?;
+        self.store
+            .set_sim_os(host_id, &os)
+            .await
+            .map_err(store_error)?;
         Ok(Installed {
             os,
             // The repository's packages bring the levels it lists.
-            supported_cluster_levels: world.repository.supported_cluster_levels.clone(),
+            supported_cluster_levels: levels,
         })
     }
 

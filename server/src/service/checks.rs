@@ -1,19 +1,22 @@
 //! Update checks (seed 000, "When packages are checked"): on demand for a host or a whole
 //! cluster, and periodically for hosts that are up or non-operational. Each check is a job
-//! with started/finished/failed events; a host is never checked twice at once; at most
-//! `MaxParallelHostChecks` run together; "updates are available" is announced once a day.
+//! whose steps are the hosts' checks, with started/finished/failed events; a host is never
+//! checked twice at once; at most `MaxParallelHostChecks` run together; "updates are
+//! available" is announced once a day.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::api::{Host, HostQuery, HostStatus, Job, JobKind, JobStatus, Severity};
-use time::OffsetDateTime;
+use app::api::{Host, HostQuery, HostStatus, Job, JobKind, Severity};
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
+use super::jobs::JobEnd;
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::packages::Monitored;
-use crate::store::{new_id, rfc3339, NewEvent, NewJob};
+use crate::store::{new_id, rfc3339, JobRow, NewJob};
+use crate::workflow::{Flow, Step, StepError, StepResult};
 
 /// Statuses the periodic check visits (oVirt's choice: hosts that are in service).
 const PERIODIC: [HostStatus; 2] = [HostStatus::Up, HostStatus::NonOperational];
@@ -36,11 +39,18 @@ pub struct CheckState {
     limiter: Mutex<Option<(usize, Arc<Semaphore>)>>,
 }
 
-/// Who asked for a check, for events and jobs.
-struct Origin<'a> {
-    user: Option<&'a str>,
-    correlation_id: &'a str,
-    job_id: &'a str,
+/// What a check job keeps in its row: the hosts to check (ids).
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckParams {
+    hosts: Vec<String>,
+}
+
+/// How one host's check went, as its step records it: the outcome in words ("no updates
+/// found", "found updates for packages …"), or why the host was skipped.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Checked {
+    pub skipped: bool,
+    pub message: String,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -101,42 +111,6 @@ impl Service {
         Ok(Monitored::from_lists([base.as_str(), user.as_str()]))
     }
 
-    async fn new_job(
-        &self,
-        kind: JobKind,
-        host: Option<&Host>,
-        cluster_id: Option<&str>,
-        user: Option<&str>,
-    ) -> ServiceResult<(String, String)> {
-        let (id, correlation_id) = (new_id(), new_id());
-        self.store()
-            .insert_job(&NewJob {
-                id: &id,
-                kind,
-                correlation_id: &correlation_id,
-                host_id: host.map(|h| h.id.as_str()),
-                cluster_id: cluster_id.or(host.map(|h| h.cluster.id.as_str())),
-                user,
-            })
-            .await?;
-        Ok((id, correlation_id))
-    }
-
-    pub async fn job_by_id(&self, id: &str) -> ServiceResult<Job> {
-        self.store()
-            .job(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("There is no job with id {id}.")))
-    }
-
-    pub async fn recent_jobs(&self) -> ServiceResult<Vec<Job>> {
-        let mut jobs = Vec::new();
-        for id in self.store().recent_job_ids(100).await? {
-            jobs.extend(self.store().job(&id).await?);
-        }
-        Ok(jobs)
-    }
-
     /// "Check for Upgrade" on one host (`POST /api/hosts/{id}/upgradecheck`). Refused with 409
     /// for statuses that cannot be checked; a check already running is answered with its job.
     pub async fn check_host(&self, actor: Actor<'_>, host_id: &str) -> ServiceResult<Job> {
@@ -151,354 +125,333 @@ impl Service {
             )));
         }
         let user = actor.name();
-        if let Some(job_id) = self.running_check(&host) {
-            self.emit(
-                NewEvent::new(
-                    "host_update_check_already_running",
-                    Severity::Normal,
-                    format!(
-                        "Check for available updates on host {} is already running.",
-                        host.name
-                    ),
-                )
-                .host(&host.id, &host.cluster.id)
-                .user(Some(&user)),
-            )
-            .await?;
-            return self.job_by_id(&job_id).await;
-        }
-        let job = self.start_host_check_job(&host, Some(&user)).await?;
-        self.job_by_id(&job).await
-    }
-
-    /// The job already checking `host`, if any.
-    fn running_check(&self, host: &Host) -> Option<String> {
-        lock(&self.checks().running).get(&host.id).cloned()
-    }
-
-    /// Claims `host` for `job_id`; false when another check has it.
-    fn claim(&self, host: &Host, job_id: &str) -> bool {
-        let mut running = lock(&self.checks().running);
-        if running.contains_key(&host.id) {
-            return false;
-        }
-        running.insert(host.id.clone(), job_id.to_string());
-        true
-    }
-
-    fn release(&self, host: &Host) {
-        lock(&self.checks().running).remove(&host.id);
-    }
-
-    /// Creates a host check job and runs it in the background; returns the job id.
-    async fn start_host_check_job(&self, host: &Host, user: Option<&str>) -> ServiceResult<String> {
-        let (job_id, correlation_id) = self
-            .new_job(JobKind::HostUpgradeCheck, Some(host), None, user)
-            .await?;
-        if !self.claim(host, &job_id) {
-            // Lost a race with another check of the same host between our look and our claim.
-            self.store()
-                .finish_job(
-                    &job_id,
-                    JobStatus::Cancelled,
-                    Some("another check of this host is running"),
-                )
-                .await?;
-            return Ok(job_id);
-        }
-        let service = self.clone();
-        let host = host.clone();
-        let user = user.map(str::to_string);
-        let id = job_id.clone();
-        tokio::spawn(async move {
-            let origin = Origin {
-                user: user.as_deref(),
-                correlation_id: &correlation_id,
-                job_id: &id,
-            };
-            let outcome = service.check_one(&host, &origin).await;
-            service.release(&host);
-            let (status, message) = match &outcome {
-                Ok(message) => (JobStatus::Succeeded, message.clone()),
-                Err(reason) => (JobStatus::Failed, reason.clone()),
-            };
-            if let Err(e) = service
-                .store()
-                .finish_job(&id, status, Some(&message))
-                .await
-            {
-                tracing::error!(job = %id, error = %e, "cannot record the end of a check");
-            }
-        });
-        Ok(job_id)
-    }
-
-    /// Checks one host as a step of `origin.job_id`: events, result, announcement. Returns the
-    /// outcome in words; an `Err` is a failed check (the host keeps its previous result).
-    async fn check_one(&self, host: &Host, origin: &Origin<'_>) -> Result<String, String> {
-        let event = |code, severity, message: String| {
-            NewEvent::new(code, severity, message)
-                .host(&host.id, &host.cluster.id)
-                .correlation(origin.correlation_id)
-                .user(origin.user)
-        };
-        let run = async {
-            let limiter = self.check_limiter().await?;
-            let _permit = limiter
-                .acquire_owned()
-                .await
-                .map_err(|e| ServiceError::Internal(format!("check limiter closed: {e}")))?;
-            let step = self
-                .store()
-                .start_step(origin.job_id, Some(&host.id), "check")
-                .await?;
-            self.emit(event(
-                "host_update_check_started",
-                Severity::Normal,
-                format!(
-                    "Check for available updates on host {} was started.",
-                    host.name
-                ),
-            ))
-            .await?;
-            let monitored = self.monitored().await?;
-            match self.driver().check_updates(&host.id, &monitored).await {
-                Ok(updates) => {
-                    let now = OffsetDateTime::now_utc();
-                    // What the upgrade brings in cluster levels (unknown if the host will not say).
-                    let levels = if updates.is_empty() {
-                        None
-                    } else {
-                        self.driver()
-                            .levels_after_upgrade(&host.id)
-                            .await
-                            .ok()
-                            .filter(|l| !l.is_empty())
-                    };
-                    self.store()
-                        .save_update_check(&host.id, &updates, levels.as_deref(), &rfc3339(now))
-                        .await?;
-                    let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
-                    let outcome = if names.is_empty() {
-                        "no updates found".to_string()
-                    } else {
-                        found_message(&names)
-                    };
-                    self.store()
-                        .finish_step(step, JobStatus::Succeeded, &outcome)
-                        .await?;
-                    self.emit(event(
-                        "host_update_check_finished",
-                        Severity::Normal,
-                        format!(
-                            "Check for available updates on host {} finished: {outcome}.",
+        match self.start_host_check_job(&host, Some(&user)).await? {
+            Ok(job) => self.job_by_id(&job).await,
+            Err(running) => {
+                self.emit(
+                    self.host_event(&host, "host_update_check_already_running", Severity::Normal)
+                        .message(format!(
+                            "Check for available updates on host {} is already running.",
                             host.name
-                        ),
-                    ))
-                    .await?;
-                    if !names.is_empty()
-                        && self
-                            .store()
-                            .claim_updates_notice(
-                                &host.id,
-                                &rfc3339(now),
-                                &rfc3339(now - NOTICE_INTERVAL),
-                            )
-                            .await?
-                    {
-                        self.emit(event(
-                            "host_updates_available",
-                            Severity::Normal,
-                            format!(
-                                "Host {} has available updates: {}.",
-                                host.name,
-                                names.join(", ")
-                            ),
                         ))
-                        .await?;
-                    }
-                    Ok(Ok(outcome))
-                }
-                Err(error) => {
-                    let reason = format!(
-                        "Check for available updates on host {} failed: {error}.",
-                        host.name
-                    );
-                    self.store()
-                        .finish_step(step, JobStatus::Failed, &error.to_string())
-                        .await?;
-                    self.emit(event(
-                        "host_update_check_failed",
-                        Severity::Error,
-                        reason.clone(),
-                    ))
-                    .await?;
-                    Ok(Err(reason))
-                }
-            }
-        };
-        match run.await {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                let error: ServiceError = error;
-                tracing::error!(host = %host.name, error = %error, "update check broke");
-                Err(format!(
-                    "Check for available updates on host {} failed: {error}",
-                    host.name
-                ))
+                        .user(Some(&user)),
+                )
+                .await?;
+                self.job_by_id(&running).await
             }
         }
+    }
+
+    /// Creates a host check job and runs it; `Err` holds the job already checking the host.
+    async fn start_host_check_job(
+        &self,
+        host: &Host,
+        user: Option<&str>,
+    ) -> ServiceResult<Result<String, String>> {
+        let id = new_id();
+        if let Err(running) = self.claim(&host.id, &id) {
+            return Ok(Err(running));
+        }
+        let created = self
+            .create_check_job(
+                &id,
+                JobKind::HostUpgradeCheck,
+                Some(&host.id),
+                &host.cluster.id,
+                std::slice::from_ref(&host.id),
+                user,
+            )
+            .await;
+        if let Err(error) = created {
+            self.release(&host.id);
+            return Err(error);
+        }
+        self.spawn_job(&id);
+        Ok(Ok(id))
+    }
+
+    async fn create_check_job(
+        &self,
+        id: &str,
+        kind: JobKind,
+        host_id: Option<&str>,
+        cluster_id: &str,
+        hosts: &[String],
+        user: Option<&str>,
+    ) -> ServiceResult<()> {
+        let params = serde_json::to_string(&CheckParams {
+            hosts: hosts.to_vec(),
+        })
+        .map_err(|e| ServiceError::Internal(format!("job parameters: {e}")))?;
+        let correlation_id = new_id();
+        self.create_job(
+            &NewJob {
+                id,
+                kind,
+                correlation_id: &correlation_id,
+                host_id,
+                cluster_id: Some(cluster_id),
+                user,
+                host_status_before: None,
+                params: Some(&params),
+                parent_id: None,
+            },
+            String::new,
+        )
+        .await
+    }
+
+    /// Claims `host_id` for `job_id` (a job may claim again what it holds); `Err` names the
+    /// job that has it.
+    fn claim(&self, host_id: &str, job_id: &str) -> Result<(), String> {
+        let mut running = lock(&self.checks().running);
+        match running.get(host_id) {
+            Some(holder) if holder != job_id => Err(holder.clone()),
+            _ => {
+                running.insert(host_id.to_string(), job_id.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    fn release(&self, host_id: &str) {
+        lock(&self.checks().running).remove(host_id);
     }
 
     /// "Check for Upgrade" on every host of a cluster, as one job with a step per host.
     pub async fn check_cluster(&self, actor: Actor<'_>, cluster_id: &str) -> ServiceResult<Job> {
         actor.require_admin()?;
         let cluster = self.cluster_by_id(cluster_id).await?;
-        let hosts = self
+        let hosts: Vec<String> = self
             .host_page(&HostQuery {
                 cluster: Some(cluster.id.clone()),
                 ..HostQuery::default()
             })
             .await?
-            .items;
-        let user = actor.name();
-        let (job_id, correlation_id) = self
-            .new_job(
-                JobKind::ClusterUpgradeCheck,
-                None,
-                Some(&cluster.id),
-                Some(&user),
-            )
-            .await?;
-        let service = self.clone();
-        let id = job_id.clone();
-        tokio::spawn(async move {
-            let origin = Origin {
-                user: Some(&user),
-                correlation_id: &correlation_id,
-                job_id: &id,
-            };
-            let (status, message) = match service.run_cluster_check(&hosts, &origin).await {
-                Ok(summary) => summary,
-                Err(e) => (JobStatus::Failed, e.to_string()),
-            };
-            if let Err(e) = service
-                .store()
-                .finish_job(&id, status, Some(&message))
-                .await
-            {
-                tracing::error!(job = %id, error = %e, "cannot record the end of a cluster check");
-            }
-        });
-        self.job_by_id(&job_id).await
+            .items
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        let id = new_id();
+        self.create_check_job(
+            &id,
+            JobKind::ClusterUpgradeCheck,
+            None,
+            &cluster.id,
+            &hosts,
+            Some(&actor.name()),
+        )
+        .await?;
+        self.spawn_job(&id);
+        self.job_by_id(&id).await
     }
 
-    /// Checks hosts as steps of another job (a cluster upgrade's "check first").
-    pub(super) async fn check_hosts_for_run(
-        &self,
-        hosts: &[Host],
-        job_id: &str,
-        correlation_id: &str,
-        user: Option<&str>,
-    ) -> ServiceResult<()> {
-        let origin = Origin {
-            user,
-            correlation_id,
-            job_id,
+    /// The flow of both kinds of check job: a step per host, all at once (the limiter keeps
+    /// them to `MaxParallelHostChecks`).
+    pub(super) async fn check_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
+        let params = match serde_json::from_str::<CheckParams>(row.params.as_deref().unwrap_or(""))
+        {
+            Ok(params) => params,
+            Err(e) => return JobEnd::failed(format!("the job's parameters cannot be read: {e}")),
         };
-        self.run_cluster_check(hosts, &origin).await.map(|_| ())
-    }
-
-    async fn run_cluster_check(
-        &self,
-        hosts: &[Host],
-        origin: &Origin<'_>,
-    ) -> ServiceResult<(JobStatus, String)> {
-        let mut to_check = Vec::new();
-        for host in hosts {
-            let skip = if !host.status.allows_upgrade() {
-                Some((
-                    "host_update_check_skipped",
-                    format!(
-                        "Check for available updates on host {} skipped: unsupported status {}.",
-                        host.name,
-                        host.status.label()
-                    ),
-                ))
-            } else if !self.claim(host, origin.job_id) {
-                Some((
-                    "host_update_check_already_running",
-                    format!(
-                        "Check for available updates on host {} is already running.",
-                        host.name
-                    ),
-                ))
-            } else {
-                None
-            };
-            match skip {
-                Some((code, message)) => {
-                    self.emit(
-                        NewEvent::new(code, Severity::Warning, message)
-                            .host(&host.id, &host.cluster.id)
-                            .correlation(origin.correlation_id)
-                            .user(origin.user),
-                    )
-                    .await?;
-                }
-                None => to_check.push(host),
+        let mut hosts = Vec::new();
+        for id in &params.hosts {
+            match self.host_by_id(id).await {
+                Ok(host) => hosts.push(host),
+                Err(error) => return JobEnd::failed(error.to_string()),
             }
         }
-        let total = to_check.len().max(1) as f64;
+        let outcomes = self.check_hosts(flow, row, &hosts, "").await;
+        let failed = outcomes.iter().filter(|o| o.is_err()).count();
+        let skipped = outcomes
+            .iter()
+            .filter(|o| o.as_ref().is_ok_and(|c| c.skipped))
+            .count();
+        match (row.kind, outcomes.first()) {
+            (JobKind::HostUpgradeCheck, Some(Ok(checked))) => {
+                JobEnd::succeeded(checked.message.clone())
+            }
+            (JobKind::HostUpgradeCheck, Some(Err(error))) => JobEnd::failed(error.to_string()),
+            _ => {
+                let message = format!(
+                    "{} of {} hosts checked, {failed} failed, {skipped} skipped.",
+                    outcomes.len() - failed - skipped,
+                    hosts.len(),
+                );
+                if failed > 0 {
+                    JobEnd::failed(message)
+                } else {
+                    JobEnd::succeeded(message)
+                }
+            }
+        }
+    }
+
+    /// Checks hosts as steps of `row`'s job (`prefix` keeps a cluster run's steps apart), with
+    /// the job's progress moving as they end.
+    pub(super) async fn check_hosts(
+        &self,
+        flow: &Flow,
+        row: &JobRow,
+        hosts: &[Host],
+        prefix: &str,
+    ) -> Vec<StepResult<Checked>> {
+        let total = hosts.len().max(1) as f64;
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let outcomes = futures::future::join_all(to_check.iter().map(|host| async {
-            let outcome = self.check_one(host, origin).await;
-            self.release(host);
+        futures::future::join_all(hosts.iter().map(|host| async {
+            let step =
+                Step::keyed("check", format!("{prefix}check {}", host.name)).on_host(&host.id);
+            let outcome = flow.step(step, || self.check_one(flow, row, host)).await;
+            self.release_if_held(&host.id, flow.job_id());
             let finished = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            let _ = self
-                .store()
-                .set_job_progress(origin.job_id, 100.0 * finished as f64 / total)
-                .await;
+            if prefix.is_empty() {
+                let _ = self
+                    .store()
+                    .set_job_progress(flow.job_id(), 100.0 * finished as f64 / total)
+                    .await;
+            }
             outcome
         }))
-        .await;
-        let failed = outcomes.iter().filter(|o| o.is_err()).count();
-        let message = format!(
-            "{} of {} hosts checked, {failed} failed, {} skipped.",
-            outcomes.len() - failed,
-            hosts.len(),
-            hosts.len() - outcomes.len()
-        );
-        Ok((
-            if failed > 0 {
-                JobStatus::Failed
+        .await
+    }
+
+    fn release_if_held(&self, host_id: &str, job_id: &str) {
+        let mut running = lock(&self.checks().running);
+        if running.get(host_id).is_some_and(|holder| holder == job_id) {
+            running.remove(host_id);
+        }
+    }
+
+    /// One host's check: events, result, announcement. A failed check is an `Err`; the host
+    /// keeps its previous result.
+    async fn check_one(&self, flow: &Flow, row: &JobRow, host: &Host) -> StepResult<Checked> {
+        let step_key = |code: &str| format!("check {} {code}", host.name);
+        let event = |code, severity, message: String| {
+            self.host_event(host, code, severity)
+                .message(message)
+                .correlation(&row.correlation_id)
+                .user(row.user.as_deref())
+                .once(flow.job_id(), &step_key(code))
+        };
+        let now = self.host_by_id(&host.id).await?;
+        let skip = if !now.status.allows_upgrade() {
+            Some(format!(
+                "Check for available updates on host {} skipped: unsupported status {}.",
+                host.name,
+                now.status.label()
+            ))
+        } else if let Err(_holder) = self.claim(&host.id, flow.job_id()) {
+            Some(format!(
+                "Check for available updates on host {} is already running.",
+                host.name
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = skip {
+            let code = if now.status.allows_upgrade() {
+                "host_update_check_already_running"
             } else {
-                JobStatus::Succeeded
-            },
-            message,
+                "host_update_check_skipped"
+            };
+            self.emit(event(code, Severity::Warning, reason.clone()))
+                .await?;
+            return Ok(Checked {
+                skipped: true,
+                message: reason,
+            });
+        }
+        let limiter = self.check_limiter().await?;
+        let _permit = limiter
+            .acquire_owned()
+            .await
+            .map_err(|e| StepError::Internal(format!("check limiter closed: {e}")))?;
+        self.emit(event(
+            "host_update_check_started",
+            Severity::Normal,
+            format!(
+                "Check for available updates on host {} was started.",
+                host.name
+            ),
         ))
+        .await?;
+        let monitored = self.monitored().await?;
+        let updates = match self.driver().check_updates(&host.id, &monitored).await {
+            Ok(updates) => updates,
+            Err(error) => {
+                let reason = format!(
+                    "Check for available updates on host {} failed: {error}.",
+                    host.name
+                );
+                self.emit(event(
+                    "host_update_check_failed",
+                    Severity::Error,
+                    reason.clone(),
+                ))
+                .await?;
+                return Err(StepError::Host(reason));
+            }
+        };
+        let now = self.clock().now();
+        // What the upgrade brings in cluster levels (unknown if the host will not say).
+        let levels = if updates.is_empty() {
+            None
+        } else {
+            self.driver()
+                .levels_after_upgrade(&host.id)
+                .await
+                .ok()
+                .filter(|l| !l.is_empty())
+        };
+        self.store()
+            .save_update_check(&host.id, &updates, levels.as_deref(), &rfc3339(now))
+            .await?;
+        let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+        let outcome = if names.is_empty() {
+            "no updates found".to_string()
+        } else {
+            found_message(&names)
+        };
+        self.emit(event(
+            "host_update_check_finished",
+            Severity::Normal,
+            format!(
+                "Check for available updates on host {} finished: {outcome}.",
+                host.name
+            ),
+        ))
+        .await?;
+        if !names.is_empty()
+            && self
+                .store()
+                .claim_updates_notice(&host.id, &rfc3339(now), &rfc3339(now - NOTICE_INTERVAL))
+                .await?
+        {
+            self.emit(event(
+                "host_updates_available",
+                Severity::Normal,
+                format!(
+                    "Host {} has available updates: {}.",
+                    host.name,
+                    names.join(", ")
+                ),
+            ))
+            .await?;
+        }
+        Ok(Checked {
+            skipped: false,
+            message: outcome,
+        })
     }
 
     /// The periodic checker: every tick, rereads `HostPackagesUpdateTimeInHours` (0 = off) and
     /// starts checks for the hosts not checked within it. Runs until the process ends.
     pub async fn run_periodic_checks(self) {
-        let interrupted = self
-            .store()
-            .fail_interrupted_jobs(&[JobKind::HostUpgradeCheck, JobKind::ClusterUpgradeCheck])
-            .await;
-        if let Ok(n) = interrupted.as_ref() {
-            if *n > 0 {
-                tracing::info!(
-                    jobs = n,
-                    "ended update checks interrupted by the last shutdown"
-                );
-            }
-        }
         loop {
             if let Err(error) = self.periodic_tick().await {
                 tracing::warn!(error = %error, "periodic update check tick failed");
             }
-            tokio::time::sleep(PERIODIC_TICK).await;
+            self.clock().sleep(PERIODIC_TICK).await;
         }
     }
 
@@ -510,11 +463,12 @@ impl Service {
         let parallel =
             i64::try_from(self.config_number("MaxParallelHostChecks").await?).unwrap_or(1);
         let hours = i64::try_from(hours).unwrap_or(i64::MAX / 3600);
-        let cutoff = rfc3339(OffsetDateTime::now_utc() - time::Duration::hours(hours));
+        let cutoff = rfc3339(self.clock().now() - time::Duration::hours(hours));
         for id in self.store().hosts_due_for_check(&cutoff, parallel).await? {
             let host = self.host_by_id(&id).await?;
-            if PERIODIC.contains(&host.status) && self.running_check(&host).is_none() {
-                self.start_host_check_job(&host, None).await?;
+            if PERIODIC.contains(&host.status) {
+                // A host being checked already is simply not checked twice.
+                let _ = self.start_host_check_job(&host, None).await?;
             }
         }
         Ok(())

@@ -7,13 +7,14 @@
 
 use std::time::Duration;
 
-use app::api::{EngineStatus, Severity};
+use app::api::{EngineStatus, JobKind, JobStatus, Severity};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
+use super::jobs::JobEnd;
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::version::is_newer;
-use crate::store::{rfc3339, EngineState, NewEvent};
+use crate::store::{new_id, rfc3339, EngineState, JobRow, NewEvent, NewJob};
+use crate::workflow::{Flow, Step, StepResult};
 
 /// How long the feed may take to answer.
 const FEED_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,12 +56,7 @@ impl Service {
         let state = match self.store().engine_state().await? {
             Some(state) => state,
             None => EngineState {
-                version: self
-                    .driver()
-                    .engine_release()
-                    .await
-                    .map_err(|e| ServiceError::Host(e.to_string()))?
-                    .version,
+                version: self.driver().engine_release().await?.version,
                 ..EngineState::default()
             },
         };
@@ -75,35 +71,100 @@ impl Service {
         })
     }
 
-    /// `POST /api/engine/updatecheck` (admins), the periodic check and `--now` of the CLI.
+    /// `POST /api/engine/updatecheck` (admins), the periodic check and `--now` of the CLI: an
+    /// `engine_update_check` job, waited for; the answer is the state it leaves.
     pub async fn check_engine(&self, actor: Actor<'_>) -> ServiceResult<EngineStatus> {
         actor.require_admin()?;
-        let release = self
-            .driver()
-            .engine_release()
+        let (id, correlation_id) = (new_id(), new_id());
+        let user = actor.name();
+        self.create_job(
+            &NewJob {
+                id: &id,
+                kind: JobKind::EngineUpdateCheck,
+                correlation_id: &correlation_id,
+                host_id: None,
+                cluster_id: None,
+                user: Some(&user),
+                host_status_before: None,
+                params: None,
+                parent_id: None,
+            },
+            String::new,
+        )
+        .await?;
+        self.spawn_job(&id);
+        let ended = self.job_ended(&id).await?;
+        if ended.status != JobStatus::Succeeded {
+            let job = self.job_by_id(&id).await?;
+            return Err(ServiceError::Host(
+                job.message
+                    .unwrap_or_else(|| "the engine update check failed".to_string()),
+            ));
+        }
+        self.engine_status().await
+    }
+
+    /// Three steps: the engine's version (from the driver), the newest release (from the feed,
+    /// or the driver without one), and the answer saved and announced.
+    pub(super) async fn engine_check_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
+        let outcome: StepResult<String> = async {
+            let release: (String, Option<String>) = flow
+                .step(Step::once("read the engine's version"), || async {
+                    let release = self.driver().engine_release().await?;
+                    Ok((release.version, release.available_version))
+                })
+                .await?;
+            let found: Result<Option<(String, Option<String>)>, String> = flow
+                .step(Step::once("read the release feed"), || async {
+                    let url = self.config_text("EngineUpdateFeedUrl").await?;
+                    Ok(if url.trim().is_empty() {
+                        Ok(release.1.clone().map(|v| (v, None)))
+                    } else {
+                        self.read_feed(url.trim()).await
+                    })
+                })
+                .await?;
+            flow.step(Step::once("save the answer"), || {
+                self.save_engine_answer(flow, row, &release.0, &found)
+            })
             .await
-            .map_err(|e| ServiceError::Host(e.to_string()))?;
+        }
+        .await;
+        match outcome {
+            Ok(message) => JobEnd::succeeded(message),
+            Err(error) => JobEnd::failed(error.to_string()),
+        }
+    }
+
+    /// Saves the check's answer; a failed feed keeps the previous answer and says why, a new
+    /// version is announced once.
+    async fn save_engine_answer(
+        &self,
+        flow: &Flow,
+        row: &JobRow,
+        version: &str,
+        found: &Result<Option<(String, Option<String>)>, String>,
+    ) -> StepResult<String> {
         let previous = self.store().engine_state().await?.unwrap_or_default();
-        let url = self.config_text("EngineUpdateFeedUrl").await?;
-        let found = if url.trim().is_empty() {
-            Ok(release.available_version.clone().map(|v| (v, None)))
-        } else {
-            self.read_feed(url.trim()).await
-        };
-        let now = rfc3339(OffsetDateTime::now_utc());
-        let state = match found {
+        let now = rfc3339(self.clock().now());
+        let (state, said) = match found {
             Ok(newest) => {
                 let (available_version, notes_url) = match newest {
-                    Some((v, notes)) if is_newer(&v, &release.version) => (Some(v), notes),
+                    Some((v, notes)) if is_newer(v, version) => (Some(v.clone()), notes.clone()),
                     _ => (None, None),
                 };
-                EngineState {
-                    version: release.version.clone(),
+                let said = match &available_version {
+                    Some(v) => format!("an update is available: {v}"),
+                    None => "the engine is up to date".to_string(),
+                };
+                let state = EngineState {
+                    version: version.to_string(),
                     available_version,
                     notes_url,
                     last_checked: Some(now),
                     last_error: None,
-                }
+                };
+                (state, said)
             }
             Err(reason) => {
                 self.emit(
@@ -114,31 +175,36 @@ impl Service {
                             "The engine update check failed: {reason}. The previous answer stays."
                         ),
                     )
-                    .user(Some(&actor.name())),
+                    .user(row.user.as_deref())
+                    .once(flow.job_id(), "failed"),
                 )
                 .await?;
-                EngineState {
-                    version: release.version.clone(),
-                    last_error: Some(reason),
+                let state = EngineState {
+                    version: version.to_string(),
+                    last_error: Some(reason.clone()),
                     ..previous
-                }
+                };
+                (
+                    state,
+                    format!("the feed failed ({reason}); the previous answer stays"),
+                )
             }
         };
         self.store().save_engine_state(&state).await?;
-        if let Some(version) = &state.available_version {
-            if self.store().claim_engine_announcement(version).await? {
+        if let Some(available) = &state.available_version {
+            if self.store().claim_engine_announcement(available).await? {
                 self.emit(NewEvent::new(
                     "engine_update_available",
                     Severity::Normal,
                     format!(
-                        "An update for the engine is available: {version} (running {}).",
+                        "An update for the engine is available: {available} (running {}).",
                         state.version
                     ),
                 ))
                 .await?;
             }
         }
-        self.engine_status().await
+        Ok(said)
     }
 
     async fn read_feed(&self, url: &str) -> Result<Option<(String, Option<String>)>, String> {
@@ -195,7 +261,7 @@ impl Service {
             if let Err(error) = self.engine_tick().await {
                 tracing::warn!(error = %error, "engine update check tick failed");
             }
-            tokio::time::sleep(TICK).await;
+            self.clock().sleep(TICK).await;
         }
     }
 
@@ -211,7 +277,7 @@ impl Service {
                 last_checked: Some(at),
                 ..
             }) => {
-                let cutoff = OffsetDateTime::now_utc()
+                let cutoff = self.clock().now()
                     - time::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400));
                 at < rfc3339(cutoff)
             }

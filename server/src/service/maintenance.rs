@@ -1,57 +1,40 @@
-//! Maintenance and activation of one host (SPEC §4 deactivate/activate). Maintenance empties
-//! the host by live migration first; a VM that cannot move fails the job at once, naming the
-//! VM and why, and the host gets its original status back — never left in
-//! `preparing_for_maintenance`. Each step is recorded before and after it runs, and a job the
-//! server was running when it died is run again at start: migrations already done are not
-//! redone (a VM no longer on the host is not moved), so a replay is safe.
+//! Maintenance and activation of one host (SPEC §4 deactivate/activate), and the evacuation
+//! both maintenance and an upgrade start with. Evacuating a host: Preparing For Maintenance
+//! (undone on failure: the host gets its original status back, never left preparing), a plan
+//! of where each running VM goes, the live migrations, then Maintenance. A VM that cannot move
+//! fails the job at once, naming the VM and why. Step tables: docs/workflows.md.
 
-use std::time::Duration;
+use app::api::{Host, HostStatus, Job, JobKind, Severity};
+use serde::{Deserialize, Serialize};
 
-use app::api::{Host, HostStatus, Job, JobKind, JobStatus, Severity};
-
-use super::upgrade::UpgradeOptions;
+use super::jobs::JobEnd;
 use super::{Actor, Service, ServiceError, ServiceResult};
-use crate::scheduler::{evacuate, HostView, VmView};
-use crate::store::{new_id, NewEvent, NewJob};
+use crate::scheduler::evacuate;
+use crate::store::{new_id, JobRow, NewEvent, NewJob};
+use crate::workflow::{Flow, Step, StepError, StepResult};
 
-/// Identity of one running host job.
-#[derive(Clone)]
-pub(super) struct HostJob {
-    pub id: String,
-    pub correlation_id: String,
-    pub user: Option<String>,
-    pub status_before: HostStatus,
+/// Statuses a host can be emptied from.
+pub(super) const EVACUABLE: [HostStatus; 4] = [
+    HostStatus::Up,
+    HostStatus::NonOperational,
+    HostStatus::InstallFailed,
+    HostStatus::PreparingForMaintenance,
+];
+
+/// One planned live migration, as a plan step records it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct PlannedMove {
+    pub vm_id: String,
+    pub vm: String,
+    pub from: String,
+    pub to: String,
+    pub to_name: String,
 }
 
-/// One planned live migration: a VM, the id of the host it leaves, and its target.
-pub(super) struct Move<'a> {
-    pub vm: &'a VmView,
-    pub from: &'a str,
-    pub to: &'a HostView,
-}
-
-/// How a host job ended: its message and the status it leaves the host in.
-pub(super) type Ending = Result<(String, HostStatus), (String, HostStatus)>;
-
-/// The event codes of a host job's two endings.
-pub(super) struct Codes {
-    pub done: &'static str,
-    pub failed: &'static str,
-}
-
-impl HostJob {
-    pub(super) fn event(
-        &self,
-        host: &Host,
-        code: &'static str,
-        severity: Severity,
-        message: String,
-    ) -> NewEvent {
-        NewEvent::new(code, severity, message)
-            .host(&host.id, &host.cluster.id)
-            .correlation(&self.correlation_id)
-            .user(self.user.as_deref())
-    }
+/// What maintenance keeps in its job row.
+#[derive(Debug, Serialize, Deserialize)]
+struct MaintenanceParams {
+    timeout_minutes: u64,
 }
 
 impl Service {
@@ -69,22 +52,25 @@ impl Service {
                 host.status.label()
             )));
         }
-        let job = self
-            .begin_host_job(&actor.name(), &host, JobKind::HostMaintenance, None, None)
+        let params = MaintenanceParams {
+            timeout_minutes: self.config_number("HostUpgradeTimeoutInMinutes").await?,
+        };
+        let id = self
+            .create_host_job(
+                &actor.name(),
+                &host,
+                JobKind::HostMaintenance,
+                &params,
+                None,
+            )
             .await?;
-        self.store()
-            .set_host_status(&host.id, HostStatus::PreparingForMaintenance)
-            .await?;
-        self.emit(job.event(
-            &host,
-            "host_maintenance_started",
-            Severity::Normal,
-            format!("Host {} is being moved to maintenance.", host.name),
-        ))
+        self.emit(
+            self.host_event(&host, "host_maintenance_started", Severity::Normal)
+                .message(format!("Host {} is being moved to maintenance.", host.name))
+                .user(Some(&actor.name())),
+        )
         .await?;
-        let service = self.clone();
-        let id = job.id.clone();
-        tokio::spawn(async move { service.run_maintenance(&host.id, job).await });
+        self.spawn_job(&id);
         self.job_by_id(&id).await
     }
 
@@ -99,295 +85,377 @@ impl Service {
                 host.status.label()
             )));
         }
-        let job = self
-            .begin_host_job(&actor.name(), &host, JobKind::HostActivate, None, None)
+        let id = self
+            .create_host_job(&actor.name(), &host, JobKind::HostActivate, &(), None)
             .await?;
-        let service = self.clone();
-        let id = job.id.clone();
-        tokio::spawn(async move { service.run_activation(&host.id, job).await });
+        self.spawn_job(&id);
         self.job_by_id(&id).await
     }
 
-    /// Creates the job row, refusing a second job on a busy host.
-    pub(super) async fn begin_host_job(
+    /// Creates a host job with its parameters and the host's status now, in one statement; a
+    /// host with another unfinished job is refused (by the database). Returns the job's id.
+    pub(super) async fn create_host_job(
         &self,
         user: &str,
         host: &Host,
         kind: JobKind,
-        options: Option<&str>,
-        correlation_id: Option<&str>,
-    ) -> ServiceResult<HostJob> {
-        if let Some(running) = self.store().host_job_running(&host.id).await? {
-            return Err(ServiceError::Conflict(format!(
-                "Host {} is busy with job {running}; wait for it to end.",
-                host.name
-            )));
-        }
-        let job = HostJob {
-            id: new_id(),
-            correlation_id: correlation_id.map_or_else(new_id, str::to_string),
-            user: Some(user.to_string()),
-            status_before: host.status,
+        params: &impl Serialize,
+        parent: Option<(&str, &str)>,
+    ) -> ServiceResult<String> {
+        let params = serde_json::to_string(params)
+            .map_err(|e| ServiceError::Internal(format!("job parameters: {e}")))?;
+        let (id, correlation_id) = match parent {
+            Some((id, correlation)) => (id.to_string(), correlation.to_string()),
+            None => (new_id(), new_id()),
         };
-        self.store()
-            .insert_job(&NewJob {
-                id: &job.id,
+        self.create_job(
+            &NewJob {
+                id: &id,
                 kind,
-                correlation_id: &job.correlation_id,
+                correlation_id: &correlation_id,
                 host_id: Some(&host.id),
                 cluster_id: Some(&host.cluster.id),
-                user: job.user.as_deref(),
-            })
-            .await?;
-        self.store()
-            .set_job_host_context(&job.id, host.status, options)
-            .await?;
-        Ok(job)
+                user: Some(user),
+                host_status_before: Some(host.status),
+                params: Some(&params),
+                parent_id: None,
+            },
+            || {
+                format!(
+                    "Host {} is busy with another job; wait for it to end.",
+                    host.name
+                )
+            },
+        )
+        .await?;
+        Ok(id)
     }
 
-    /// Runs maintenance to its end, whatever happens: success, or the original status back.
-    async fn run_maintenance(&self, host_id: &str, job: HostJob) {
-        let limit = self
-            .config_number("HostUpgradeTimeoutInMinutes")
-            .await
-            .unwrap_or(120);
-        let outcome = match tokio::time::timeout(
-            Duration::from_secs(limit * 60),
-            self.maintain(host_id, &job),
+    /// An event about a host, for a job's steps to complete.
+    pub(super) fn host_event(
+        &self,
+        host: &Host,
+        code: &'static str,
+        severity: Severity,
+    ) -> NewEvent {
+        NewEvent::new(code, severity, String::new()).host(&host.id, &host.cluster.id)
+    }
+
+    /// The host a host job is about, and its status before the job.
+    pub(super) async fn job_host(&self, row: &JobRow) -> StepResult<(Host, HostStatus)> {
+        let host_id = row
+            .host_id
+            .as_deref()
+            .ok_or_else(|| StepError::Internal(format!("job {} names no host", row.id)))?;
+        let host = self.host_by_id(host_id).await?;
+        let before = row.host_status_before.ok_or_else(|| {
+            StepError::Internal(format!(
+                "job {} does not say the host's status before it, so it cannot give the host back",
+                row.id
+            ))
+        })?;
+        Ok((host, before))
+    }
+
+    pub(super) async fn maintenance_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
+        let (host, before) = match self.job_host(row).await {
+            Ok(found) => found,
+            Err(reason) => return JobEnd::failed(reason.to_string()),
+        };
+        let minutes =
+            match serde_json::from_str::<MaintenanceParams>(row.params.as_deref().unwrap_or("")) {
+                Ok(params) => params.timeout_minutes,
+                Err(e) => {
+                    return JobEnd::failed(format!("the job's parameters cannot be read: {e}"))
+                }
+            };
+        flow.set_deadline(Some((
+            self.deadline(row, minutes),
+            format!("moving the host to maintenance took longer than {minutes} minutes"),
+        )));
+        let outcome = self.evacuate_host(flow, &host, before, "").await;
+        flow.set_deadline(None);
+        let (status, message) = match outcome {
+            Ok(moved) => (
+                HostStatus::Maintenance,
+                Ok(format!("{moved} VMs migrated; the host is in maintenance.")),
+            ),
+            Err(error) => {
+                let undone = flow.unwind().await;
+                (before, Err(with_undo(error, undone)))
+            }
+        };
+        self.finish_host_job(
+            flow,
+            row,
+            &host,
+            before,
+            status,
+            message,
+            ("host_maintenance_finished", "host_maintenance_failed"),
         )
         .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(format!(
-                "moving the host to maintenance took longer than {limit} minutes"
-            )),
-        };
-        let ending = outcome
-            .map(|message| (message, HostStatus::Maintenance))
-            .map_err(|reason| (reason, job.status_before));
-        let codes = Codes {
-            done: "host_maintenance_finished",
-            failed: "host_maintenance_failed",
-        };
-        self.end_host_job(host_id, &job, ending, codes).await;
     }
 
-    async fn run_activation(&self, host_id: &str, job: HostJob) {
-        let outcome = async {
-            let step = self
-                .store()
-                .start_step(&job.id, Some(host_id), "activate")
-                .await
-                .map_err(|e| e.to_string())?;
-            self.driver()
-                .activate(host_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            self.store()
-                .finish_step(step, JobStatus::Succeeded, "activated")
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok("activated".to_string())
-        }
-        .await;
-        let ending = outcome
-            .map(|message| (message, HostStatus::Up))
-            .map_err(|reason| (reason, job.status_before));
-        let codes = Codes {
-            done: "host_activated",
-            failed: "host_activation_failed",
+    pub(super) async fn activation_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
+        let (host, before) = match self.job_host(row).await {
+            Ok(found) => found,
+            Err(reason) => return JobEnd::failed(reason.to_string()),
         };
-        self.end_host_job(host_id, &job, ending, codes).await;
+        let outcome = self.activate_step(flow, &host, "").await;
+        let (status, message) = match outcome {
+            Ok(()) => (HostStatus::Up, Ok("activated".to_string())),
+            Err(error) => (before, Err(error)),
+        };
+        self.finish_host_job(
+            flow,
+            row,
+            &host,
+            before,
+            status,
+            message,
+            ("host_activated", "host_activation_failed"),
+        )
+        .await
     }
 
-    /// Records the end of a host job: the status it leaves the host in, the job's result and
-    /// the event that says so.
-    pub(super) async fn end_host_job(
+    /// The `activate` step: the host back in service, Up.
+    pub(super) async fn activate_step(
         &self,
-        host_id: &str,
-        job: &HostJob,
-        ending: Ending,
-        codes: Codes,
-    ) {
-        let result: ServiceResult<()> = async {
-            let host = self.host_by_id(host_id).await?;
-            let (status, message, code, severity, job_status) = match &ending {
-                Ok((message, status)) => (
-                    *status,
-                    message,
-                    codes.done,
-                    Severity::Normal,
-                    JobStatus::Succeeded,
-                ),
-                Err((reason, status)) => (
-                    *status,
-                    reason,
-                    codes.failed,
-                    Severity::Error,
-                    JobStatus::Failed,
-                ),
-            };
-            self.store().set_host_status(host_id, status).await?;
-            self.store()
-                .finish_job(&job.id, job_status, Some(message))
-                .await?;
-            let verb = if ending.is_err() && status == job.status_before {
-                "stays"
-            } else {
-                "is"
-            };
-            self.emit(job.event(
-                &host,
-                code,
-                severity,
-                format!("Host {} {verb} {}: {message}", host.name, status.label()),
-            ))
-            .await?;
-            Ok(())
-        }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(job = %job.id, error = %error, "cannot record the end of a host job");
-        }
+        flow: &Flow,
+        host: &Host,
+        prefix: &str,
+    ) -> StepResult<()> {
+        flow.step(
+            Step::keyed("activate", format!("{prefix}activate")).on_host(&host.id),
+            || async {
+                self.driver().activate(&host.id).await?;
+                self.store()
+                    .set_host_status(&host.id, HostStatus::Up)
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
     }
 
-    /// Empties the host and takes it out of service. `Err` says why, naming VMs.
-    pub(super) async fn maintain(&self, host_id: &str, job: &HostJob) -> Result<String, String> {
-        let text = |e: ServiceError| e.to_string();
-        let host = self.host_by_id(host_id).await.map_err(text)?;
-        let vms = self
-            .store()
-            .running_vms_on(host_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut world = self.placement_world(&host.cluster.id).await.map_err(text)?;
+    /// Empties the host and takes it out of service; returns how many VMs moved. Steps are
+    /// keyed with `prefix` (a cluster run's wave). Undo on failure: the host's status `before`.
+    pub(super) async fn evacuate_host(
+        &self,
+        flow: &Flow,
+        host: &Host,
+        before: HostStatus,
+        prefix: &str,
+    ) -> StepResult<usize> {
+        let service = self.clone();
+        let host_id = host.id.clone();
+        flow.step_with_undo(
+            Step::keyed("prepare", format!("{prefix}prepare")).on_host(&host.id),
+            || async {
+                self.store()
+                    .set_host_status(&host.id, HostStatus::PreparingForMaintenance)
+                    .await?;
+                Ok(())
+            },
+            move |()| {
+                let (service, host_id) = (service.clone(), host_id.clone());
+                async move {
+                    // Only a host still preparing goes back: one that moved on is left as it is.
+                    service
+                        .store()
+                        .restore_host_status(&host_id, HostStatus::PreparingForMaintenance, before)
+                        .await?;
+                    Ok(())
+                }
+            },
+        )
+        .await?;
+        let moves: Vec<PlannedMove> = flow
+            .step(
+                Step::keyed("plan evacuation", format!("{prefix}plan evacuation"))
+                    .on_host(&host.id),
+                || self.plan_evacuation(host),
+            )
+            .await?;
+        self.migrate(flow, &moves, prefix).await?;
+        flow.step(
+            Step::keyed("enter maintenance", format!("{prefix}enter maintenance"))
+                .on_host(&host.id),
+            || async {
+                let left = self.store().running_vms_on(&host.id).await?;
+                if !left.is_empty() {
+                    let names: Vec<&str> = left.iter().map(|vm| vm.name.as_str()).collect();
+                    return Err(StepError::Refused(format!(
+                        "VMs still run on host {}: {}",
+                        host.name,
+                        names.join(", ")
+                    )));
+                }
+                self.driver().enter_maintenance(&host.id).await?;
+                self.store()
+                    .set_host_status(&host.id, HostStatus::Maintenance)
+                    .await?;
+                Ok("in maintenance".to_string())
+            },
+        )
+        .await?;
+        Ok(moves.len())
+    }
+
+    /// Where each VM running on the host goes, once no VM start is reserving the host.
+    async fn plan_evacuation(&self, host: &Host) -> StepResult<Vec<PlannedMove>> {
+        while self.store().vm_starts_on(&host.id).await? > 0 {
+            self.clock().sleep(super::POLL).await;
+        }
+        let vms = self.store().running_vms_on(&host.id).await?;
+        let mut world = self.placement_world(&host.cluster.id).await?;
         let source = world
             .hosts()
             .iter()
             .position(|h| h.id == host.id)
-            .ok_or_else(|| format!("host {} is not in its cluster", host.name))?;
+            .ok_or_else(|| {
+                StepError::Internal(format!("host {} is not in its cluster", host.name))
+            })?;
         let planned = evacuate(source, &vms, &mut world).map_err(|stuck| {
             let names: Vec<String> = stuck
                 .iter()
                 .map(|s| format!("VM {} cannot move: {}", s.vm, s.reason))
                 .collect();
-            names.join("; ")
+            StepError::Refused(names.join("; "))
         })?;
-        let moves: Vec<Move> = planned
+        Ok(planned
             .into_iter()
-            .map(|p| Move {
-                vm: &vms[p.vm],
-                from: &host.id,
-                to: &world.hosts()[p.to],
+            .map(|p| {
+                let to = &world.hosts()[p.to];
+                PlannedMove {
+                    vm_id: vms[p.vm].id.clone(),
+                    vm: vms[p.vm].name.clone(),
+                    from: host.id.clone(),
+                    to: to.id.clone(),
+                    to_name: to.name.clone(),
+                }
             })
-            .collect();
-        self.migrate(&job.id, &moves).await?;
-        let step = self
-            .store()
-            .start_step(&job.id, Some(&host.id), "enter maintenance")
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Err(error) = self.driver().enter_maintenance(&host.id).await {
-            self.store()
-                .finish_step(step, JobStatus::Failed, &error.to_string())
-                .await
-                .map_err(|e| e.to_string())?;
-            return Err(error.to_string());
-        }
-        self.store()
-            .finish_step(step, JobStatus::Succeeded, "in maintenance")
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(format!(
-            "{} VMs migrated; the host is in maintenance.",
-            moves.len()
-        ))
+            .collect())
     }
 
-    /// Live-migrates VMs, all at once (the driver keeps each host to its own limit), each as a
-    /// step of `job_id`. `Err` names every VM that did not move, and why.
-    pub(super) async fn migrate(&self, job_id: &str, moves: &[Move<'_>]) -> Result<(), String> {
-        let migrations = moves.iter().map(|Move { vm, from, to }| async move {
-            let step = self
-                .store()
-                .start_step(
-                    job_id,
-                    Some(from),
-                    &format!("migrate {} to {}", vm.name, to.name),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            match self.driver().migrate_vm(vm, from, &to.id).await {
-                Ok(()) => {
-                    self.store()
-                        .record_migration(&vm.id, from, &to.id)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    self.store()
-                        .finish_step(step, JobStatus::Succeeded, "migrated")
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Ok(())
-                }
-                Err(error) => {
-                    let reason =
-                        format!("VM {} could not migrate to {}: {error}", vm.name, to.name);
-                    self.store()
-                        .finish_step(step, JobStatus::Failed, &reason)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Err(reason)
-                }
-            }
+    /// Live-migrates VMs, all at once (the driver keeps each host to its own limit), a step
+    /// each. The error names every VM that did not move, and why.
+    pub(super) async fn migrate(
+        &self,
+        flow: &Flow,
+        moves: &[PlannedMove],
+        prefix: &str,
+    ) -> StepResult<()> {
+        let migrations = moves.iter().map(|m| {
+            let step = Step::keyed(
+                "migrate",
+                format!("{prefix}migrate {} to {}", m.vm, m.to_name),
+            )
+            .on_host(&m.from);
+            flow.step(step, move || self.migrate_one(m))
         });
         let failures: Vec<String> = futures::future::join_all(migrations)
             .await
             .into_iter()
-            .filter_map(Result::err)
+            .filter_map(|outcome| outcome.err().map(|e| e.to_string()))
             .collect();
         if failures.is_empty() {
             Ok(())
         } else {
-            Err(failures.join("; "))
+            Err(StepError::Host(failures.join("; ")))
         }
     }
 
-    /// At start: runs again the host jobs a dead server left running. Each run starts from
-    /// the host's status now, and every step is safe to replay.
-    pub async fn resume_host_jobs(&self) -> ServiceResult<()> {
-        for kind in [
-            JobKind::HostMaintenance,
-            JobKind::HostActivate,
-            JobKind::HostUpgrade,
-        ] {
-            for unfinished in self.store().unfinished_host_jobs(kind.as_str()).await? {
-                tracing::info!(job = %unfinished.job_id, kind = kind.as_str(), "resuming a job interrupted by a restart");
-                let job = HostJob {
-                    id: unfinished.job_id,
-                    correlation_id: unfinished.correlation_id,
-                    user: unfinished.user,
-                    status_before: unfinished.status_before,
-                };
-                let options = unfinished.options;
-                let service = self.clone();
-                let host_id = unfinished.host_id;
-                tokio::spawn(async move {
-                    match kind {
-                        JobKind::HostMaintenance => service.run_maintenance(&host_id, job).await,
-                        JobKind::HostActivate => service.run_activation(&host_id, job).await,
-                        _ => {
-                            service
-                                .run_upgrade(
-                                    &host_id,
-                                    job,
-                                    UpgradeOptions::from_stored(options.as_deref()),
-                                )
-                                .await
-                        }
-                    }
-                });
+    /// One migration, safe to repeat: the driver does nothing for a VM already on its target,
+    /// and the inventory counts a migration once.
+    async fn migrate_one(&self, m: &PlannedMove) -> StepResult<String> {
+        let vm = self
+            .store()
+            .placed_vm(&m.vm_id)
+            .await?
+            .ok_or_else(|| StepError::Refused(format!("VM {} no longer exists", m.vm)))?;
+        self.driver()
+            .migrate_vm(&vm.view, &m.from, &m.to)
+            .await
+            .map_err(|e| {
+                StepError::Host(format!(
+                    "VM {} could not migrate to {}: {e}",
+                    m.vm, m.to_name
+                ))
+            })?;
+        self.store()
+            .record_migration(&m.vm_id, &m.from, &m.to)
+            .await?;
+        Ok("migrated".to_string())
+    }
+
+    /// The end of a host job: the status it leaves the host in and the event that says so,
+    /// as the job's last step (so both happen once), then the job's end.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn finish_host_job(
+        &self,
+        flow: &Flow,
+        row: &JobRow,
+        host: &Host,
+        before: HostStatus,
+        status: HostStatus,
+        outcome: StepResult<String>,
+        (done, failed): (&'static str, &'static str),
+    ) -> JobEnd {
+        let verb = if outcome.is_err() && status == before {
+            "stays"
+        } else {
+            "is"
+        };
+        let (code, severity, text) = match &outcome {
+            Ok(message) => (done, Severity::Normal, message.clone()),
+            Err(reason) => (failed, Severity::Error, reason.to_string()),
+        };
+        let event = self
+            .host_event(host, code, severity)
+            .message(format!(
+                "Host {} {verb} {}: {text}",
+                host.name,
+                status.label()
+            ))
+            .correlation(&row.correlation_id)
+            .user(row.user.as_deref());
+        let finished = flow
+            .step(Step::once("finish").on_host(&host.id), || async {
+                self.store().set_host_status(&host.id, status).await?;
+                self.emit(event.clone().once(flow.job_id(), "finish"))
+                    .await?;
+                Ok(())
+            })
+            .await;
+        match (outcome, finished) {
+            (Ok(message), Ok(())) => JobEnd::succeeded(message),
+            (Err(reason), _) => JobEnd::failed(reason.to_string()),
+            (Ok(_), Err(error)) => {
+                JobEnd::failed(format!("the job's end could not be recorded: {error}"))
             }
         }
-        Ok(())
+    }
+}
+
+/// A failure, and what its undo said if that failed too.
+pub(super) fn with_undo(error: StepError, undone: StepResult<()>) -> StepError {
+    match undone {
+        Ok(()) => error,
+        Err(undo) => StepError::Internal(format!(
+            "{error} (and giving the host its status back failed: {undo})"
+        )),
+    }
+}
+
+impl From<ServiceError> for StepError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Store(store) => store.into(),
+            ServiceError::Host(reason) => StepError::Host(reason),
+            ServiceError::Internal(reason) => StepError::Internal(reason),
+            other => StepError::Refused(other.to_string()),
+        }
     }
 }

@@ -1,11 +1,17 @@
 //! The one place that decides. Every action of the portal, the REST API and the CLI comes
 //! through here: who may do it, whether the input is valid, and which event records it.
+//! Long actions are jobs: `jobs` creates, runs and resumes them, and each feature module holds
+//! its own flow (a workflow of recorded steps, see `crate::workflow`).
+//!
+//! Not here: SQL (`store`), touching hosts (`fleet`), placement and planning maths
+//! (`scheduler`, `planner`), HTTP (`http`).
 
 mod checks;
 mod clusters;
 mod config;
 mod engine;
 mod inventory;
+mod jobs;
 mod maintenance;
 mod notify;
 mod rolling;
@@ -15,11 +21,18 @@ mod users;
 mod vms;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::api::{ApiError, Severity};
+use time::OffsetDateTime;
 
-use crate::fleet::driver::Driver;
-use crate::store::{NewEvent, Store, StoreError};
+use crate::fleet::driver::{Driver, DriverError};
+use crate::store::{JobRow, NewEvent, Store, StoreError};
+use crate::workflow::{Clock, Faults, SystemClock};
+
+/// How often a flow looks again at something it waits for (a paused run, a child job, a VM
+/// start on a host it evacuates).
+const POLL: Duration = Duration::from_millis(200);
 
 pub use clusters::ClusterUpdate;
 pub use stream::{Changes, StreamCursor};
@@ -82,6 +95,12 @@ impl ServiceError {
     }
 }
 
+impl From<DriverError> for ServiceError {
+    fn from(error: DriverError) -> Self {
+        ServiceError::Host(error.to_string())
+    }
+}
+
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 /// The service: cheap to clone, shared by the HTTP layer and the CLI.
@@ -93,20 +112,52 @@ pub struct Service {
 struct Inner {
     store: Store,
     driver: Arc<dyn Driver>,
+    clock: Arc<dyn Clock>,
+    faults: Faults,
     checks: checks::CheckState,
     power_locks: vms::PowerLocks,
+    running: jobs::Running,
 }
 
 impl Service {
+    /// A service on real time, injecting no faults.
     pub fn new(store: Store, driver: Arc<dyn Driver>) -> Self {
+        Service::with(store, driver, Arc::new(SystemClock), Faults::none())
+    }
+
+    /// A service with its clock and the faults to inject (crash tests; see `workflow::faults`).
+    pub fn with(
+        store: Store,
+        driver: Arc<dyn Driver>,
+        clock: Arc<dyn Clock>,
+        faults: Faults,
+    ) -> Self {
         Service {
             inner: Arc::new(Inner {
                 store,
                 driver,
+                clock,
+                faults,
                 checks: checks::CheckState::default(),
                 power_locks: vms::PowerLocks::default(),
+                running: jobs::Running::default(),
             }),
         }
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// When a job that may take `minutes` must have ended: counted from its creation, so a
+    /// resumed job keeps the time it had.
+    fn deadline(&self, row: &JobRow, minutes: u64) -> OffsetDateTime {
+        let created = OffsetDateTime::parse(
+            &row.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap_or_else(|_| self.clock().now());
+        created + Duration::from_secs(minutes.saturating_mul(60))
     }
 
     pub fn store(&self) -> &Store {
@@ -130,7 +181,8 @@ impl Service {
     }
 
     /// Records an event, and queues its notifications if anyone subscribed to its kind (the
-    /// delivery loop sends them; the caller never waits for a network).
+    /// delivery loop sends them; the caller never waits for a network). An event with a once
+    /// key (written by a step) is written, and notified, once however often its step runs.
     pub(crate) async fn emit(&self, event: NewEvent) -> ServiceResult<()> {
         let id = self.store().add_event(&event).await?;
         if notify::EVENT_KINDS.contains(&event.code) {

@@ -1,19 +1,26 @@
-//! Upgrading one host (SPEC §1): maintenance (live-migrating its VMs away) unless it is in
-//! maintenance already, install the monitored packages' updates, reboot if asked, then back to
-//! its original status with its update notification cleared. A failure while emptying the host
-//! gives it its original status back; a failure in install or reboot leaves it
-//! `install_failed`, from which Upgrade can run again.
+//! Upgrading one host (SPEC §1): the evacuation (unless the host is in maintenance already),
+//! then the point of no return, the install of the monitored packages' updates, a reboot if
+//! asked, and the host back to its original status with its update notification cleared.
+//! A failure or timeout while emptying the host gives it its original status back; one in the
+//! install, reboot or activation leaves it Install Failed with its updates still listed, so
+//! Upgrade can run again. Step tables: docs/workflows.md.
 
 use std::time::Duration;
 
-use app::api::{HostStatus, Job, JobKind, JobStatus, Severity};
+use app::api::{Host, HostStatus, Job, JobKind, Severity};
 use serde::{Deserialize, Serialize};
 
-use super::maintenance::{Codes, Ending, HostJob};
+use super::jobs::JobEnd;
+use super::maintenance::{with_undo, EVACUABLE};
 use super::{Actor, Service, ServiceError, ServiceResult};
+use crate::store::JobRow;
+use crate::workflow::{Flow, Step, StepError, StepResult};
 
 /// How often a rebooted host is asked whether it answers.
 const RESPONSE_POLL: Duration = Duration::from_millis(200);
+
+/// The longest per-host timeout an admin may ask for: a week.
+pub const MAX_TIMEOUT_MINUTES: u64 = 7 * 24 * 60;
 
 /// What the admin chose (`POST /api/hosts/{id}/upgrade` body).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -37,17 +44,22 @@ impl Default for UpgradeOptions {
     }
 }
 
-impl UpgradeOptions {
-    /// The options a job stored; the defaults when none were (or they no longer parse).
-    pub fn from_stored(text: Option<&str>) -> Self {
-        text.and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or_default()
-    }
+/// What an upgrade keeps in its job row: the options with the timeout settled.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub(super) struct UpgradeParams {
+    pub reboot: bool,
+    pub timeout_minutes: u64,
 }
 
-/// Where the upgrade failed decides the host's status afterwards.
-fn failed_in_install(reason: String) -> (String, HostStatus) {
-    (reason, HostStatus::InstallFailed)
+/// `timeout_minutes`, if given, within 1 minute and a week.
+pub(super) fn validate_timeout(minutes: Option<u64>) -> ServiceResult<()> {
+    match minutes {
+        Some(m) if !(1..=MAX_TIMEOUT_MINUTES).contains(&m) => Err(ServiceError::invalid(
+            "invalid_timeout",
+            format!("timeout_minutes must be between 1 and {MAX_TIMEOUT_MINUTES} (a week)."),
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl Service {
@@ -59,7 +71,39 @@ impl Service {
         options: UpgradeOptions,
     ) -> ServiceResult<Job> {
         actor.require_admin()?;
+        validate_timeout(options.timeout_minutes)?;
         let host = self.host_by_id(host_id).await?;
+        self.check_upgradable(&host)?;
+        let params = self.upgrade_params(options).await?;
+        let id = self
+            .create_host_job(&actor.name(), &host, JobKind::HostUpgrade, &params, None)
+            .await?;
+        self.emit(
+            self.host_event(&host, "host_upgrade_started", Severity::Normal)
+                .message(format!("Upgrade of host {} was started.", host.name))
+                .user(Some(&actor.name())),
+        )
+        .await?;
+        self.spawn_job(&id);
+        self.job_by_id(&id).await
+    }
+
+    /// The options with the default timeout filled in.
+    pub(super) async fn upgrade_params(
+        &self,
+        options: UpgradeOptions,
+    ) -> ServiceResult<UpgradeParams> {
+        Ok(UpgradeParams {
+            reboot: options.reboot,
+            timeout_minutes: match options.timeout_minutes {
+                Some(minutes) => minutes,
+                None => self.config_number("HostUpgradeTimeoutInMinutes").await?,
+            },
+        })
+    }
+
+    /// SPEC §1.1: an upgrade needs a status that allows it and updates to install.
+    pub(super) fn check_upgradable(&self, host: &Host) -> ServiceResult<()> {
         if !host.status.allows_upgrade() {
             return Err(ServiceError::Conflict(format!(
                 "Host {} is {}; a host can be upgraded when it is Up, Maintenance, Non Operational or Install Failed.",
@@ -73,244 +117,175 @@ impl Service {
                 host.name
             )));
         }
-        if options.timeout_minutes == Some(0) {
-            return Err(ServiceError::invalid(
-                "invalid_timeout",
-                "timeout_minutes must be at least 1.",
-            ));
-        }
-        let stored = serde_json::to_string(&options).ok();
-        let job = self
-            .begin_host_job(
-                &actor.name(),
-                &host,
-                JobKind::HostUpgrade,
-                stored.as_deref(),
-                None,
-            )
-            .await?;
-        self.emit(job.event(
-            &host,
-            "host_upgrade_started",
-            Severity::Normal,
-            format!("Upgrade of host {} was started.", host.name),
-        ))
-        .await?;
-        let service = self.clone();
-        let id = job.id.clone();
-        tokio::spawn(async move { service.run_upgrade(&host.id, job, options).await });
-        self.job_by_id(&id).await
+        Ok(())
     }
 
-    pub(super) async fn run_upgrade(&self, host_id: &str, job: HostJob, options: UpgradeOptions) {
-        let minutes = match options.timeout_minutes {
-            Some(minutes) => minutes,
-            None => self
-                .config_number("HostUpgradeTimeoutInMinutes")
+    pub(super) async fn upgrade_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
+        let (host, before) = match self.job_host(row).await {
+            Ok(found) => found,
+            Err(reason) => return JobEnd::failed(reason.to_string()),
+        };
+        let params =
+            match serde_json::from_str::<UpgradeParams>(row.params.as_deref().unwrap_or("")) {
+                Ok(params) => params,
+                Err(e) => {
+                    return JobEnd::failed(format!("the job's parameters cannot be read: {e}"))
+                }
+            };
+        let minutes = params.timeout_minutes;
+        flow.set_deadline(Some((
+            self.deadline(row, minutes),
+            format!("the upgrade took longer than {minutes} minutes"),
+        )));
+        // Before the point of no return: a failure gives the host its original status back.
+        if EVACUABLE.contains(&before) {
+            if let Err(error) = self.evacuate_host(flow, &host, before, "").await {
+                let undone = flow.unwind().await;
+                return self
+                    .finish_upgrade(
+                        flow,
+                        row,
+                        &host,
+                        before,
+                        before,
+                        Err(with_undo(error, undone)),
+                    )
+                    .await;
+            }
+        }
+        flow.commit();
+        let outcome = self.install_and_restart(flow, &host, before, params).await;
+        flow.set_deadline(None);
+        let status = match outcome {
+            Ok(_) if before == HostStatus::Maintenance => HostStatus::Maintenance,
+            Ok(_) => HostStatus::Up,
+            Err(_) => HostStatus::InstallFailed,
+        };
+        self.finish_upgrade(flow, row, &host, before, status, outcome)
+            .await
+    }
+
+    /// After the point of no return: install, reboot, wait for the host, activate.
+    async fn install_and_restart(
+        &self,
+        flow: &Flow,
+        host: &Host,
+        before: HostStatus,
+        params: UpgradeParams,
+    ) -> StepResult<String> {
+        let progress = |percent: f64| async move {
+            let _ = self.store().set_job_progress(flow.job_id(), percent).await;
+        };
+        progress(40.0).await;
+        flow.step(Step::once("install").on_host(&host.id), || async {
+            self.store()
+                .set_host_status(&host.id, HostStatus::Installing)
+                .await?;
+            let monitored = self.monitored().await?;
+            // Safe to repeat: a host with nothing pending installs nothing.
+            let installed = self
+                .driver()
+                .install_updates(&host.id, &monitored)
                 .await
-                .unwrap_or(120),
-        };
-        let ending = match tokio::time::timeout(
-            Duration::from_secs(minutes * 60),
-            self.upgrade(host_id, &job, options),
-        )
-        .await
-        {
-            Ok(ending) => ending,
-            Err(_) => Err(failed_in_install(format!(
-                "the upgrade took longer than {minutes} minutes"
-            ))),
-        };
-        let codes = Codes {
-            done: "host_upgrade_finished",
-            failed: "host_upgrade_failed",
-        };
-        self.end_host_job(host_id, &job, ending, codes).await;
+                .map_err(|e| StepError::Host(format!("installing the updates failed: {e}")))?;
+            self.store()
+                .record_install(&host.id, &installed.os, &installed.supported_cluster_levels)
+                .await?;
+            Ok(format!(
+                "installed the {} pending updates; the host runs {}",
+                host.available_updates.len(),
+                installed.os
+            ))
+        })
+        .await?;
+        if params.reboot {
+            progress(70.0).await;
+            flow.step(Step::once("reboot").on_host(&host.id), || async {
+                self.store()
+                    .set_host_status(&host.id, HostStatus::Reboot)
+                    .await?;
+                self.driver()
+                    .reboot(&host.id)
+                    .await
+                    .map_err(|e| StepError::Host(format!("rebooting failed: {e}")))?;
+                Ok("rebooted".to_string())
+            })
+            .await?;
+            flow.step(
+                Step::once("wait for the host to answer").on_host(&host.id),
+                || self.wait_until_responding(host),
+            )
+            .await?;
+        }
+        if before == HostStatus::Maintenance {
+            return Ok("upgraded; the host stays in maintenance".to_string());
+        }
+        progress(90.0).await;
+        self.activate_step(flow, host, "")
+            .await
+            .map_err(|e| StepError::Host(format!("activating after the upgrade failed: {e}")))?;
+        Ok(if params.reboot {
+            "upgraded and rebooted"
+        } else {
+            "upgraded"
+        }
+        .to_string())
     }
 
     /// After a reboot, waits (within `ServerRebootTimeoutInSeconds`) until the host answers;
     /// a host that is briefly Non Responsive meanwhile is expected, not a failure.
-    async fn wait_until_responding(
-        &self,
-        host_id: &str,
-        job: &HostJob,
-    ) -> Result<(), (String, HostStatus)> {
-        let limit = self
-            .config_number("ServerRebootTimeoutInSeconds")
-            .await
-            .map_err(|e| failed_in_install(e.to_string()))?;
-        let step = self
-            .store()
-            .start_step(&job.id, Some(host_id), "wait for the host to answer")
-            .await
-            .map_err(|e| failed_in_install(e.to_string()))?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(limit);
+    async fn wait_until_responding(&self, host: &Host) -> StepResult<String> {
+        let limit = self.config_number("ServerRebootTimeoutInSeconds").await?;
+        let deadline = self.clock().now() + Duration::from_secs(limit);
         let mut silent = 0;
-        loop {
-            match self.driver().is_responding(host_id).await {
-                Ok(true) => break,
-                Ok(false) => {
-                    silent += 1;
-                    self.store()
-                        .set_host_status(host_id, HostStatus::NonResponsive)
-                        .await
-                        .map_err(|e| failed_in_install(e.to_string()))?;
-                }
-                Err(error) => return Err(failed_in_install(error.to_string())),
+        while !self.driver().is_responding(&host.id).await? {
+            silent += 1;
+            self.store()
+                .set_host_status(&host.id, HostStatus::NonResponsive)
+                .await?;
+            if self.clock().now() >= deadline {
+                return Err(StepError::Host(format!(
+                    "the host did not answer within {limit} seconds after its reboot"
+                )));
             }
-            if tokio::time::Instant::now() >= deadline {
-                let reason =
-                    format!("the host did not answer within {limit} seconds after its reboot");
-                let _ = self
-                    .store()
-                    .finish_step(step, JobStatus::Failed, &reason)
-                    .await;
-                return Err(failed_in_install(reason));
-            }
-            tokio::time::sleep(RESPONSE_POLL).await;
+            self.clock().sleep(RESPONSE_POLL).await;
         }
         self.store()
-            .finish_step(
-                step,
-                JobStatus::Succeeded,
-                &format!("answered after {silent} unanswered polls"),
-            )
-            .await
-            .map_err(|e| failed_in_install(e.to_string()))?;
-        self.store()
-            .set_host_status(host_id, HostStatus::Initializing)
-            .await
-            .map_err(|e| failed_in_install(e.to_string()))
+            .set_host_status(&host.id, HostStatus::Initializing)
+            .await?;
+        Ok(format!("answered after {silent} unanswered polls"))
     }
 
-    /// The flow, from wherever the host is now (so a resumed job continues where it was).
-    async fn upgrade(&self, host_id: &str, job: &HostJob, options: UpgradeOptions) -> Ending {
-        let internal = |e: ServiceError| (e.to_string(), job.status_before);
-        let step = |phase: &'static str| async move {
-            self.store()
-                .start_step(&job.id, Some(host_id), phase)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        let finish = |id: i64, status: JobStatus, message: String| async move {
-            self.store()
-                .finish_step(id, status, &message)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        let host = self.host_by_id(host_id).await.map_err(internal)?;
-        let monitored = self.monitored().await.map_err(internal)?;
-
-        if matches!(
-            host.status,
-            HostStatus::Up
-                | HostStatus::NonOperational
-                | HostStatus::InstallFailed
-                | HostStatus::PreparingForMaintenance
-        ) {
-            self.store()
-                .set_host_status(host_id, HostStatus::PreparingForMaintenance)
-                .await
-                .map_err(|e| (e.to_string(), job.status_before))?;
-            self.maintain(host_id, job)
-                .await
-                .map_err(|reason| (reason, job.status_before))?;
-        }
-
-        // Skip an install a previous run finished (a restart between install and reboot).
-        let pending = self
-            .driver()
-            .check_updates(host_id, &monitored)
-            .await
-            .map_err(|e| failed_in_install(e.to_string()))?;
-        if host.status != HostStatus::Reboot
-            && host.status != HostStatus::Initializing
-            && !pending.is_empty()
-        {
-            let _ = self.store().set_job_progress(&job.id, 40.0).await;
-            self.store()
-                .set_host_status(host_id, HostStatus::Installing)
-                .await
-                .map_err(|e| failed_in_install(e.to_string()))?;
-            let id = step("install").await.map_err(failed_in_install)?;
-            match self.driver().install_updates(host_id, &monitored).await {
-                Ok(installed) => {
-                    self.store()
-                        .record_install(host_id, &installed.os, &installed.supported_cluster_levels)
-                        .await
-                        .map_err(|e| failed_in_install(e.to_string()))?;
-                    finish(
-                        id,
-                        JobStatus::Succeeded,
-                        format!("installed {} updates", pending.len()),
-                    )
-                    .await
-                    .map_err(failed_in_install)?;
-                }
-                Err(error) => {
-                    finish(id, JobStatus::Failed, error.to_string())
-                        .await
-                        .map_err(failed_in_install)?;
-                    return Err(failed_in_install(format!(
-                        "installing the updates failed: {error}"
-                    )));
-                }
+    /// The upgrade's last step: a host that made it has its update notification cleared.
+    async fn finish_upgrade(
+        &self,
+        flow: &Flow,
+        row: &JobRow,
+        host: &Host,
+        before: HostStatus,
+        status: HostStatus,
+        outcome: StepResult<String>,
+    ) -> JobEnd {
+        if outcome.is_ok() {
+            let cleared = flow
+                .step(Step::once("clear updates").on_host(&host.id), || async {
+                    self.store().clear_updates(&host.id).await?;
+                    Ok(())
+                })
+                .await;
+            if let Err(error) = cleared {
+                return JobEnd::failed(format!("the upgrade could not be recorded: {error}"));
             }
-        } else {
-            let host = self.host_by_id(host_id).await.map_err(internal)?;
-            self.store()
-                .record_install(host_id, &host.os, &[])
-                .await
-                .map_err(|e| failed_in_install(e.to_string()))?;
         }
-
-        if options.reboot {
-            let _ = self.store().set_job_progress(&job.id, 70.0).await;
-            self.store()
-                .set_host_status(host_id, HostStatus::Reboot)
-                .await
-                .map_err(|e| failed_in_install(e.to_string()))?;
-            let id = step("reboot").await.map_err(failed_in_install)?;
-            if let Err(error) = self.driver().reboot(host_id).await {
-                finish(id, JobStatus::Failed, error.to_string())
-                    .await
-                    .map_err(failed_in_install)?;
-                return Err(failed_in_install(format!("rebooting failed: {error}")));
-            }
-            finish(id, JobStatus::Succeeded, "rebooted".to_string())
-                .await
-                .map_err(failed_in_install)?;
-            self.wait_until_responding(host_id, job).await?;
-        }
-
-        // Back where it started: Up (through activation), or Maintenance.
-        if job.status_before == HostStatus::Maintenance {
-            return Ok((
-                "upgraded; the host stays in maintenance".to_string(),
-                HostStatus::Maintenance,
-            ));
-        }
-        let _ = self.store().set_job_progress(&job.id, 90.0).await;
-        let id = step("activate").await.map_err(failed_in_install)?;
-        if let Err(error) = self.driver().activate(host_id).await {
-            finish(id, JobStatus::Failed, error.to_string())
-                .await
-                .map_err(failed_in_install)?;
-            return Err(failed_in_install(format!(
-                "activating after the upgrade failed: {error}"
-            )));
-        }
-        finish(id, JobStatus::Succeeded, "activated".to_string())
-            .await
-            .map_err(failed_in_install)?;
-        Ok((
-            if options.reboot {
-                "upgraded and rebooted"
-            } else {
-                "upgraded"
-            }
-            .to_string(),
-            HostStatus::Up,
-        ))
+        self.finish_host_job(
+            flow,
+            row,
+            host,
+            before,
+            status,
+            outcome,
+            ("host_upgrade_finished", "host_upgrade_failed"),
+        )
+        .await
     }
 }

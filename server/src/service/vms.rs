@@ -12,7 +12,7 @@ use app::api::{
 
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::SchedulingPolicy;
-use crate::scheduler::{explain, place, why_no_host, Ask, Cluster, HostView, Verdict};
+use crate::scheduler::{explain, place, why_no_host, Ask, ClusterView, HostView, Verdict};
 use crate::store::{NewEvent, PlacedVm};
 
 /// VMs with a power action in flight. A second action on one of them is refused rather than
@@ -54,7 +54,7 @@ impl Drop for PowerLock<'_> {
 
 impl Service {
     /// A cluster's rules and hosts as the scheduler sees them.
-    pub(super) async fn placement_world(&self, cluster_id: &str) -> ServiceResult<Cluster> {
+    pub(super) async fn placement_world(&self, cluster_id: &str) -> ServiceResult<ClusterView> {
         let rules = self
             .store()
             .cluster_rules(cluster_id)
@@ -63,7 +63,7 @@ impl Service {
                 ServiceError::NotFound(format!("There is no cluster with id {cluster_id}."))
             })?;
         let hosts = self.store().placement_hosts(cluster_id).await?;
-        Ok(Cluster::new(hosts, rules))
+        Ok(ClusterView::new(hosts, rules))
     }
 
     async fn placed(&self, id: &str) -> ServiceResult<PlacedVm> {
@@ -183,11 +183,19 @@ impl Service {
             ))
         })?;
         let host = &world.hosts()[target];
-        self.power(actor, &vm, (&host.id, &host.name), VmAction::Start)
-            .await?;
-        self.store()
-            .set_vm_power(id, VmStatus::Up, Some(&host.id))
-            .await?;
+        // The host is reserved first, in one statement that checks it is still Up: an
+        // evacuation that began meanwhile waits for this start, or this start is refused.
+        if !self.store().reserve_vm_start(id, &host.id).await? {
+            return Err(ServiceError::Conflict(format!(
+                "VM {} cannot start on host {} now: the host is no longer Up, or the VM is being started already. Try again.",
+                vm.view.name, host.name
+            )));
+        }
+        let started = self
+            .power(actor, &vm, (&host.id, &host.name), VmAction::Start)
+            .await;
+        self.store().end_vm_start(id, started.is_ok()).await?;
+        started?;
         self.vm_event(
             actor,
             &vm,
@@ -299,6 +307,23 @@ impl Service {
     }
 
     /// The name of the VM's cluster when it is in upgrade mode.
+    /// At start: VM starts a dead server left half done end as the host says: running where
+    /// it was started, or not started.
+    pub async fn settle_vm_starts(&self) -> ServiceResult<()> {
+        for (vm_id, host_id) in self.store().vm_starts().await? {
+            let Some(vm) = self.store().placed_vm(&vm_id).await? else {
+                continue;
+            };
+            let runs_there = self
+                .driver()
+                .vm_host(&vm.view)
+                .await?
+                .is_some_and(|h| h == host_id);
+            self.store().end_vm_start(&vm_id, runs_there).await?;
+        }
+        Ok(())
+    }
+
     async fn upgrade_mode(&self, vm: &PlacedVm) -> ServiceResult<Option<String>> {
         let Some(cluster_id) = &vm.cluster_id else {
             return Ok(None);

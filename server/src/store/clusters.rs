@@ -1,5 +1,6 @@
 //! Cluster settings and what their preconditions look at.
 
+use app::api::HostStatus;
 use sqlx::Row;
 
 use super::{json, Store, StoreResult};
@@ -62,6 +63,36 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Takes a cluster out of upgrade mode to `policy`, if it is still in upgrade mode.
+    pub async fn reset_upgrade_policy(&self, cluster_id: &str, policy: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE clusters SET scheduling_policy = ? WHERE id = ? AND scheduling_policy = 'in_cluster_upgrade'",
+        )
+        .bind(policy)
+        .bind(cluster_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Hosts of the cluster left Preparing For Maintenance with no job of their own get `to`.
+    pub async fn release_prepared_hosts(
+        &self,
+        cluster_id: &str,
+        to: HostStatus,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE hosts SET status = ? WHERE cluster_id = ? AND status = 'preparing_for_maintenance'
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.host_id = hosts.id AND jobs.ended_at IS NULL
+                             AND jobs.kind IN ('host_maintenance', 'host_activate', 'host_upgrade'))",
+        )
+        .bind(to.as_str())
+        .bind(cluster_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn set_cluster_level(&self, cluster_id: &str, level: &str) -> StoreResult<()> {

@@ -13,6 +13,8 @@ pub struct NewEvent {
     pub cluster_id: Option<String>,
     pub correlation_id: Option<String>,
     pub user: Option<String>,
+    /// Set by steps: the event is written once per key, however often its step runs.
+    pub once_key: Option<String>,
 }
 
 impl NewEvent {
@@ -25,7 +27,19 @@ impl NewEvent {
             cluster_id: None,
             correlation_id: None,
             user: None,
+            once_key: None,
         }
+    }
+
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Written once for this job and key: a step that runs again writes nothing new.
+    pub fn once(mut self, job_id: &str, key: &str) -> Self {
+        self.once_key = Some(format!("{job_id}/{key}/{}", self.code));
+        self
     }
 
     pub fn host(mut self, host_id: &str, cluster_id: &str) -> Self {
@@ -94,10 +108,13 @@ fn push_event_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a EventQu
 }
 
 impl Store {
+    /// Writes the event and returns its id; an event with a once key that was written before
+    /// is not written again, and its first id is returned.
     pub async fn add_event(&self, event: &NewEvent) -> StoreResult<i64> {
-        let id = sqlx::query(
-            "INSERT INTO events (code, severity, time, message, host_id, cluster_id, correlation_id, user_name)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        let done = sqlx::query(
+            "INSERT INTO events (code, severity, time, message, host_id, cluster_id, correlation_id, user_name, once_key)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (once_key) DO NOTHING",
         )
         .bind(event.code)
         .bind(event.severity.as_str())
@@ -107,10 +124,18 @@ impl Store {
         .bind(&event.cluster_id)
         .bind(&event.correlation_id)
         .bind(&event.user)
+        .bind(&event.once_key)
         .execute(&self.pool)
-        .await?
-        .last_insert_rowid();
-        Ok(id)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(done.last_insert_rowid());
+        }
+        Ok(
+            sqlx::query_scalar("SELECT id FROM events WHERE once_key = ?")
+                .bind(&event.once_key)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// The id of the newest event (0 when there is none).

@@ -1,9 +1,10 @@
-use app::api::{Job, JobKind, JobStatus, JobStep, Ref};
+use app::api::{HostStatus, Job, JobKind, JobStatus, JobStep, Ref};
 use sqlx::{sqlite::SqliteRow, Row};
 
 use super::{corrupt, now_rfc3339, Store, StoreResult};
 
-/// A job about to be created.
+/// A job about to be created, with everything a resume needs: its parameters and, for a host
+/// job, the host's status before it.
 #[derive(Debug)]
 pub struct NewJob<'a> {
     pub id: &'a str,
@@ -12,6 +13,20 @@ pub struct NewJob<'a> {
     pub host_id: Option<&'a str>,
     pub cluster_id: Option<&'a str>,
     pub user: Option<&'a str>,
+    pub host_status_before: Option<HostStatus>,
+    /// The flow's parameters (JSON).
+    pub params: Option<&'a str>,
+    pub parent_id: Option<&'a str>,
+}
+
+/// What inserting a job did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobInsert {
+    Created,
+    /// A job with this id exists already (a replayed step created it before).
+    Existed,
+    /// The host, or the cluster, has an unfinished job of a kind that excludes this one.
+    Busy,
 }
 
 fn status(text: String) -> StoreResult<JobStatus> {
@@ -24,6 +39,7 @@ fn step_from(row: SqliteRow) -> StoreResult<JobStep> {
     Ok(JobStep {
         host: host_id.zip(host_name).map(|(id, name)| Ref { id, name }),
         phase: row.try_get("phase")?,
+        name: row.try_get("name")?,
         status: status(row.try_get("status")?)?,
         started_at: row.try_get("started_at")?,
         ended_at: row.try_get("ended_at")?,
@@ -32,22 +48,36 @@ fn step_from(row: SqliteRow) -> StoreResult<JobStep> {
 }
 
 impl Store {
-    pub async fn insert_job(&self, job: &NewJob<'_>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, user_name, created_at, updated_at)
-             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+    /// Creates a job in one statement. The database refuses a second unfinished job on one host
+    /// (maintenance, activation, upgrade) or a second upgrade run of one cluster (`Busy`).
+    pub async fn insert_job(&self, job: &NewJob<'_>) -> StoreResult<JobInsert> {
+        let kind = job.kind;
+        let now = now_rfc3339();
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, user_name,
+                               host_status_before, params, parent_id, created_at, updated_at)
+             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(job.id)
-        .bind(job.kind.as_str())
+        .bind(kind.as_str())
         .bind(job.correlation_id)
         .bind(job.host_id)
         .bind(job.cluster_id)
         .bind(job.user)
-        .bind(now_rfc3339())
-        .bind(now_rfc3339())
+        .bind(job.host_status_before.map(HostStatus::as_str))
+        .bind(job.params)
+        .bind(job.parent_id)
+        .bind(&now)
+        .bind(&now)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await;
+        match inserted {
+            Ok(done) if done.rows_affected() == 1 => Ok(JobInsert::Created),
+            Ok(_) => Ok(JobInsert::Existed),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(JobInsert::Busy),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn set_job_progress(&self, id: &str, percent: f64) -> StoreResult<()> {
@@ -60,6 +90,7 @@ impl Store {
         Ok(())
     }
 
+    /// Ends a job, once: a job that has ended keeps its first end (a replay changes nothing).
     pub async fn finish_job(
         &self,
         id: &str,
@@ -69,7 +100,7 @@ impl Store {
         sqlx::query(
             "UPDATE jobs SET status = ?, message = ?, ended_at = ?, updated_at = ?,
                              percent_complete = CASE WHEN ? = 'succeeded' THEN 100 ELSE percent_complete END
-             WHERE id = ?",
+             WHERE id = ? AND ended_at IS NULL",
         )
         .bind(status.as_str())
         .bind(message)
@@ -77,54 +108,6 @@ impl Store {
         .bind(now_rfc3339())
         .bind(status.as_str())
         .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Records that a step began; returns its id.
-    pub async fn start_step(
-        &self,
-        job_id: &str,
-        host_id: Option<&str>,
-        phase: &str,
-    ) -> StoreResult<i64> {
-        let id = sqlx::query(
-            "INSERT INTO job_steps (job_id, host_id, phase, status, started_at) VALUES (?, ?, ?, 'running', ?)",
-        )
-        .bind(job_id)
-        .bind(host_id)
-        .bind(phase)
-        .bind(now_rfc3339())
-        .execute(&self.pool)
-        .await?
-        .last_insert_rowid();
-        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?")
-            .bind(now_rfc3339())
-            .bind(job_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(id)
-    }
-
-    pub async fn finish_step(
-        &self,
-        step_id: i64,
-        status: JobStatus,
-        message: &str,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE job_steps SET status = ?, message = ?, ended_at = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(message)
-            .bind(now_rfc3339())
-            .bind(step_id)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM job_steps WHERE id = ?)",
-        )
-        .bind(now_rfc3339())
-        .bind(step_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -152,7 +135,7 @@ impl Store {
             return Ok(None);
         };
         let steps = sqlx::query(
-            "SELECT s.phase, s.status, s.started_at, s.ended_at, s.message, h.id AS host_id, h.name AS host_name
+            "SELECT s.phase, s.name, s.status, s.started_at, s.ended_at, s.message, h.id AS host_id, h.name AS host_name
              FROM job_steps s LEFT JOIN hosts h ON h.id = s.host_id WHERE s.job_id = ? ORDER BY s.id",
         )
         .bind(id)
@@ -183,33 +166,5 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
         )
-    }
-
-    /// Ends the jobs of `kinds` a dead server left running; returns how many.
-    pub async fn fail_interrupted_jobs(&self, kinds: &[JobKind]) -> StoreResult<u64> {
-        let mut ended = 0;
-        for kind in kinds {
-            let now = now_rfc3339();
-            sqlx::query(
-                "UPDATE job_steps SET status = 'failed', ended_at = ?, message = 'interrupted by a server restart'
-                 WHERE status = 'running' AND job_id IN (SELECT id FROM jobs WHERE kind = ? AND status = 'running')",
-            )
-            .bind(&now)
-            .bind(kind.as_str())
-            .execute(&self.pool)
-            .await?;
-            ended += sqlx::query(
-                "UPDATE jobs SET status = 'failed', ended_at = ?, updated_at = ?,
-                                 message = 'interrupted by a server restart'
-                 WHERE kind = ? AND status = 'running'",
-            )
-            .bind(&now)
-            .bind(&now)
-            .bind(kind.as_str())
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        }
-        Ok(ended)
     }
 }

@@ -15,6 +15,7 @@ mod rolling;
 mod sim;
 mod users;
 mod vms;
+mod workflow;
 mod world;
 
 use std::str::FromStr;
@@ -26,13 +27,13 @@ use sqlx::SqlitePool;
 pub use clusters::VmTraits;
 pub use engine::EngineState;
 pub use events::NewEvent;
-pub use jobs::NewJob;
-pub use maintenance::UnfinishedHostJob;
+pub use jobs::{JobInsert, NewJob};
 pub use notify::DueDelivery;
 pub use placement::PlacedVm;
 pub use rolling::ActiveRun;
-pub use sim::{SimHost, SimWorld};
+pub use sim::{SimHost, SimVm, SimWorld};
 pub use users::UserRow;
+pub use workflow::JobRow;
 
 /// What can go wrong below the service.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
-//! Queries of rolling cluster upgrades: the run's job row (its status is how pause, resume and
-//! cancel reach the running loop, also across restarts), its state, and its host jobs.
+//! Queries of rolling cluster upgrades: the cluster's unfinished run, the run's status (how
+//! pause, resume and cancel reach its flow, also across restarts), and its host jobs.
 
 use app::api::{JobKind, JobStatus};
 use sqlx::Row;
@@ -10,66 +10,25 @@ use super::{now_rfc3339, Store, StoreResult};
 #[derive(Debug)]
 pub struct ActiveRun {
     pub job_id: String,
-    pub correlation_id: String,
-    pub cluster_id: String,
-    pub user: Option<String>,
     pub status: String,
-    pub percent: f64,
-    /// The run's state (JSON), written by the service.
-    pub state: Option<String>,
-}
-
-const RUN_COLUMNS: &str =
-    "id, correlation_id, cluster_id, user_name, status, percent_complete, options";
-
-fn run_from(row: sqlx::sqlite::SqliteRow) -> StoreResult<ActiveRun> {
-    Ok(ActiveRun {
-        job_id: row.try_get("id")?,
-        correlation_id: row.try_get("correlation_id")?,
-        cluster_id: row.try_get("cluster_id")?,
-        user: row.try_get("user_name")?,
-        status: row.try_get("status")?,
-        percent: row.try_get("percent_complete")?,
-        state: row.try_get("options")?,
-    })
 }
 
 impl Store {
     /// The cluster's upgrade run that has not ended, if any.
     pub async fn active_run(&self, cluster_id: &str) -> StoreResult<Option<ActiveRun>> {
-        sqlx::query(&format!(
-            "SELECT {RUN_COLUMNS} FROM jobs WHERE kind = ? AND cluster_id = ? AND ended_at IS NULL"
-        ))
+        sqlx::query(
+            "SELECT id, status FROM jobs WHERE kind = ? AND cluster_id = ? AND ended_at IS NULL",
+        )
         .bind(JobKind::ClusterUpgrade.as_str())
         .bind(cluster_id)
         .fetch_optional(&self.pool)
         .await?
-        .map(run_from)
-        .transpose()
-    }
-
-    /// Every upgrade run that has not ended (to resume them at start).
-    pub async fn active_runs(&self) -> StoreResult<Vec<ActiveRun>> {
-        sqlx::query(&format!(
-            "SELECT {RUN_COLUMNS} FROM jobs WHERE kind = ? AND ended_at IS NULL ORDER BY created_at"
-        ))
-        .bind(JobKind::ClusterUpgrade.as_str())
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(run_from)
-        .collect()
-    }
-
-    pub async fn run(&self, job_id: &str) -> StoreResult<Option<ActiveRun>> {
-        sqlx::query(&format!(
-            "SELECT {RUN_COLUMNS} FROM jobs WHERE kind = ? AND id = ? AND ended_at IS NULL"
-        ))
-        .bind(JobKind::ClusterUpgrade.as_str())
-        .bind(job_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .map(run_from)
+        .map(|row| {
+            Ok(ActiveRun {
+                job_id: row.try_get("id")?,
+                status: row.try_get("status")?,
+            })
+        })
         .transpose()
     }
 
@@ -96,15 +55,6 @@ impl Store {
         Ok(switched)
     }
 
-    pub async fn set_run_state(&self, job_id: &str, state: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET options = ? WHERE id = ?")
-            .bind(state)
-            .bind(job_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// The ids of the jobs of one kind that share a correlation id, oldest first.
     pub async fn jobs_of_correlation(
         &self,
@@ -116,18 +66,6 @@ impl Store {
         )
         .bind(correlation_id)
         .bind(kind.as_str())
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Hosts whose upgrade within the run (its correlation id) failed.
-    pub async fn failed_hosts_of(&self, correlation_id: &str) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT host_id FROM jobs
-             WHERE correlation_id = ? AND kind = ? AND status = 'failed' AND host_id IS NOT NULL",
-        )
-        .bind(correlation_id)
-        .bind(JobKind::HostUpgrade.as_str())
         .fetch_all(&self.pool)
         .await?)
     }

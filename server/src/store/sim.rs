@@ -58,7 +58,7 @@ impl Store {
 
     pub async fn sim_host(&self, host_id: &str) -> StoreResult<Option<SimHost>> {
         let Some(row) = sqlx::query(
-            "SELECT h.os, s.packages, s.fail, s.upgrade_seconds, s.reboot_seconds
+            "SELECT COALESCE(s.os, h.os) AS os, s.packages, s.fail, s.upgrade_seconds, s.reboot_seconds
              FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = ?",
         )
         .bind(host_id)
@@ -97,6 +97,75 @@ impl Store {
     ) -> StoreResult<()> {
         sqlx::query("UPDATE sim_hosts SET packages = ? WHERE host_id = ?")
             .bind(serde_json::to_string(packages).unwrap_or_else(|_| "{}".into()))
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Where the simulated hypervisors run a VM, and in which state: the simulator's truth, which
+/// Uplift's inventory follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimVm {
+    pub name: String,
+    pub host: Option<String>,
+    pub status: String,
+}
+
+impl Store {
+    /// Where the simulator runs the VM (host id) and its state; `None` for a VM it does not know.
+    pub async fn sim_vm_state(&self, vm_id: &str) -> StoreResult<Option<(Option<String>, String)>> {
+        Ok(
+            sqlx::query_as("SELECT host_id, status FROM sim_vms WHERE vm_id = ?")
+                .bind(vm_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The simulator's view of every VM, by name.
+    pub async fn sim_vms(&self) -> StoreResult<Vec<SimVm>> {
+        sqlx::query(
+            "SELECT v.name, h.name AS host, s.status FROM sim_vms s
+             JOIN vms v ON v.id = s.vm_id LEFT JOIN hosts h ON h.id = s.host_id ORDER BY v.name",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(SimVm {
+                name: row.try_get("name")?,
+                host: row.try_get("host")?,
+                status: row.try_get("status")?,
+            })
+        })
+        .collect()
+    }
+
+    /// The simulator now runs the VM on `host_id` in `status` (`None`: nowhere).
+    pub async fn set_sim_vm(
+        &self,
+        vm_id: &str,
+        host_id: Option<&str>,
+        status: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sim_vms (vm_id, host_id, status) VALUES (?, ?, ?)
+             ON CONFLICT (vm_id) DO UPDATE SET host_id = excluded.host_id, status = excluded.status",
+        )
+        .bind(vm_id)
+        .bind(host_id)
+        .bind(status)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The simulated host's OS after an install.
+    pub async fn set_sim_os(&self, host_id: &str, os: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE sim_hosts SET os = ? WHERE host_id = ?")
+            .bind(os)
             .bind(host_id)
             .execute(&self.pool)
             .await?;

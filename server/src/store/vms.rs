@@ -39,4 +39,55 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Reserves `host_id` for starting the VM, in one statement that also checks the VM is not
+    /// running nor being started and the host is Up. False when any of that is not so.
+    pub async fn reserve_vm_start(&self, vm_id: &str, host_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE vms SET starting_on = ?
+             WHERE id = ? AND starting_on IS NULL AND status NOT IN ('up', 'paused', 'migrating')
+               AND EXISTS (SELECT 1 FROM hosts WHERE id = ? AND status = 'up')",
+        )
+        .bind(host_id)
+        .bind(vm_id)
+        .bind(host_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends a start the VM reserved: running on its host if it started, as it was otherwise.
+    pub async fn end_vm_start(&self, vm_id: &str, started: bool) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE vms SET status = CASE WHEN ? THEN 'up' ELSE status END,
+                            host_id = CASE WHEN ? THEN starting_on ELSE host_id END,
+                            starting_on = NULL
+             WHERE id = ?",
+        )
+        .bind(started)
+        .bind(started)
+        .bind(vm_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How many VM starts reserve this host now.
+    pub async fn vm_starts_on(&self, host_id: &str) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM vms WHERE starting_on = ?")
+                .bind(host_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// VM starts a dead server left reserved: (VM id, host id).
+    pub async fn vm_starts(&self) -> StoreResult<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, starting_on FROM vms WHERE starting_on IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }

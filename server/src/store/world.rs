@@ -88,14 +88,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail)
-                 VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail, os)
+                 VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(&id)
             .bind(serde_json::to_string(&host.packages).unwrap_or_default())
             .bind(host.upgrade_seconds)
             .bind(host.reboot_seconds)
             .bind(host.fail.as_str())
+            .bind(&host.os)
             .execute(&mut *tx)
             .await?;
             host_ids.insert(host.name.get_ref().as_str(), id);
@@ -113,13 +114,14 @@ impl Store {
                 .map(|h| host_clusters[h.get_ref().as_str()])
                 .or(vm.cluster.as_ref().map(|c| c.get_ref().as_str()))
                 .map(|name| &cluster_ids[name]);
+            let vm_id = new_id();
             sqlx::query(
                 "INSERT INTO vms (id, name, host_id, cluster_id, status, cpus, memory_mb, migration,
                                   cpu_pinning, numa_pinning, host_devices, highly_available,
                                   hosted_engine)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(new_id())
+            .bind(&vm_id)
             .bind(vm.name.get_ref())
             .bind(host_id)
             .bind(cluster)
@@ -134,6 +136,13 @@ impl Store {
             .bind(vm.hosted_engine)
             .execute(&mut *tx)
             .await?;
+            // The simulated hypervisors' own record of the VM.
+            sqlx::query("INSERT INTO sim_vms (vm_id, host_id, status) VALUES (?, ?, ?)")
+                .bind(&vm_id)
+                .bind(host_id)
+                .bind(vm.status().as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

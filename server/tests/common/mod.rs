@@ -143,6 +143,11 @@ impl Server {
     /// is turned off first, so the only checks are the ones a test starts (a test may turn it
     /// on again with `uplift config set`).
     pub async fn start(data_dir: &Path, fleet: &Path) -> Server {
+        Server::start_with(data_dir, fleet, &[]).await
+    }
+
+    /// Like [`Server::start`], with extra environment variables (fault injection).
+    pub async fn start_with(data_dir: &Path, fleet: &Path, env: &[(&str, &str)]) -> Server {
         let off = run(uplift(data_dir).args(["config", "set", "HostPackagesUpdateTimeInHours=0"]));
         assert!(
             off.status.success(),
@@ -156,6 +161,7 @@ impl Server {
             .arg(fleet)
             .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("UPLIFT_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -205,6 +211,18 @@ impl Server {
             .expect("kill runs");
         assert!(sent.success());
         self.child.wait().expect("uplift exits")
+    }
+
+    /// Waits up to `within` for the server to exit by itself (an injected crash); its status.
+    pub async fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
     }
 
     /// kill -9: no shutdown, no flushing beyond what the server already committed.
@@ -269,6 +287,41 @@ pub async fn portal_login(server: &Server, user: &str, password: &str) -> Option
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with("uplift_session="))
         .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
+/// GET as the admin, read as an API type.
+pub async fn admin_get<T: serde::de::DeserializeOwned>(server: &Server, path: &str) -> T {
+    let response = client()
+        .get(server.url(path))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        response.status().is_success(),
+        "GET {path}: {}",
+        response.status()
+    );
+    response.json().await.expect("an API type")
+}
+
+/// Where the simulator runs each VM (`uplift sim vms`): name -> (host name, status).
+pub fn sim_vms(data_dir: &Path) -> HashMap<String, (Option<String>, String)> {
+    let out = run(uplift(data_dir).args(["sim", "vms"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split('\t');
+            let (name, host, status) = (parts.next()?, parts.next()?, parts.next()?);
+            let host = (host != "-").then(|| host.to_string());
+            Some((name.to_string(), (host, status.to_string())))
+        })
+        .collect()
 }
 
 /// Adds the viewer `v` (password `viewer-password`) through the CLI.

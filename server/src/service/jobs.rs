@@ -1,0 +1,195 @@
+//! The one place jobs are created, run and resumed. A new job and a job a dead server left
+//! behind take the same path: [`Service::spawn_job`] loads the job's row and its step log and
+//! runs its kind's flow, which replays what the log holds and goes on from there. The end of a
+//! job is written until it sticks.
+//!
+//! What a flow does is not here: each kind's flow lives with its feature (`maintenance`,
+//! `upgrade`, `checks`, `rolling`, `engine`).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use app::api::{Job, JobKind, JobStatus};
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::store::{JobInsert, JobRow, NewJob, StoreError};
+use crate::workflow::{Flow, StepLog};
+
+/// The jobs this process runs now: a job runs at most once per process.
+#[derive(Default)]
+pub(super) struct Running(Mutex<HashSet<String>>);
+
+impl Running {
+    fn claim(&self, job_id: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(job_id.to_string())
+    }
+
+    fn release(&self, job_id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(job_id);
+    }
+}
+
+/// How a flow says its job ended.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct JobEnd {
+    pub status: JobStatus,
+    pub message: String,
+}
+
+impl JobEnd {
+    pub fn succeeded(message: impl Into<String>) -> Self {
+        JobEnd {
+            status: JobStatus::Succeeded,
+            message: message.into(),
+        }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        JobEnd {
+            status: JobStatus::Failed,
+            message: message.into(),
+        }
+    }
+}
+
+impl Service {
+    /// Creates a job in one statement with everything its resume needs. A host (or cluster)
+    /// that already has an unfinished job of an excluding kind is refused by the database, and
+    /// the refusal is a conflict that says so with `busy`.
+    pub(super) async fn create_job(
+        &self,
+        job: &NewJob<'_>,
+        busy: impl FnOnce() -> String,
+    ) -> ServiceResult<()> {
+        match self.store().insert_job(job).await? {
+            JobInsert::Created | JobInsert::Existed => Ok(()),
+            JobInsert::Busy => Err(ServiceError::Conflict(busy())),
+        }
+    }
+
+    /// Runs the job's flow in the background, unless this process runs it already.
+    pub(super) fn spawn_job(&self, job_id: &str) {
+        if !self.inner.running.claim(job_id) {
+            return;
+        }
+        let service = self.clone();
+        let job_id = job_id.to_string();
+        tokio::spawn(async move {
+            service.run_job(&job_id).await;
+            service.inner.running.release(&job_id);
+        });
+    }
+
+    /// At start: every job a dead server left unfinished, whatever its kind, resumed by the
+    /// same path a new job takes. Returns how many.
+    pub async fn resume_jobs(&self) -> ServiceResult<usize> {
+        let unfinished = self.store().unfinished_job_ids().await?;
+        for id in &unfinished {
+            tracing::info!(job = %id, "resuming a job interrupted by a restart");
+            self.spawn_job(id);
+        }
+        Ok(unfinished.len())
+    }
+
+    /// Loads the job and its log, runs its flow to the end, and records the end.
+    async fn run_job(&self, job_id: &str) {
+        let row = loop {
+            match self.store().job_row(job_id).await {
+                Ok(Some(row)) => break row,
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(job = %job_id, %error, "cannot read the job yet; trying again");
+                    self.clock().sleep(crate::workflow::backoff(3)).await;
+                }
+            }
+        };
+        if row.ended {
+            return;
+        }
+        let log: Arc<dyn StepLog> = Arc::new(self.store().clone());
+        let flow = loop {
+            match Flow::load(
+                job_id,
+                row.kind.as_str(),
+                log.clone(),
+                self.inner.clock.clone(),
+                self.inner.faults.clone(),
+            )
+            .await
+            {
+                Ok(flow) => break flow,
+                Err(error) => {
+                    tracing::warn!(job = %job_id, %error, "cannot read the job's steps yet; trying again");
+                    self.clock().sleep(crate::workflow::backoff(3)).await;
+                }
+            }
+        };
+        let end = match row.kind {
+            JobKind::HostMaintenance => self.maintenance_flow(&flow, &row).await,
+            JobKind::HostActivate => self.activation_flow(&flow, &row).await,
+            JobKind::HostUpgrade => self.upgrade_flow(&flow, &row).await,
+            JobKind::HostUpgradeCheck | JobKind::ClusterUpgradeCheck => {
+                self.check_flow(&flow, &row).await
+            }
+            JobKind::ClusterUpgrade => self.cluster_upgrade_flow(&flow, &row).await,
+            JobKind::EngineUpdateCheck => self.engine_check_flow(&flow, &row).await,
+        };
+        self.end_job(job_id, &end).await;
+    }
+
+    /// Writes a job's end, trying until it sticks: a job whose end is lost would keep its host
+    /// or cluster busy for ever.
+    async fn end_job(&self, job_id: &str, end: &JobEnd) {
+        let mut tries = 0;
+        loop {
+            let written = if self.inner.faults.fail_job_end() {
+                // Injected (UPLIFT_FAIL_JOB_ENDS): stands in for a database too busy to answer.
+                Err(StoreError::Sql(sqlx::Error::PoolTimedOut))
+            } else {
+                self.store()
+                    .finish_job(job_id, end.status, Some(&end.message))
+                    .await
+            };
+            let Err(error) = written else {
+                return;
+            };
+            tries += 1;
+            tracing::warn!(job = %job_id, %error, tries, "cannot record the end of a job yet; trying again");
+            self.clock().sleep(crate::workflow::backoff(tries)).await;
+        }
+    }
+
+    /// Waits until the job has ended; its row then.
+    pub(super) async fn job_ended(&self, job_id: &str) -> ServiceResult<JobRow> {
+        loop {
+            let row = self.store().job_row(job_id).await?.ok_or_else(|| {
+                ServiceError::NotFound(format!("There is no job with id {job_id}."))
+            })?;
+            if row.ended {
+                return Ok(row);
+            }
+            self.clock().sleep(super::POLL).await;
+        }
+    }
+
+    pub async fn job_by_id(&self, id: &str) -> ServiceResult<Job> {
+        self.store()
+            .job(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no job with id {id}.")))
+    }
+
+    pub async fn recent_jobs(&self) -> ServiceResult<Vec<Job>> {
+        let mut jobs = Vec::new();
+        for id in self.store().recent_job_ids(100).await? {
+            jobs.extend(self.store().job(&id).await?);
+        }
+        Ok(jobs)
+    }
+}

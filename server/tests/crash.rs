@@ -1,0 +1,371 @@
+//! Crash safety, proven at every step boundary. For host maintenance, a host upgrade and a
+//! cluster run (12 hosts, `auto`, one pinned VM that may be stopped), a reference run lists the
+//! steps each flow takes; then for every step name and both sides of its side effect the server
+//! is aborted there (`UPLIFT_CRASH_AT`, the process dies as under kill -9), started again, and
+//! once every job has ended the invariants must hold:
+//! - the job ended as an uncrashed one does (succeeded);
+//! - every VM that was running runs, exactly where the simulated hypervisors run it (the
+//!   simulator keeps its own truth apart from Uplift's inventory), on a host that is Up;
+//! - no host is left in a transitional status, and every host to be upgraded is upgraded;
+//! - the cluster's policy is back, and migrations stay within the plan + 10 %.
+//!
+//! The same flows also run with `UPLIFT_REPEAT_STEPS=1` (every step's action twice in a row,
+//! omicron's `actions_succeed_idempotently`) and must end the same way.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::api::{Cluster, Host, HostStatus, Job, JobKind, JobStatus, UpgradePlan, Vm, VmStatus};
+use common::*;
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+/// Scenarios run at once: each is mostly waiting on simulated hosts.
+const PARALLEL: usize = 4;
+
+/// A 12-host cluster ("c", RHEL 8.9, 64 GiB each) with two or three 8 GiB VMs per host; vm-05-0
+/// is pinned (it may only be stopped). Fast: 200 times real speed.
+fn fleet() -> String {
+    let mut text = String::from(
+        r#"[simulation]
+speed = 200.0
+migration_gbps = 20.0
+
+[repository]
+os = "RHEL 9.4"
+supported_cluster_levels = ["4.7", "4.8"]
+packages = { vdsm = "4.50.3" }
+
+[[cluster]]
+name = "c"
+compatibility_version = "4.7"
+scheduling_policy = "evenly_distributed"
+memory_headroom_percent = 10
+"#,
+    );
+    for h in 1..=12 {
+        let _ = write!(
+            text,
+            r#"
+[[host]]
+name = "h{h:02}"
+cluster = "c"
+os = "RHEL 8.9"
+memory_gb = 64
+supported_cluster_levels = ["4.6", "4.7"]
+packages = {{ vdsm = "4.50.2" }}
+upgrade_seconds = 5
+reboot_seconds = 2
+"#
+        );
+        for v in 0..(2 + h % 2) {
+            let pinned = if h == 5 && v == 0 {
+                "\nmigration = \"pinned\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                text,
+                "\n[[vm]]\nname = \"vm-{h:02}-{v}\"\nhost = \"h{h:02}\"\nmemory_gb = 8{pinned}\n"
+            );
+        }
+    }
+    text
+}
+
+/// What a scenario does once the server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    /// Host h03 to maintenance.
+    Maintenance,
+    /// Host h03 upgraded.
+    HostUpgrade,
+    /// The whole cluster, `auto`, pinned VMs stopped and started again.
+    ClusterRun,
+}
+
+impl Operation {
+    /// The job kinds whose steps are crash points of this operation.
+    fn kinds(self) -> &'static [JobKind] {
+        match self {
+            Operation::Maintenance => &[JobKind::HostMaintenance],
+            Operation::HostUpgrade => &[JobKind::HostUpgrade],
+            Operation::ClusterRun => &[JobKind::ClusterUpgrade, JobKind::HostUpgrade],
+        }
+    }
+}
+
+/// The world before the operation, to check the end against.
+struct Before {
+    cluster: String,
+    hosts: HashMap<String, Host>,
+    running: BTreeSet<String>,
+    predicted_migrations: u32,
+}
+
+async fn hosts(server: &Server) -> HashMap<String, Host> {
+    admin_get::<Vec<Host>>(server, "/api/hosts")
+        .await
+        .into_iter()
+        .map(|h| (h.name.clone(), h))
+        .collect()
+}
+
+/// Starts the server (with `env`), checks the cluster for updates, and starts the operation.
+async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Server, Before) {
+    let fleet = write_fleet(dir, "fleet.toml", &fleet());
+    let server = Server::start_with(dir, &fleet, env).await;
+    let clusters: Vec<Cluster> = admin_get(&server, "/api/clusters").await;
+    let cluster = clusters[0].id.clone();
+    let check = run_job(
+        &server,
+        &format!("/api/clusters/{cluster}/upgradecheck"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check["status"], "succeeded", "{check}");
+    let hosts = hosts(&server).await;
+    let running = admin_get::<Vec<Vm>>(&server, "/api/vms")
+        .await
+        .into_iter()
+        .filter(|vm| vm.status == VmStatus::Up)
+        .map(|vm| vm.name)
+        .collect();
+    let options = json!({"max_parallel": "auto", "stop_pinned_vms": true});
+    let predicted_migrations = if operation == Operation::ClusterRun {
+        let plan: UpgradePlan = admin_post(
+            &server,
+            &format!("/api/clusters/{cluster}/upgrade/plan"),
+            options.clone(),
+        )
+        .await
+        .json()
+        .await
+        .expect("a plan");
+        assert!(plan.blockers.is_empty(), "{plan:?}");
+        plan.predicted_migrations
+    } else {
+        hosts["h03"].vm_count as u32
+    };
+    let h03 = &hosts["h03"].id;
+    let path = match operation {
+        Operation::Maintenance => format!("/api/hosts/{h03}/deactivate"),
+        Operation::HostUpgrade => format!("/api/hosts/{h03}/upgrade"),
+        Operation::ClusterRun => format!("/api/clusters/{cluster}/upgrade"),
+    };
+    let body = if operation == Operation::ClusterRun {
+        options
+    } else {
+        json!({})
+    };
+    let started = admin_post(&server, &path, body).await;
+    assert_eq!(started.status(), 202, "{path}: {}", server.log());
+    let before = Before {
+        cluster,
+        hosts,
+        running,
+        predicted_migrations,
+    };
+    (server, before)
+}
+
+/// Waits until every job has ended; the jobs.
+async fn all_ended(server: &Server) -> Result<Vec<Job>, String> {
+    for _ in 0..3000 {
+        let jobs: Vec<Job> = admin_get(server, "/api/jobs").await;
+        if jobs.iter().all(|j| j.ended_at.is_some()) {
+            return Ok(jobs);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err("jobs did not end within a minute".to_string())
+}
+
+/// The invariants after the operation; `Err` says which one broke.
+async fn check_end(server: &Server, operation: Operation, before: &Before) -> Result<(), String> {
+    let jobs = all_ended(server).await?;
+    for job in &jobs {
+        if operation.kinds().contains(&job.kind) && job.status != JobStatus::Succeeded {
+            return Err(format!(
+                "job {} ({}) ended {}: {:?}",
+                job.id, job.kind, job.status, job.message
+            ));
+        }
+    }
+    let hosts = hosts(server).await;
+    for host in hosts.values() {
+        let upgraded = match operation {
+            Operation::ClusterRun => true,
+            Operation::HostUpgrade => host.name == "h03",
+            Operation::Maintenance => false,
+        };
+        let expected = if operation == Operation::Maintenance && host.name == "h03" {
+            HostStatus::Maintenance
+        } else {
+            HostStatus::Up
+        };
+        if host.status != expected {
+            return Err(format!(
+                "host {} is {}, not {}",
+                host.name, host.status, expected
+            ));
+        }
+        if upgraded && (host.os != "RHEL 9.4" || host.updates_available) {
+            return Err(format!(
+                "host {} was not upgraded: {} (updates: {})",
+                host.name, host.os, host.updates_available
+            ));
+        }
+    }
+    let vms: Vec<Vm> = admin_get(server, "/api/vms").await;
+    let truth = sim_vms(&server.data_dir);
+    let mut migrations = 0;
+    for vm in &vms {
+        migrations += vm.migrations;
+        if !before.running.contains(&vm.name) {
+            continue;
+        }
+        let host = vm.host.as_ref().map(|h| h.name.clone());
+        if vm.status != VmStatus::Up {
+            return Err(format!("VM {} is {} after the run", vm.name, vm.status));
+        }
+        match truth.get(&vm.name) {
+            Some((sim_host, status)) if *sim_host == host && status == "up" => {}
+            other => {
+                return Err(format!(
+                    "VM {} runs on {host:?} for Uplift but {other:?} for the hypervisors",
+                    vm.name
+                ))
+            }
+        }
+        let on = host.as_deref().and_then(|h| hosts.get(h)).map(|h| h.status);
+        if on != Some(HostStatus::Up) {
+            return Err(format!("VM {} runs on {host:?}, which is {on:?}", vm.name));
+        }
+    }
+    let allowed = (f64::from(before.predicted_migrations) * 1.1).ceil() as u32;
+    if migrations > allowed {
+        return Err(format!(
+            "{migrations} migrations, more than the plan's {} + 10 %",
+            before.predicted_migrations
+        ));
+    }
+    if operation == Operation::ClusterRun {
+        let cluster: Cluster =
+            admin_get(server, &format!("/api/clusters/{}", before.cluster)).await;
+        if cluster.scheduling_policy != "evenly_distributed" || cluster.upgrade.is_some() {
+            return Err(format!("the cluster was not released: {cluster:?}"));
+        }
+        let pinned = vms
+            .iter()
+            .find(|vm| vm.name == "vm-05-0")
+            .and_then(|vm| vm.host.clone());
+        if pinned.map(|h| h.name) != Some("h05".to_string()) {
+            return Err("the pinned VM vm-05-0 is not back on h05".to_string());
+        }
+    }
+    let _ = &before.hosts;
+    Ok(())
+}
+
+/// The (kind, step name) pairs an uncrashed run of the operation goes through.
+async fn reference_steps(operation: Operation) -> Vec<(JobKind, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, before) = begin(dir.path(), operation, &[]).await;
+    check_end(&server, operation, &before)
+        .await
+        .expect("the uncrashed run keeps every invariant");
+    let jobs = all_ended(&server).await.unwrap();
+    let mut steps = BTreeSet::new();
+    for job in jobs.iter().filter(|j| operation.kinds().contains(&j.kind)) {
+        let full: Job = admin_get(&server, &format!("/api/jobs/{}", job.id)).await;
+        for step in full.steps {
+            if let Some(name) = step.name {
+                steps.insert((job.kind.as_str().to_string(), name));
+            }
+        }
+    }
+    steps
+        .into_iter()
+        .map(|(kind, name)| (JobKind::parse(&kind).unwrap(), name))
+        .collect()
+}
+
+/// One crash point: run until the crash, start again, check the end.
+async fn crash_and_recover(operation: Operation, point: String) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, before) = begin(dir.path(), operation, &[("UPLIFT_CRASH_AT", &point)]).await;
+    if server.wait_exit(Duration::from_secs(60)).await.is_none() {
+        return Err(format!("{point}: the server never reached the crash point"));
+    }
+    drop(server);
+    let fleet = dir.path().join("fleet.toml");
+    let server = Server::start(dir.path(), &fleet).await;
+    check_end(&server, operation, &before)
+        .await
+        .map_err(|e| format!("{point}: {e}\n{}", server.log()))
+}
+
+/// Every step boundary of the operation: crashed, recovered, checked. Says "N of N".
+async fn every_crash_point(operation: Operation) {
+    let steps = reference_steps(operation).await;
+    assert!(!steps.is_empty());
+    let points: Vec<String> = steps
+        .iter()
+        .flat_map(|(kind, name)| {
+            ["before", "after"].map(|side| format!("{}:{name}:{side}", kind.as_str()))
+        })
+        .collect();
+    let limit = Arc::new(Semaphore::new(PARALLEL));
+    let runs = points.iter().map(|point| {
+        let limit = limit.clone();
+        let point = point.clone();
+        async move {
+            let _slot = limit.acquire_owned().await.unwrap();
+            crash_and_recover(operation, point).await
+        }
+    });
+    let outcomes = futures::future::join_all(runs).await;
+    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    println!(
+        "{operation:?}: {} of {} crash points recovered",
+        outcomes.len() - failures.len(),
+        outcomes.len()
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[tokio::test]
+async fn host_maintenance_recovers_from_a_crash_at_every_step_boundary() {
+    every_crash_point(Operation::Maintenance).await;
+}
+
+#[tokio::test]
+async fn a_host_upgrade_recovers_from_a_crash_at_every_step_boundary() {
+    every_crash_point(Operation::HostUpgrade).await;
+}
+
+#[tokio::test]
+async fn a_cluster_run_recovers_from_a_crash_at_every_step_boundary() {
+    every_crash_point(Operation::ClusterRun).await;
+}
+
+#[tokio::test]
+async fn every_step_may_run_twice_in_a_row() {
+    for operation in [
+        Operation::Maintenance,
+        Operation::HostUpgrade,
+        Operation::ClusterRun,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, before) = begin(dir.path(), operation, &[("UPLIFT_REPEAT_STEPS", "1")]).await;
+        check_end(&server, operation, &before)
+            .await
+            .unwrap_or_else(|e| panic!("{operation:?} with every step twice: {e}"));
+    }
+}
