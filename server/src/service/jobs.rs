@@ -147,8 +147,10 @@ impl Service {
     /// or cluster busy for ever.
     async fn end_job(&self, job_id: &str, end: &JobEnd) {
         let mut tries = 0;
+        let mut injected = self.inner.faults.job_end_failures();
         loop {
-            let written = if self.inner.faults.fail_job_end() {
+            let written = if injected > 0 {
+                injected -= 1;
                 // Injected (UPLIFT_FAIL_JOB_ENDS): stands in for a database too busy to answer.
                 Err(StoreError::Sql(sqlx::Error::PoolTimedOut))
             } else {

@@ -5,8 +5,8 @@
 //!   and before its result is recorded. Those are the two windows a crash can land in.
 //! - `UPLIFT_REPEAT_STEPS=1` runs every step's action twice in a row and keeps the second
 //!   result (omicron's `actions_succeed_idempotently`).
-//! - `UPLIFT_FAIL_JOB_ENDS=N` makes the first N writes of a job's end fail, standing in for a
-//!   database that is busy when a job ends.
+//! - `UPLIFT_FAIL_JOB_ENDS=N` makes the first N writes of every job's end fail, standing in
+//!   for a database that is busy when a job ends.
 //!
 //! Nothing here changes what a flow does when neither variable is set.
 
@@ -46,8 +46,8 @@ struct CrashPoint {
 pub struct Faults {
     crash: Option<Arc<CrashPoint>>,
     repeat: bool,
-    /// Writes of a job's end still to fail (standing in for a busy database).
-    failing_ends: Option<Arc<AtomicU32>>,
+    /// Writes of each job's end that fail first (standing in for a busy database).
+    failing_ends: u32,
 }
 
 impl Faults {
@@ -56,7 +56,7 @@ impl Faults {
         Faults::default()
     }
 
-    /// The faults `UPLIFT_CRASH_AT` and `UPLIFT_REPEAT_STEPS` ask for. A malformed crash point
+    /// The faults `UPLIFT_CRASH_AT`, `UPLIFT_REPEAT_STEPS` and `UPLIFT_FAIL_JOB_ENDS` ask for. A malformed crash point
     /// is refused, so a test never silently runs without its crash.
     pub fn from_env() -> Result<Self, String> {
         let crash = match std::env::var("UPLIFT_CRASH_AT") {
@@ -65,12 +65,11 @@ impl Faults {
         };
         let repeat = std::env::var("UPLIFT_REPEAT_STEPS").is_ok_and(|v| v == "1");
         let failing_ends = match std::env::var("UPLIFT_FAIL_JOB_ENDS") {
-            Ok(text) => {
-                Some(Arc::new(AtomicU32::new(text.trim().parse().map_err(
-                    |_| format!("UPLIFT_FAIL_JOB_ENDS={text:?} is not a count"),
-                )?)))
-            }
-            Err(_) => None,
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| format!("UPLIFT_FAIL_JOB_ENDS={text:?} is not a count"))?,
+            Err(_) => 0,
         };
         Ok(Faults {
             crash,
@@ -79,12 +78,10 @@ impl Faults {
         })
     }
 
-    /// Whether this write of a job's end is to fail (`UPLIFT_FAIL_JOB_ENDS=N`: the first N).
-    pub fn fail_job_end(&self) -> bool {
-        self.failing_ends.as_ref().is_some_and(|left| {
-            left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-        })
+    /// How many writes of each job's end fail before one is let through
+    /// (`UPLIFT_FAIL_JOB_ENDS=N`).
+    pub fn job_end_failures(&self) -> u32 {
+        self.failing_ends
     }
 
     /// Whether every action runs twice.
