@@ -14,13 +14,13 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::{Cluster, Host, HostStatus, Job, JobKind, JobStatus, UpgradePlan, Vm, VmStatus};
+use app::api::{Cluster, HostStatus, Job, JobKind, JobStatus, UpgradePlan, Vm, VmStatus};
 use common::*;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -31,23 +31,7 @@ const PARALLEL: usize = 4;
 /// A 12-host cluster ("c", RHEL 8.9, 64 GiB each) with two or three 8 GiB VMs per host; vm-05-0
 /// is pinned (it may only be stopped). Fast: 200 times real speed.
 fn fleet() -> String {
-    let mut text = String::from(
-        r#"[simulation]
-speed = 200.0
-migration_gbps = 20.0
-
-[repository]
-os = "RHEL 9.4"
-supported_cluster_levels = ["4.7", "4.8"]
-packages = { vdsm = "4.50.3" }
-
-[[cluster]]
-name = "c"
-compatibility_version = "4.7"
-scheduling_policy = "evenly_distributed"
-memory_headroom_percent = 10
-"#,
-    );
+    let mut text = cluster_c(200.0, 20.0);
     for h in 1..=12 {
         let _ = write!(
             text,
@@ -103,17 +87,8 @@ impl Operation {
 /// The world before the operation, to check the end against.
 struct Before {
     cluster: String,
-    hosts: HashMap<String, Host>,
     running: BTreeSet<String>,
     predicted_migrations: u32,
-}
-
-async fn hosts(server: &Server) -> HashMap<String, Host> {
-    admin_get::<Vec<Host>>(server, "/api/hosts")
-        .await
-        .into_iter()
-        .map(|h| (h.name.clone(), h))
-        .collect()
 }
 
 /// Starts the server (with `env`), checks the cluster for updates, and starts the operation.
@@ -129,7 +104,7 @@ async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Serve
     )
     .await;
     assert_eq!(check["status"], "succeeded", "{check}");
-    let hosts = hosts(&server).await;
+    let hosts = host_map(&server).await;
     let running = admin_get::<Vec<Vm>>(&server, "/api/vms")
         .await
         .into_iter()
@@ -177,7 +152,6 @@ async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Serve
     }
     let before = Before {
         cluster,
-        hosts,
         running,
         predicted_migrations,
     };
@@ -207,7 +181,7 @@ async fn check_end(server: &Server, operation: Operation, before: &Before) -> Re
             ));
         }
     }
-    let hosts = hosts(server).await;
+    let hosts = host_map(server).await;
     for host in hosts.values() {
         let upgraded = match operation {
             Operation::ClusterRun => true,
@@ -279,7 +253,6 @@ async fn check_end(server: &Server, operation: Operation, before: &Before) -> Re
             return Err("the pinned VM vm-05-0 is not back on h05".to_string());
         }
     }
-    let _ = &before.hosts;
     Ok(())
 }
 

@@ -14,23 +14,7 @@ use serde_json::{json, Value};
 /// a repository that brings RHEL 9.4 and level 4.8. `fail` names a host whose install fails;
 /// `install` is the simulated install time in seconds.
 fn fleet(fail: Option<&str>, speed: f64, install: u32) -> String {
-    let mut text = format!(
-        r#"[simulation]
-speed = {speed}
-migration_gbps = 20.0
-
-[repository]
-os = "RHEL 9.4"
-supported_cluster_levels = ["4.7", "4.8"]
-packages = {{ vdsm = "4.50.3" }}
-
-[[cluster]]
-name = "c"
-compatibility_version = "4.7"
-scheduling_policy = "evenly_distributed"
-memory_headroom_percent = 10
-"#
-    );
+    let mut text = cluster_c(speed, 20.0);
     for h in 1..=12 {
         let fail = if fail == Some(format!("h{h:02}").as_str()) {
             "upgrade"

@@ -17,34 +17,12 @@ use serde_json::json;
 /// Cluster "c": h1 and h2 up with older packages, one 8 GiB VM each ("a" on h1, "b" on h2),
 /// and the down VM "idle" of the cluster. `extra` is appended (host settings, more VMs).
 fn fleet(speed: f64, gbps: f64, extra: &str) -> String {
-    format!(
-        r#"
-[simulation]
-speed = {speed}
-migration_gbps = {gbps}
-
-[repository]
-os = "RHEL 9.4"
-supported_cluster_levels = ["4.7", "4.8"]
-packages = {{ vdsm = "4.50.3" }}
-
-[[cluster]]
-name = "c"
-compatibility_version = "4.7"
-scheduling_policy = "evenly_distributed"
-memory_headroom_percent = 10
-
+    let mut text = cluster_c(speed, gbps);
+    for (host, vm) in [("h1", "a"), ("h2", "b")] {
+        text.push_str(&format!(
+            r#"
 [[host]]
-name = "h1"
-cluster = "c"
-os = "RHEL 8.9"
-memory_gb = 64
-packages = {{ vdsm = "4.50.2" }}
-upgrade_seconds = 2
-reboot_seconds = 1
-
-[[host]]
-name = "h2"
+name = "{host}"
 cluster = "c"
 os = "RHEL 8.9"
 memory_gb = 64
@@ -53,31 +31,19 @@ upgrade_seconds = 2
 reboot_seconds = 1
 
 [[vm]]
-name = "a"
-host = "h1"
+name = "{vm}"
+host = "{host}"
 memory_gb = 8
-
-[[vm]]
-name = "b"
-host = "h2"
-memory_gb = 8
-
-[[vm]]
-name = "idle"
-cluster = "c"
-status = "down"
-memory_gb = 8
-{extra}
 "#
-    )
+        ));
+    }
+    text.push_str("\n[[vm]]\nname = \"idle\"\ncluster = \"c\"\nstatus = \"down\"\nmemory_gb = 8\n");
+    text.push_str(extra);
+    text
 }
 
 async fn hosts(server: &Server) -> HashMap<String, Host> {
-    admin_get::<Vec<Host>>(server, "/api/hosts")
-        .await
-        .into_iter()
-        .map(|h| (h.name.clone(), h))
-        .collect()
+    host_map(server).await
 }
 
 async fn cluster_id(server: &Server) -> String {
@@ -119,7 +85,11 @@ async fn of_concurrent_upgrades_and_maintenances_of_one_host_exactly_one_is_acce
         let server = &server;
         async move { admin_post(server, &path, json!({})).await.status().as_u16() }
     });
-    let statuses = futures::future::join_all(requests).await;
+    exactly_one_accepted(&futures::future::join_all(requests).await);
+}
+
+/// Of requests that raced, one was accepted (202) and every other refused with 409.
+fn exactly_one_accepted(statuses: &[u16]) {
     let accepted = statuses.iter().filter(|s| **s == 202).count();
     assert_eq!(accepted, 1, "{statuses:?}");
     assert!(
@@ -153,16 +123,7 @@ async fn of_concurrent_starts_of_a_cluster_run_exactly_one_is_accepted_and_hosts
                 .as_u16()
         }
     });
-    let statuses = futures::future::join_all(starts).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 202).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 202 || *s == 409),
-        "{statuses:?}"
-    );
+    exactly_one_accepted(&futures::future::join_all(starts).await);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use app::api::{Host, HostQuery, HostStatus, Job, JobKind, Severity};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use super::jobs::JobEnd;
+use super::jobs::{job_params, JobEnd};
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::domain::packages::Monitored;
 use crate::store::{new_id, rfc3339, JobRow, NewJob};
@@ -248,18 +248,11 @@ impl Service {
 
     /// The flow of both kinds of check job: a step per host, all at once (the limiter keeps
     /// them to `MaxParallelHostChecks`).
-    pub(super) async fn check_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
-        let params = match serde_json::from_str::<CheckParams>(row.params.as_deref().unwrap_or(""))
-        {
-            Ok(params) => params,
-            Err(e) => return JobEnd::failed(format!("the job's parameters cannot be read: {e}")),
-        };
+    pub(super) async fn check_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
+        let params = job_params::<CheckParams>(row)?;
         let mut hosts = Vec::new();
         for id in &params.hosts {
-            match self.host_by_id(id).await {
-                Ok(host) => hosts.push(host),
-                Err(error) => return JobEnd::failed(error.to_string()),
-            }
+            hosts.push(self.host_by_id(id).await?);
         }
         let outcomes = self.check_hosts(flow, row, &hosts, "").await;
         let failed = outcomes.iter().filter(|o| o.is_err()).count();
@@ -267,7 +260,7 @@ impl Service {
             .iter()
             .filter(|o| o.as_ref().is_ok_and(|c| c.skipped))
             .count();
-        match (row.kind, outcomes.first()) {
+        Ok(match (row.kind, outcomes.first()) {
             (JobKind::HostUpgradeCheck, Some(Ok(checked))) => {
                 JobEnd::succeeded(checked.message.clone())
             }
@@ -284,7 +277,7 @@ impl Service {
                     JobEnd::succeeded(message)
                 }
             }
-        }
+        })
     }
 
     /// Checks hosts as steps of `row`'s job (`prefix` keeps a cluster run's steps apart), with

@@ -106,7 +106,7 @@ impl Service {
 
     /// Three steps: the engine's version (from the driver), the newest release (from the feed,
     /// or the driver without one), and the answer saved and announced.
-    pub(super) async fn engine_check_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
+    pub(super) async fn engine_check_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
         let outcome: StepResult<String> = async {
             let release: (String, Option<String>) = flow
                 .step(Step::once("read the engine's version"), || async {
@@ -130,10 +130,10 @@ impl Service {
             .await
         }
         .await;
-        match outcome {
+        Ok(match outcome {
             Ok(message) => JobEnd::succeeded(message),
             Err(error) => JobEnd::failed(error.to_string()),
-        }
+        })
     }
 
     /// Saves the check's answer; a failed feed keeps the previous answer and says why, a new

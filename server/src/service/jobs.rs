@@ -10,10 +10,11 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use app::api::{Job, JobKind, JobStatus};
+use serde::de::DeserializeOwned;
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::store::{JobInsert, JobRow, NewJob, StoreError};
-use crate::workflow::{Flow, StepLog};
+use crate::workflow::{Flow, StepError, StepLog, StepResult};
 
 /// The jobs this process runs now: a job runs at most once per process.
 #[derive(Default)]
@@ -56,6 +57,16 @@ impl JobEnd {
             message: message.into(),
         }
     }
+}
+
+/// The flow's parameters, as its job's row holds them.
+pub(super) fn job_params<P: DeserializeOwned>(row: &JobRow) -> StepResult<P> {
+    let text = row
+        .params
+        .as_deref()
+        .ok_or_else(|| StepError::Internal(format!("job {} has no parameters", row.id)))?;
+    serde_json::from_str(text)
+        .map_err(|e| StepError::Internal(format!("the job's parameters cannot be read: {e}")))
 }
 
 impl Service {
@@ -140,6 +151,8 @@ impl Service {
             JobKind::ClusterUpgrade => self.cluster_upgrade_flow(&flow, &row).await,
             JobKind::EngineUpdateCheck => self.engine_check_flow(&flow, &row).await,
         };
+        // A flow that cannot even begin (its job's row is unreadable) fails with the reason.
+        let end = end.unwrap_or_else(|error| JobEnd::failed(error.to_string()));
         self.end_job(job_id, &end).await;
     }
 

@@ -7,7 +7,7 @@
 use app::api::{Host, HostStatus, Job, JobKind, Severity};
 use serde::{Deserialize, Serialize};
 
-use super::jobs::JobEnd;
+use super::jobs::{job_params, JobEnd};
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::scheduler::evacuate;
 use crate::store::{new_id, JobRow, NewEvent, NewJob};
@@ -157,18 +157,9 @@ impl Service {
         Ok((host, before))
     }
 
-    pub(super) async fn maintenance_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
-        let (host, before) = match self.job_host(row).await {
-            Ok(found) => found,
-            Err(reason) => return JobEnd::failed(reason.to_string()),
-        };
-        let minutes =
-            match serde_json::from_str::<MaintenanceParams>(row.params.as_deref().unwrap_or("")) {
-                Ok(params) => params.timeout_minutes,
-                Err(e) => {
-                    return JobEnd::failed(format!("the job's parameters cannot be read: {e}"))
-                }
-            };
+    pub(super) async fn maintenance_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
+        let (host, before) = self.job_host(row).await?;
+        let minutes = job_params::<MaintenanceParams>(row)?.timeout_minutes;
         flow.set_deadline(Some((
             self.deadline(row, minutes),
             format!("moving the host to maintenance took longer than {minutes} minutes"),
@@ -197,11 +188,8 @@ impl Service {
         .await
     }
 
-    pub(super) async fn activation_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
-        let (host, before) = match self.job_host(row).await {
-            Ok(found) => found,
-            Err(reason) => return JobEnd::failed(reason.to_string()),
-        };
+    pub(super) async fn activation_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
+        let (host, before) = self.job_host(row).await?;
         let outcome = self.activate_step(flow, &host, "").await;
         let (status, message) = match outcome {
             Ok(()) => (HostStatus::Up, Ok("activated".to_string())),
@@ -402,7 +390,7 @@ impl Service {
         status: HostStatus,
         outcome: StepResult<String>,
         (done, failed): (&'static str, &'static str),
-    ) -> JobEnd {
+    ) -> StepResult<JobEnd> {
         let verb = if outcome.is_err() && status == before {
             "stays"
         } else {
@@ -429,13 +417,13 @@ impl Service {
                 Ok(())
             })
             .await;
-        match (outcome, finished) {
+        Ok(match (outcome, finished) {
             (Ok(message), Ok(())) => JobEnd::succeeded(message),
             (Err(reason), _) => JobEnd::failed(reason.to_string()),
             (Ok(_), Err(error)) => {
                 JobEnd::failed(format!("the job's end could not be recorded: {error}"))
             }
-        }
+        })
     }
 }
 

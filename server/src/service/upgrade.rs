@@ -10,7 +10,7 @@ use std::time::Duration;
 use app::api::{Host, HostStatus, Job, JobKind, Severity};
 use serde::{Deserialize, Serialize};
 
-use super::jobs::JobEnd;
+use super::jobs::{job_params, JobEnd};
 use super::maintenance::{with_undo, EVACUABLE};
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::store::JobRow;
@@ -120,18 +120,9 @@ impl Service {
         Ok(())
     }
 
-    pub(super) async fn upgrade_flow(&self, flow: &Flow, row: &JobRow) -> JobEnd {
-        let (host, before) = match self.job_host(row).await {
-            Ok(found) => found,
-            Err(reason) => return JobEnd::failed(reason.to_string()),
-        };
-        let params =
-            match serde_json::from_str::<UpgradeParams>(row.params.as_deref().unwrap_or("")) {
-                Ok(params) => params,
-                Err(e) => {
-                    return JobEnd::failed(format!("the job's parameters cannot be read: {e}"))
-                }
-            };
+    pub(super) async fn upgrade_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
+        let (host, before) = self.job_host(row).await?;
+        let params = job_params::<UpgradeParams>(row)?;
         let minutes = params.timeout_minutes;
         flow.set_deadline(Some((
             self.deadline(row, minutes),
@@ -265,7 +256,7 @@ impl Service {
         before: HostStatus,
         status: HostStatus,
         outcome: StepResult<String>,
-    ) -> JobEnd {
+    ) -> StepResult<JobEnd> {
         if outcome.is_ok() {
             let cleared = flow
                 .step(Step::once("clear updates").on_host(&host.id), || async {
@@ -274,7 +265,9 @@ impl Service {
                 })
                 .await;
             if let Err(error) = cleared {
-                return JobEnd::failed(format!("the upgrade could not be recorded: {error}"));
+                return Ok(JobEnd::failed(format!(
+                    "the upgrade could not be recorded: {error}"
+                )));
             }
         }
         self.finish_host_job(

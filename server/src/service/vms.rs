@@ -55,13 +55,25 @@ impl Drop for PowerLock<'_> {
 impl Service {
     /// A cluster's rules and hosts as the scheduler sees them.
     pub(super) async fn placement_world(&self, cluster_id: &str) -> ServiceResult<ClusterView> {
-        let rules = self
+        self.placement_world_under(cluster_id, None).await
+    }
+
+    /// The same, under `policy` instead of the cluster's own (a plan's upgrade mode).
+    pub(super) async fn placement_world_under(
+        &self,
+        cluster_id: &str,
+        policy: Option<SchedulingPolicy>,
+    ) -> ServiceResult<ClusterView> {
+        let mut rules = self
             .store()
             .cluster_rules(cluster_id)
             .await?
             .ok_or_else(|| {
                 ServiceError::NotFound(format!("There is no cluster with id {cluster_id}."))
             })?;
+        if let Some(policy) = policy {
+            rules.policy = policy;
+        }
         let hosts = self.store().placement_hosts(cluster_id).await?;
         Ok(ClusterView::new(hosts, rules))
     }

@@ -81,6 +81,28 @@ name = "spare"
 memory_gb = 2
 "#;
 
+/// The start of a fleet file: `speed`, migrations at `gbps`, a repository with RHEL 9.4, vdsm
+/// 4.50.3 and levels 4.7 and 4.8, and the cluster "c" (4.7, evenly_distributed, 10 % headroom).
+pub fn cluster_c(speed: f64, gbps: f64) -> String {
+    format!(
+        r#"[simulation]
+speed = {speed}
+migration_gbps = {gbps}
+
+[repository]
+os = "RHEL 9.4"
+supported_cluster_levels = ["4.7", "4.8"]
+packages = {{ vdsm = "4.50.3" }}
+
+[[cluster]]
+name = "c"
+compatibility_version = "4.7"
+scheduling_policy = "evenly_distributed"
+memory_headroom_percent = 10
+"#
+    )
+}
+
 pub fn uplift_bin() -> &'static str {
     env!("CARGO_BIN_EXE_uplift")
 }
@@ -287,6 +309,15 @@ pub async fn portal_login(server: &Server, user: &str, password: &str) -> Option
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with("uplift_session="))
         .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
+/// Every host, by name, as the API types them.
+pub async fn host_map(server: &Server) -> HashMap<String, app::api::Host> {
+    admin_get::<Vec<app::api::Host>>(server, "/api/hosts")
+        .await
+        .into_iter()
+        .map(|h| (h.name.clone(), h))
+        .collect()
 }
 
 /// GET as the admin, read as an API type.

@@ -122,15 +122,9 @@ impl Service {
         run: Option<Replan<'_>>,
     ) -> ServiceResult<RunPlan> {
         let strict = run.is_none();
-        let mut rules = self
-            .store()
-            .cluster_rules(cluster_id)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("There is no cluster with id {cluster_id}."))
-            })?;
-        rules.policy = SchedulingPolicy::InClusterUpgrade;
-        let cluster = ClusterView::new(self.store().placement_hosts(cluster_id).await?, rules);
+        let cluster = self
+            .placement_world_under(cluster_id, Some(SchedulingPolicy::InClusterUpgrade))
+            .await?;
         let hosts: HashMap<String, Host> = self
             .host_page(&HostQuery {
                 cluster: Some(cluster_id.to_string()),

@@ -9,18 +9,18 @@
 use std::collections::BTreeSet;
 
 use app::api::{
-    ClusterUpgradeOptions, HostStatus, JobKind, JobStatus, Severity, VmAction, VmStatus,
+    ClusterUpgradeOptions, Host, HostStatus, JobKind, JobStatus, Severity, VmAction, VmStatus,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::super::jobs::JobEnd;
+use super::super::jobs::{job_params, JobEnd};
 use super::super::maintenance::PlannedMove;
 use super::super::upgrade::UpgradeParams;
 use super::super::Service;
 use super::Replan;
 use crate::domain::SchedulingPolicy;
-use crate::store::{JobInsert, JobRow, NewJob};
+use crate::store::{JobInsert, JobRow, NewJob, PlacedVm};
 use crate::workflow::{Flow, Step, StepError, StepResult};
 
 /// What a run keeps in its job row: how it was asked, and what it gives back at its end.
@@ -82,35 +82,26 @@ impl Service {
         &self,
         flow: &Flow,
         row: &JobRow,
-    ) -> JobEnd {
+    ) -> StepResult<JobEnd> {
         let Some(cluster_id) = row.cluster_id.clone() else {
-            return JobEnd::failed(format!("job {} names no cluster", row.id));
+            return Ok(JobEnd::failed(format!("job {} names no cluster", row.id)));
         };
-        let params = match row.params.as_deref().map(serde_json::from_str::<RunParams>) {
-            Some(Ok(params)) => params,
-            broken => {
-                let reason = match broken {
-                    Some(Err(e)) => format!("the run's parameters cannot be read: {e}"),
-                    _ => "the run has no parameters".to_string(),
-                };
+        let params = match job_params::<RunParams>(row) {
+            Ok(params) => params,
+            Err(unreadable) => {
                 // Whatever the state, the cluster is released and gets a policy back.
                 let previous = flow.recorded::<String>("upgrade mode");
-                return self
-                    .end_run(
-                        flow,
-                        row,
-                        &cluster_id,
-                        previous,
-                        None,
-                        Err(StepError::Internal(reason)),
-                    )
+                let end = self
+                    .end_run(flow, row, &cluster_id, previous, None, Err(unreadable))
                     .await;
+                return Ok(end);
             }
         };
         let outcome = self.drive(flow, row, &cluster_id, &params).await;
         let previous = Some(params.previous_policy.clone());
-        self.end_run(flow, row, &cluster_id, previous, Some(&params), outcome)
-            .await
+        Ok(self
+            .end_run(flow, row, &cluster_id, previous, Some(&params), outcome)
+            .await)
     }
 
     /// Wave after wave until nothing is left, the run is cancelled, or it fails.
@@ -307,9 +298,10 @@ impl Service {
             )
             .await?;
         for (vm_id, vm_name, host_id) in &plan.stopped {
+            let key = format!("{prefix}stop {vm_name}");
             flow.step(
-                Step::keyed("stop pinned VM", format!("{prefix}stop {vm_name}")).on_host(host_id),
-                || self.stop_pinned(flow, row, vm_id, host_id, prefix),
+                Step::keyed("stop pinned VM", key.clone()).on_host(host_id),
+                || self.power_pinned(flow, row, (vm_id, host_id), &key, VmAction::Stop),
             )
             .await?;
         }
@@ -339,9 +331,10 @@ impl Service {
         // The hosts are in their own jobs' hands now: nothing of this wave is undone any more.
         flow.commit();
         for (vm_id, vm_name, host_id) in &plan.stopped {
+            let key = format!("{prefix}start {vm_name}");
             flow.step(
-                Step::keyed("start pinned VM", format!("{prefix}start {vm_name}")).on_host(host_id),
-                || self.start_pinned(flow, row, vm_id, host_id, prefix),
+                Step::keyed("start pinned VM", key.clone()).on_host(host_id),
+                || self.power_pinned(flow, row, (vm_id, host_id), &key, VmAction::Start),
             )
             .await?;
         }
@@ -368,86 +361,69 @@ impl Service {
         Ok(before)
     }
 
-    /// Stops a pinned VM for its host's upgrade; safe to repeat (a VM already down stays so).
-    async fn stop_pinned(
-        &self,
-        flow: &Flow,
-        row: &JobRow,
-        vm_id: &str,
-        host_id: &str,
-        prefix: &str,
-    ) -> StepResult<String> {
+    /// A pinned VM of the run and its host.
+    async fn pinned(&self, vm_id: &str, host_id: &str) -> StepResult<(PlacedVm, Host)> {
         let vm = self
             .store()
             .placed_vm(vm_id)
             .await?
             .ok_or_else(|| StepError::Refused(format!("VM {vm_id} no longer exists")))?;
-        let host = self.host_by_id(host_id).await?;
-        self.driver()
-            .power_vm(&vm.view, host_id, VmAction::Stop)
-            .await?;
-        self.store()
-            .set_vm_power(vm_id, VmStatus::Down, None)
-            .await?;
-        self.emit(
-            self.run_event(row, "vm_stopped_for_upgrade", Severity::Normal)
-                .message(format!(
-                    "VM {} (pinned) was stopped for the upgrade of host {}.",
-                    vm.view.name, host.name
-                ))
-                .once(flow.job_id(), &format!("{prefix}stop {}", vm.view.name)),
-        )
-        .await?;
-        Ok("stopped".to_string())
+        Ok((vm, self.host_by_id(host_id).await?))
     }
 
-    /// Starts a pinned VM again on its host once the host is Up; a VM whose host did not come
-    /// back stays down, and the step says so.
-    async fn start_pinned(
+    /// Stops a pinned VM for its host's upgrade, or starts it again on its host once the
+    /// host is Up (a VM whose host did not come back stays down, and the step says so). Safe to
+    /// repeat: the driver leaves a VM that is already as asked.
+    async fn power_pinned(
         &self,
         flow: &Flow,
         row: &JobRow,
-        vm_id: &str,
-        host_id: &str,
-        prefix: &str,
+        (vm_id, host_id): (&str, &str),
+        key: &str,
+        action: VmAction,
     ) -> StepResult<String> {
-        let vm = self
-            .store()
-            .placed_vm(vm_id)
-            .await?
-            .ok_or_else(|| StepError::Refused(format!("VM {vm_id} no longer exists")))?;
-        let host = self.host_by_id(host_id).await?;
-        if host.status != HostStatus::Up {
-            let message = format!(
-                "VM {} stays down: its host {} is {} after its upgrade.",
-                vm.view.name,
-                host.name,
-                host.status.label()
-            );
-            self.emit(
-                self.run_event(row, "vm_start_failed", Severity::Error)
-                    .message(message.clone())
-                    .once(flow.job_id(), &format!("{prefix}start {}", vm.view.name)),
-            )
-            .await?;
-            return Ok(message);
-        }
-        self.driver()
-            .power_vm(&vm.view, host_id, VmAction::Start)
-            .await?;
-        self.store()
-            .set_vm_power(vm_id, VmStatus::Up, Some(host_id))
-            .await?;
+        let (vm, host) = self.pinned(vm_id, host_id).await?;
+        let name = &vm.view.name;
+        let (code, message, status, on) = match action {
+            VmAction::Start if host.status != HostStatus::Up => {
+                let message = format!(
+                    "VM {name} stays down: its host {} is {} after its upgrade.",
+                    host.name,
+                    host.status.label()
+                );
+                self.emit(
+                    self.run_event(row, "vm_start_failed", Severity::Error)
+                        .message(message.clone())
+                        .once(flow.job_id(), key),
+                )
+                .await?;
+                return Ok(message);
+            }
+            VmAction::Start => (
+                "vm_started_after_upgrade",
+                format!("VM {name} started again on host {}.", host.name),
+                VmStatus::Up,
+                Some(host_id),
+            ),
+            _ => (
+                "vm_stopped_for_upgrade",
+                format!(
+                    "VM {name} (pinned) was stopped for the upgrade of host {}.",
+                    host.name
+                ),
+                VmStatus::Down,
+                None,
+            ),
+        };
+        self.driver().power_vm(&vm.view, host_id, action).await?;
+        self.store().set_vm_power(vm_id, status, on).await?;
         self.emit(
-            self.run_event(row, "vm_started_after_upgrade", Severity::Normal)
-                .message(format!(
-                    "VM {} started again on host {}.",
-                    vm.view.name, host.name
-                ))
-                .once(flow.job_id(), &format!("{prefix}start {}", vm.view.name)),
+            self.run_event(row, code, Severity::Normal)
+                .message(message.clone())
+                .once(flow.job_id(), key),
         )
         .await?;
-        Ok("started".to_string())
+        Ok(message)
     }
 
     /// A host's upgrade within the run: its own job (created once, whatever the replays),
