@@ -64,12 +64,6 @@ impl Service {
                 None,
             )
             .await?;
-        self.emit(
-            self.host_event(&host, "host_maintenance_started", Severity::Normal)
-                .message(format!("Host {} is being moved to maintenance.", host.name))
-                .user(Some(&actor.name())),
-        )
-        .await?;
         self.spawn_job(&id);
         self.job_by_id(&id).await
     }
@@ -131,6 +125,25 @@ impl Service {
         Ok(id)
     }
 
+    /// A host job's "started" event, written once, with the job's correlation id and user.
+    pub(super) async fn announce_start(
+        &self,
+        row: &JobRow,
+        host: &Host,
+        code: &'static str,
+        message: String,
+    ) -> StepResult<()> {
+        self.emit(
+            self.host_event(host, code, Severity::Normal)
+                .message(message)
+                .correlation(&row.correlation_id)
+                .user(row.user.as_deref())
+                .once(&row.id, "started"),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// An event about a host, for a job's steps to complete.
     pub(super) fn host_event(
         &self,
@@ -160,6 +173,13 @@ impl Service {
     pub(super) async fn maintenance_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
         let (host, before) = self.job_host(row).await?;
         let minutes = job_params::<MaintenanceParams>(row)?.timeout_minutes;
+        self.announce_start(
+            row,
+            &host,
+            "host_maintenance_started",
+            format!("Host {} is being moved to maintenance.", host.name),
+        )
+        .await?;
         flow.set_deadline(Some((
             self.deadline(row, minutes),
             format!("moving the host to maintenance took longer than {minutes} minutes"),

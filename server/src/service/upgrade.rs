@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use app::api::{Host, HostStatus, Job, JobKind, Severity};
+use app::api::{Host, HostStatus, Job, JobKind};
 use serde::{Deserialize, Serialize};
 
 use super::jobs::{job_params, JobEnd};
@@ -78,12 +78,6 @@ impl Service {
         let id = self
             .create_host_job(&actor.name(), &host, JobKind::HostUpgrade, &params, None)
             .await?;
-        self.emit(
-            self.host_event(&host, "host_upgrade_started", Severity::Normal)
-                .message(format!("Upgrade of host {} was started.", host.name))
-                .user(Some(&actor.name())),
-        )
-        .await?;
         self.spawn_job(&id);
         self.job_by_id(&id).await
     }
@@ -123,6 +117,18 @@ impl Service {
     pub(super) async fn upgrade_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
         let (host, before) = self.job_host(row).await?;
         let params = job_params::<UpgradeParams>(row)?;
+        let by = if row.parent_id.is_some() {
+            " by the cluster upgrade"
+        } else {
+            ""
+        };
+        self.announce_start(
+            row,
+            &host,
+            "host_upgrade_started",
+            format!("Upgrade of host {} was started{by}.", host.name),
+        )
+        .await?;
         let minutes = params.timeout_minutes;
         flow.set_deadline(Some((
             self.deadline(row, minutes),

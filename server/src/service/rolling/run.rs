@@ -466,17 +466,6 @@ impl Service {
                 succeeded: false,
             });
         }
-        self.emit(
-            self.host_event(&host, "host_upgrade_started", Severity::Normal)
-                .message(format!(
-                    "Upgrade of host {} was started by the cluster upgrade.",
-                    host.name
-                ))
-                .correlation(&row.correlation_id)
-                .user(row.user.as_deref())
-                .once(&id, "started"),
-        )
-        .await?;
         self.spawn_job(&id);
         let ended = self.job_ended(&id).await?;
         Ok(HostOutcome {
