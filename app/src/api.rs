@@ -163,13 +163,54 @@ pub struct MemoryMb {
     pub used: u64,
 }
 
+/// A host's hosted-engine HA state, as its HA agent reports it (seed 004).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostedEngine {
     pub configured: bool,
+    /// The agent runs (false while the host is down, rebooting or not answering).
     pub active: bool,
     pub score: u32,
+    /// The cluster-wide flag, as this host reports it.
     pub global_maintenance: bool,
     pub local_maintenance: bool,
+    /// Whether the engine's own VM runs on this host (an addition to SPEC §4).
+    #[serde(default)]
+    pub runs_engine_vm: bool,
+}
+
+impl HostedEngine {
+    /// The "Hosted Engine HA: …" line of the host's General sub-tab (SPEC §7); `None` when the
+    /// host has no hosted engine. Maintenance says more than the score, so it comes first.
+    pub fn line(&self) -> Option<String> {
+        if !self.configured {
+            return None;
+        }
+        Some(if self.global_maintenance {
+            "Hosted Engine HA: Global Maintenance Enabled".to_string()
+        } else if self.local_maintenance {
+            "Hosted Engine HA: Local Maintenance Enabled".to_string()
+        } else if self.active {
+            format!("Hosted Engine HA: Active (Score: {})", self.score)
+        } else {
+            "Hosted Engine HA: Not Active".to_string()
+        })
+    }
+}
+
+labelled_enum!(
+    /// Which HA maintenance (seed 004): this host only, or the whole hosted-engine cluster.
+    HaMode {
+        Local => "local", "Local";
+        Global => "global", "Global";
+    }
+);
+
+/// The body of `POST /api/hosts/{id}/ha_maintenance` (SPEC §9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HaMaintenance {
+    pub mode: HaMode,
+    pub enabled: bool,
 }
 
 /// A host as SPEC §4 shows it.
@@ -191,6 +232,22 @@ pub struct Host {
     pub vm_count: u32,
     pub memory_mb: MemoryMb,
     pub hosted_engine: Option<HostedEngine>,
+}
+
+impl Host {
+    /// A hosted-engine host whose HA local maintenance does not match its status: Up (or
+    /// Non Operational) with local maintenance on, or in Maintenance with it off (seed 004).
+    /// Deactivate or activate the host, or set the HA maintenance, to bring them together.
+    pub fn ha_out_of_sync(&self) -> bool {
+        let Some(he) = self.hosted_engine.filter(|he| he.configured && he.active) else {
+            return false;
+        };
+        match self.status {
+            HostStatus::Up | HostStatus::NonOperational => he.local_maintenance,
+            HostStatus::Maintenance => !he.local_maintenance,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,6 +363,12 @@ pub struct UpgradePlan {
     pub predicted_gib: f64,
     pub predicted_seconds: f64,
     pub blockers: Vec<PlanBlocker>,
+    /// The chosen hosts that run hosted-engine HA, and the one running the engine's VM (it
+    /// goes last); an addition to SPEC §5.
+    #[serde(default)]
+    pub hosted_engine_hosts: Vec<String>,
+    #[serde(default)]
+    pub engine_vm_host: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -565,6 +628,7 @@ labelled_enum!(
         HostActivate => "host_activate", "Host activation";
         HostUpgrade => "host_upgrade", "Host upgrade";
         EngineUpdateCheck => "engine_update_check", "Engine update check";
+        HostHaMaintenance => "host_ha_maintenance", "Hosted engine HA maintenance";
     }
 );
 

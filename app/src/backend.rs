@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use crate::api::{
     ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery,
-    EngineStatus, Event, EventQuery, Host, HostQuery, Job, JobControl, NewSubscription, Page,
-    Placement, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
+    EngineStatus, Event, EventQuery, HaMaintenance, Host, HostQuery, Job, JobControl,
+    NewSubscription, Page, Placement, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
 };
 
 #[async_trait::async_trait]
@@ -30,6 +30,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn upgrade_host(&self, caller: &Caller, id: &str, reboot: bool) -> Result<Job, ApiError>;
     async fn deactivate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
     async fn activate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn ha_maintenance(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: HaMaintenance,
+    ) -> Result<Job, ApiError>;
     async fn check_cluster(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
     async fn plan_upgrade(
         &self,

@@ -9,8 +9,8 @@ use leptos::server_fn::codec::Json;
 
 use crate::api::{
     Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event,
-    EventQuery, Host, HostQuery, Job, JobControl, NewSubscription, Page, Placement, Subscription,
-    UpgradePlan, Vm, VmAction, VmQuery,
+    EventQuery, HaMaintenance, Host, HostQuery, Job, JobControl, NewSubscription, Page, Placement,
+    Subscription, UpgradePlan, Vm, VmAction, VmQuery,
 };
 
 #[cfg(feature = "ssr")]
@@ -270,6 +270,15 @@ pub async fn deactivate_host(id: String) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
         .deactivate_host(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn set_ha_maintenance(id: String, request: HaMaintenance) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .ha_maintenance(&caller, &id, request)
         .await
         .map_err(context::fail)
 }

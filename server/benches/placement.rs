@@ -40,6 +40,7 @@ fn hosts() -> Vec<HostView> {
                 cpu_cores: 32 + (next() % 3) as u32 * 32,
                 memory_mb,
                 used_mb: memory_mb * (20 + next() % 51) / 100,
+                ha_score: None,
             }
         })
         .collect()
@@ -53,6 +54,7 @@ fn vm(i: usize) -> VmView {
         cpus: 2 + (i as u32 % 7),
         migration: MigrationMode::Migratable,
         highly_available: false,
+        hosted_engine: false,
     }
 }
 

@@ -65,6 +65,7 @@ fn request(hosts: usize, vms_per_host: Option<usize>, strategy: Strategy) -> Pla
                     cpus: 2 + rng.next(7) as u32,
                     migration: MigrationMode::Migratable,
                     highly_available: false,
+                    hosted_engine: false,
                 },
                 host: h,
             });
@@ -77,6 +78,7 @@ fn request(hosts: usize, vms_per_host: Option<usize>, strategy: Strategy) -> Pla
             cpu_cores: 64,
             memory_mb,
             used_mb: used,
+            ha_score: None,
         });
     }
     let rules = ClusterRules {

@@ -1,7 +1,8 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use uplift::cli::{
-    run_config, run_engine_check, run_fleet, run_sim, run_user, Cli, CliError, Command,
+    run_config, run_engine_check, run_fleet, run_hosted_engine, run_sim, run_user, Cli, CliError,
+    Command,
 };
 
 fn main() {
@@ -53,6 +54,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             Command::User(command) => run_user(cli, command).await,
             Command::Config(command) => run_config(cli, command).await,
             Command::Sim(command) => run_sim(cli, command).await,
+            Command::HostedEngine(command) => run_hosted_engine(cli, command).await,
             Command::EngineUpgradeCheck { now } => {
                 if !run_engine_check(cli, *now).await? {
                     // SPEC §2: no upgrade is exit code 1, after the message.

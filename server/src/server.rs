@@ -55,6 +55,10 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
             "resumed the jobs the last run left unfinished"
         );
     }
+    if let Some(work) = service.driver_background() {
+        tokio::spawn(work);
+    }
+    tokio::spawn(service.clone().run_ha_monitor());
     tokio::spawn(service.clone().run_periodic_checks());
     tokio::spawn(service.clone().run_engine_checks());
     tokio::spawn(service.clone().run_deliveries());

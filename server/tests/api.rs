@@ -56,7 +56,7 @@ async fn hosts_clusters_and_vms_are_exactly_the_fleets() {
     assert_eq!(a1["supported_cluster_levels"], json!(["4.6", "4.7"]));
     assert_eq!(
         a1["hosted_engine"],
-        json!({"configured": true, "active": true, "score": 3400, "global_maintenance": false, "local_maintenance": false})
+        json!({"configured": true, "active": true, "score": 3400, "global_maintenance": false, "local_maintenance": false, "runs_engine_vm": false})
     );
     assert_eq!(a1["updates_available"], false);
     assert_eq!(a1["last_update_check"], Value::Null);

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::hosted_engine::global_ha_action;
 use super::portal::Portal;
 use crate::api::{Caller, Host, HostStatus, Job};
 
@@ -63,6 +64,16 @@ pub fn HostMenuBar(host: Signal<Option<Host>>, me: Option<Caller>) -> impl IntoV
                 on:click=move |_| if let Some(h) = host.get_untracked() { portal.activate(&h) }>
                 "Activate"
             </button>
+            // Only for hosted-engine hosts (seed 004): it asks first.
+            {move || host.get().and_then(|h| {
+                let (label, enable) = global_ha_action(&h)?;
+                Some(view! {
+                    <button type="button" disabled=!admin
+                        on:click=move |_| portal.global_ha_dialog.set(Some((h.clone(), enable)))>
+                        {label}
+                    </button>
+                })
+            })}
         </div>
     }
 }
@@ -100,6 +111,15 @@ pub fn HostContextMenu(menu: RwSignal<Option<MenuAt>>, me: Option<Caller>) -> im
             let activate_ok = admin && host.status == HostStatus::Maintenance;
             let for_maintenance = host.clone();
             let for_activate = host.clone();
+            let global_ha = global_ha_action(&host).map(|(label, enable)| {
+                let for_ha = host.clone();
+                view! {
+                    <button type="button" role="menuitem" disabled=!admin
+                        on:click=move |_| { close(); portal.global_ha_dialog.set(Some((for_ha.clone(), enable))); }>
+                        {label}
+                    </button>
+                }
+            });
             view! {
                 <div class="context-menu" role="menu" aria-label=label
                     style=format!("left: {}px; top: {}px", at.x, at.y)>
@@ -119,6 +139,7 @@ pub fn HostContextMenu(menu: RwSignal<Option<MenuAt>>, me: Option<Caller>) -> im
                         on:click=move |_| { close(); portal.activate(&for_activate); }>
                         "Activate"
                     </button>
+                    {global_ha}
                 </div>
             }
         })

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use super::{error_text, Portal, UpgradeDialog};
+use super::{error_text, GlobalHaDialog, Portal, UpgradeDialog};
 use crate::api::{Caller, EngineStatus};
 use crate::rpc::{check_engine_now, dismiss_engine_update, get_engine, get_engine_notice};
 
@@ -58,6 +58,7 @@ pub fn Layout() -> impl IntoView {
             </Suspense>
         </Show>
         {move || portal.upgrade_dialog.get().map(|host| view! { <UpgradeDialog host/> })}
+        {move || portal.global_ha_dialog.get().map(|(host, enable)| view! { <GlobalHaDialog host enable/> })}
         {move || portal.notice.get().map(|notice| view! {
             <p class="notice" role="status">
                 {notice} " "

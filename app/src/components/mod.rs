@@ -2,6 +2,7 @@
 
 mod filters;
 mod host_actions;
+mod hosted_engine;
 mod layout;
 #[cfg(feature = "hydrate")]
 mod live;
@@ -16,6 +17,7 @@ pub use filters::{
 pub use host_actions::{
     HostContextMenu, HostMenuBar, HostProgress, MenuAt, UpgradeAlert, UpgradeDialog,
 };
+pub use hosted_engine::{EngineCrown, GlobalHaDialog, HaLine};
 pub use layout::Layout;
 pub use pager::Pager;
 pub use portal::{error_text, Portal};

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::api::{Caller, Host, Job};
-use crate::rpc::{activate_host, check_host, deactivate_host, get_job, upgrade_host, whoami};
+use crate::api::{Caller, HaMaintenance, HaMode, Host, Job};
+use crate::rpc::{
+    activate_host, check_host, deactivate_host, get_job, set_ha_maintenance, upgrade_host, whoami,
+};
 
 #[derive(Clone, Copy)]
 pub struct Portal {
@@ -19,6 +21,9 @@ pub struct Portal {
     pub host_jobs: RwSignal<HashMap<String, Job>>,
     pub notice: RwSignal<Option<String>>,
     pub upgrade_dialog: RwSignal<Option<Host>>,
+    /// Global HA maintenance asked for on this host, waiting for the admin's confirmation:
+    /// the host, and whether to enable it.
+    pub global_ha_dialog: RwSignal<Option<(Host, bool)>>,
 }
 
 impl Portal {
@@ -30,6 +35,7 @@ impl Portal {
             host_jobs: RwSignal::new(HashMap::new()),
             notice: RwSignal::new(None),
             upgrade_dialog: RwSignal::new(None),
+            global_ha_dialog: RwSignal::new(None),
         };
         provide_context(portal);
         // Effects run only in the browser: the event stream is opened there.
@@ -114,6 +120,23 @@ impl Portal {
             &host.id,
             format!("Moving {} to maintenance…", host.name),
             deactivate_host(host.id.clone()),
+        );
+    }
+
+    /// Global HA maintenance on or off, through a hosted-engine host's agent.
+    pub fn global_ha(self, host: &Host, enabled: bool) {
+        let request = HaMaintenance {
+            mode: HaMode::Global,
+            enabled,
+        };
+        self.follow(
+            &host.id,
+            format!(
+                "{} global HA maintenance through {}…",
+                if enabled { "Enabling" } else { "Disabling" },
+                host.name
+            ),
+            set_ha_maintenance(host.id.clone(), request),
         );
     }
 

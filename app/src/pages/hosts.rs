@@ -8,9 +8,9 @@ use leptos_router::{
 
 use crate::api::{Host, HostQuery, HostSort, DEFAULT_PER_PAGE};
 use crate::components::{
-    gib, query_choice, query_page, query_text, ChoiceField, FilterBar, HostContextMenu,
-    HostMenuBar, HostProgress, HostStatusBadge, LoadError, Loading, MenuAt, Pager, Portal,
-    SearchField, UpgradeAlert,
+    gib, query_choice, query_page, query_text, ChoiceField, EngineCrown, FilterBar, HaLine,
+    HostContextMenu, HostMenuBar, HostProgress, HostStatusBadge, LoadError, Loading, MenuAt, Pager,
+    Portal, SearchField, UpgradeAlert,
 };
 use crate::rpc::{get_host, list_clusters, list_hosts};
 
@@ -92,6 +92,7 @@ pub fn HostsPage() -> impl IntoView {
                                     <SortHeader column=HostSort::VmCount/>
                                     <SortHeader column=HostSort::Memory/>
                                     <th>"Updates"</th>
+                                    <th><abbr title="Hosted engine HA">"HA"</abbr></th>
                                 </tr></thead>
                                 <tbody>
                                     {page.items.into_iter().map(|host| view! { <HostRow host selected menu/> }).collect_view()}
@@ -198,6 +199,12 @@ fn HostRow(
             <td>{host.updates_available.then(|| view! {
                 <span class="updates-icon" title="Updates available" aria-label="Updates available">"⬆"</span>
             })}</td>
+            <td class="ha">
+                {host.hosted_engine.filter(|he| he.configured).map(|he| {
+                    if he.active { format!("{}", he.score) } else { "—".to_string() }
+                })}
+                <EngineCrown host=host.clone()/>
+            </td>
         </tr>
     }
 }
@@ -262,6 +269,7 @@ fn HostGeneral(host: Host) -> impl IntoView {
         .unwrap_or_else(|| "Never".to_string());
     view! {
         <section role="tabpanel" aria-label="General" class="general">
+            <HaLine host=host.clone()/>
             <dl class="facts">
                 <dt>"Name"</dt><dd>{host.name.clone()}</dd>
                 <dt>"Address"</dt><dd>{host.address.clone()}</dd>

@@ -1,7 +1,11 @@
 //! How Uplift touches hosts. The service, the workflows and the scheduler talk to this trait
 //! only; whether a simulated or a real host answers is the driver's business.
 
-use app::api::{AvailableUpdate, VmAction};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use app::api::{AvailableUpdate, HaMode, HostedEngine, VmAction};
 
 use crate::domain::packages::Monitored;
 use crate::scheduler::VmView;
@@ -98,4 +102,25 @@ pub trait Driver: Send + Sync + 'static {
 
     /// Whether the host answers. A host just back from a reboot may not, for a while.
     async fn is_responding(&self, host_id: &str) -> Result<bool, DriverError>;
+
+    /// What the host's hosted-engine HA agent reports; `None` for a host without hosted engine.
+    async fn ha_state(&self, host_id: &str) -> Result<Option<HostedEngine>, DriverError>;
+
+    /// Turns HA maintenance on or off through the host's agent: `Local` for this host, `Global`
+    /// for its whole hosted-engine cluster. Setting what is set already changes nothing.
+    async fn set_ha_maintenance(
+        &self,
+        host_id: &str,
+        mode: HaMode,
+        enabled: bool,
+    ) -> Result<(), DriverError>;
+
+    /// What the hosts do by themselves while Uplift serves (the simulator's HA agents), to run
+    /// in the background; `None` when there is nothing.
+    fn background(self: Arc<Self>) -> Option<Background> {
+        None
+    }
 }
+
+/// A driver's own background work.
+pub type Background = Pin<Box<dyn Future<Output = ()> + Send>>;

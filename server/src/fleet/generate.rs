@@ -127,12 +127,12 @@ pub fn generate(shape: Shape) -> String {
         if i == 5 {
             let _ = writeln!(w, "fail = \"upgrade\"");
         }
-        // The first cluster hosts the engine: its first three hosts run hosted-engine HA.
+        // The first cluster hosts the engine: its first three hosts run hosted-engine HA, with
+        // their agents running.
         if cluster == 0 && i < 3 * clusters {
-            let active = i == 0;
             let _ = writeln!(
                 w,
-                "hosted_engine = {{ configured = true, active = {active}, score = 3400 }}"
+                "hosted_engine = {{ configured = true, active = true, score = 3400 }}"
             );
         }
         let _ = writeln!(w);
@@ -230,8 +230,27 @@ mod tests {
         assert_eq!(fleet.clusters.len(), 3);
         assert_eq!(fleet.hosts.len(), 40);
         assert_eq!(fleet.vms.len(), 300);
-        assert!(fleet.hosts.iter().any(|h| h.hosted_engine.is_some()));
-        assert!(fleet.vms.iter().any(|v| v.hosted_engine));
+        // A hosted-engine cluster: three hosts with running agents, the engine VM on one.
+        let he: Vec<_> = fleet
+            .hosts
+            .iter()
+            .filter(|h| h.hosted_engine.is_some())
+            .collect();
+        assert_eq!(he.len(), 3);
+        assert!(he
+            .iter()
+            .all(|h| h.cluster.get_ref() == he[0].cluster.get_ref()));
+        assert!(he
+            .iter()
+            .all(|h| h.hosted_engine.as_ref().is_some_and(|s| s.active)));
+        let engine: Vec<_> = fleet.vms.iter().filter(|v| v.hosted_engine).collect();
+        assert_eq!(engine.len(), 1);
+        let on = engine[0]
+            .host
+            .as_ref()
+            .expect("the engine VM runs")
+            .get_ref();
+        assert!(he.iter().any(|h| h.name.get_ref() == on));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 pub mod driver;
 mod file;
 pub mod generate;
+pub mod ha;
 pub mod sim;
+mod sim_ha;
 
 pub use file::{FailMode, Fleet, FleetError, Repository};
 

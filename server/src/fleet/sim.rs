@@ -2,21 +2,23 @@
 //! `check_seconds / speed`) and sometimes with failure (`fail = "check"`).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use app::api::{AvailableUpdate, VmAction, VmStatus};
+use app::api::{AvailableUpdate, HaMode, HostedEngine, VmAction, VmStatus};
+use time::OffsetDateTime;
 
-use super::driver::{Driver, DriverError, EngineRelease, Estimates, Installed};
+use super::driver::{Background, Driver, DriverError, EngineRelease, Estimates, Installed};
+use super::sim_ha::NEVER;
 use super::{FailMode, Repository};
 use crate::domain::os::parse_os;
 use crate::domain::packages::Monitored;
 use crate::domain::version::is_newer;
 use crate::scheduler::VmView;
-use crate::store::{SimHost, SimWorld, Store};
+use crate::store::{rfc3339, SimHost, SimWorld, Store};
 
 /// How long entering maintenance or activating takes (before `speed`).
 const STATE_CHANGE_SECONDS: f64 = 1.0;
@@ -26,11 +28,13 @@ const STATE_CHANGE_SECONDS: f64 = 1.0;
 const SILENT_POLLS_AFTER_REBOOT: u32 = 2;
 
 pub struct SimDriver {
-    store: Store,
+    pub(super) store: Store,
     /// Outgoing migrations in flight per host, bounded by `max_migrations_per_host`.
     outgoing: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Hosts back from a reboot that will not answer the next few polls.
     waking: Mutex<HashMap<String, u32>>,
+    /// VMs being migrated now (the HA agents leave the engine VM alone meanwhile).
+    migrating: Mutex<HashSet<String>>,
 }
 
 impl SimDriver {
@@ -39,10 +43,11 @@ impl SimDriver {
             store,
             outgoing: Mutex::new(HashMap::new()),
             waking: Mutex::new(HashMap::new()),
+            migrating: Mutex::new(HashSet::new()),
         }
     }
 
-    async fn world(&self) -> Result<SimWorld, DriverError> {
+    pub(super) async fn world(&self) -> Result<SimWorld, DriverError> {
         self.store
             .sim_world()
             .await
@@ -50,12 +55,31 @@ impl SimDriver {
             .ok_or_else(|| DriverError::Failed("no simulated world is loaded".into()))
     }
 
-    async fn host(&self, host_id: &str) -> Result<SimHost, DriverError> {
+    pub(super) async fn host(&self, host_id: &str) -> Result<SimHost, DriverError> {
         self.store
             .sim_host(host_id)
             .await
             .map_err(store_error)?
             .ok_or_else(|| DriverError::UnknownHost(host_id.to_string()))
+    }
+
+    pub(super) fn is_migrating(&self, vm_id: &str) -> bool {
+        self.migrating
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(vm_id)
+    }
+
+    fn set_migrating(&self, vm_id: &str, on: bool) {
+        let mut migrating = self
+            .migrating
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if on {
+            migrating.insert(vm_id.to_string());
+        } else {
+            migrating.remove(vm_id);
+        }
     }
 
     /// Where the simulated hypervisors run the VM, and in which state.
@@ -88,12 +112,12 @@ struct SimVmState {
 }
 
 /// Simulated time passes `speed` times faster than real time.
-async fn simulate(world: &SimWorld, seconds: f64) {
+pub(super) async fn simulate(world: &SimWorld, seconds: f64) {
     let real = seconds / world.speed.max(f64::MIN_POSITIVE);
     tokio::time::sleep(Duration::from_secs_f64(real.clamp(0.0, 3600.0))).await;
 }
 
-fn store_error(e: crate::store::StoreError) -> DriverError {
+pub(super) fn store_error(e: crate::store::StoreError) -> DriverError {
     DriverError::Failed(format!("simulator state: {e}"))
 }
 
@@ -197,11 +221,11 @@ impl Driver for SimDriver {
             .map_err(|e| DriverError::Failed(format!("migration slots closed: {e}")))?;
         // Copy the VM's memory at the migration speed: MiB -> gigabits.
         let gigabits = vm.memory_mb as f64 * 8.0 / 1024.0;
+        self.set_migrating(&vm.id, true);
         simulate(&world, gigabits / world.migration_gbps).await;
-        self.store
-            .set_sim_vm(&vm.id, Some(to), &now.status)
-            .await
-            .map_err(store_error)
+        let moved = self.store.set_sim_vm(&vm.id, Some(to), &now.status).await;
+        self.set_migrating(&vm.id, false);
+        moved.map_err(store_error)
     }
 
     async fn power_vm(
@@ -310,12 +334,27 @@ impl Driver for SimDriver {
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError> {
         let world = self.world().await?;
         let host = self.host(host_id).await?;
+        // Off until the reboot is over (a time, so a reboot a crash interrupted ends anyway).
+        let seconds = host.reboot_seconds / world.speed.max(f64::MIN_POSITIVE);
+        let back = OffsetDateTime::now_utc() + Duration::from_secs_f64(seconds.clamp(0.0, 3600.0));
+        self.store
+            .set_sim_down_until(host_id, Some(&rfc3339(back)))
+            .await
+            .map_err(store_error)?;
         simulate(&world, host.reboot_seconds).await;
         if host.fail == FailMode::Reboot.as_str() {
+            self.store
+                .set_sim_down_until(host_id, Some(NEVER))
+                .await
+                .map_err(store_error)?;
             return Err(DriverError::Failed(
                 "the host did not come back from its reboot (simulated: fail = \"reboot\")".into(),
             ));
         }
+        self.store
+            .set_sim_down_until(host_id, None)
+            .await
+            .map_err(store_error)?;
         self.waking
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -334,6 +373,23 @@ impl Driver for SimDriver {
             migration_gbps: world.migration_gbps * speed,
             max_migrations_per_host: world.max_migrations_per_host,
         })
+    }
+
+    async fn ha_state(&self, host_id: &str) -> Result<Option<HostedEngine>, DriverError> {
+        self.agent_state(host_id).await
+    }
+
+    async fn set_ha_maintenance(
+        &self,
+        host_id: &str,
+        mode: HaMode,
+        enabled: bool,
+    ) -> Result<(), DriverError> {
+        self.set_agent_maintenance(host_id, mode, enabled).await
+    }
+
+    fn background(self: Arc<Self>) -> Option<Background> {
+        Some(Box::pin(async move { self.run_agents().await }))
     }
 
     async fn is_responding(&self, host_id: &str) -> Result<bool, DriverError> {

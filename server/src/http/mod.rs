@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod engine;
 mod error;
+mod hosted_engine;
 mod login;
 mod rolling;
 mod stream;
@@ -55,6 +56,10 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .route("/api/hosts/{id}/deactivate", post(api::host_deactivate))
         .route("/api/hosts/{id}/activate", post(api::host_activate))
         .route("/api/hosts/{id}/upgrade", post(api::host_upgrade))
+        .route(
+            "/api/hosts/{id}/ha_maintenance",
+            post(hosted_engine::ha_maintenance),
+        )
         .route("/api/clusters", get(api::clusters))
         .route(
             "/api/clusters/{id}",

@@ -46,6 +46,9 @@ pub struct HostView {
     pub memory_mb: u64,
     /// Memory of the VMs running there (and of those already sent there by this plan).
     pub used_mb: u64,
+    /// The hosted-engine HA score the engine VM may count on here (0 for an agent that is not
+    /// active or in local maintenance); `None` for a host without hosted engine.
+    pub ha_score: Option<u32>,
 }
 
 /// A VM as placement sees it.
@@ -57,6 +60,8 @@ pub struct VmView {
     pub cpus: u32,
     pub migration: MigrationMode,
     pub highly_available: bool,
+    /// The engine's own VM: it runs only on hosted-engine hosts with a positive HA score.
+    pub hosted_engine: bool,
 }
 
 /// The cluster's rules.
@@ -81,6 +86,8 @@ const UNKNOWN_FAMILY: u32 = u32::MAX;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Slot {
     up: bool,
+    /// A hosted-engine host with a positive HA score: the engine VM may run here.
+    ha: bool,
     cores: u32,
     /// MiB the host can still hand out once the cluster's headroom is kept back.
     free_mb: u64,
@@ -165,6 +172,7 @@ impl ClusterView {
         });
         Slot {
             up: host.status == HostStatus::Up,
+            ha: host.ha_score.is_some_and(|score| score > 0),
             cores: host.cpu_cores,
             free_mb: host
                 .usable_mb(rules.memory_headroom_percent)
@@ -347,6 +355,7 @@ pub fn place(ask: &Ask<'_>) -> Option<usize> {
 fn place_by_index(ask: &Ask<'_>) -> Option<usize> {
     let cluster = ask.cluster;
     let (need_mb, cpus) = (ask.vm.memory_mb, ask.vm.cpus);
+    let engine = ask.vm.hosted_engine;
     let from = ask.from.unwrap_or(usize::MAX);
     let mut best: Option<(i64, u32, usize)> = None;
     for entries in cluster.index.groups(ask.os_floor) {
@@ -355,7 +364,7 @@ fn place_by_index(ask: &Ask<'_>) -> Option<usize> {
                 break;
             }
             let slot = &cluster.slots[index];
-            if index == from || slot.cores < cpus {
+            if index == from || slot.cores < cpus || (engine && !slot.ha) {
                 continue;
             }
             let score = ask.fast_score(slot);
@@ -377,6 +386,9 @@ fn place_by_scan(ask: &Ask<'_>) -> Option<usize> {
     let mut best: Option<(i64, usize)> = None;
     for (index, slot) in slots.iter().enumerate() {
         if !slot.up || index == from || slot.free_mb < need_mb || slot.cores < cpus {
+            continue;
+        }
+        if ask.vm.hosted_engine && !slot.ha {
             continue;
         }
         if check_os && (slot.family != family || slot.rank < floor) {

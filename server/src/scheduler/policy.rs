@@ -12,13 +12,14 @@ pub struct PolicyUnits {
 }
 
 /// What every policy checks: a VM that may move at all, and a target that is up and has the
-/// memory and the cores. Units about the VM alone come first: they reject every host alike,
-/// so a refusal names them once.
-const BASE: [Filter; 4] = [
+/// memory and the cores (and, for the engine's own VM, a hosted-engine HA score). Units about
+/// the VM alone come first: they reject every host alike, so a refusal names them once.
+const BASE: [Filter; 5] = [
     Filter::Migration,
     Filter::Status,
     Filter::Memory,
     Filter::Cpu,
+    Filter::HostedEngine,
 ];
 
 const NONE: PolicyUnits = PolicyUnits {
@@ -40,6 +41,7 @@ const CLUSTER_MAINTENANCE: PolicyUnits = PolicyUnits {
         Filter::Status,
         Filter::Memory,
         Filter::Cpu,
+        Filter::HostedEngine,
     ],
     weights: &[Weight::EvenDistribution],
 };
@@ -51,6 +53,7 @@ const IN_CLUSTER_UPGRADE: PolicyUnits = PolicyUnits {
         Filter::Status,
         Filter::Memory,
         Filter::Cpu,
+        Filter::HostedEngine,
         Filter::InClusterUpgrade,
     ],
     weights: &[Weight::InClusterUpgrade, Weight::EvenDistribution],

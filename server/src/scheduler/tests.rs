@@ -16,6 +16,7 @@ fn host_os(name: &str, os: &str, status: HostStatus, memory_mb: u64, used_mb: u6
         cpu_cores: 16,
         memory_mb,
         used_mb,
+        ha_score: None,
     }
 }
 
@@ -27,6 +28,7 @@ fn vm(name: &str, memory_mb: u64, migration: MigrationMode) -> VmView {
         cpus: 2,
         migration,
         highly_available: false,
+        hosted_engine: false,
     }
 }
 
@@ -385,16 +387,65 @@ fn long_reasons_name_three_hosts_and_count_the_rest() {
     );
 }
 
+#[test]
+fn the_engine_vm_goes_only_to_a_hosted_engine_host_with_a_score() {
+    let mut hosts = vec![
+        host("a", HostStatus::Up, 1000, 0),
+        host("b", HostStatus::Up, 1000, 0),
+        host("c", HostStatus::Up, 1000, 500),
+        host("d", HostStatus::Up, 1000, 600),
+    ];
+    hosts[0].ha_score = Some(3400);
+    hosts[2].ha_score = Some(3400);
+    hosts[3].ha_score = Some(0);
+    let engine = VmView {
+        hosted_engine: true,
+        ..vm("HostedEngine", 100, MigrationMode::Migratable)
+    };
+    let cluster = ClusterView::new(hosts.clone(), SPREAD);
+    // b is emptier, but has no hosted engine; d has one, with no score.
+    let moves = evacuate(0, std::slice::from_ref(&engine), &mut cluster.clone()).unwrap();
+    assert_eq!(cluster.hosts()[moves[0].to].name, "c");
+    let ask = Ask::new(&engine, Some(0), &cluster);
+    let (verdicts, chosen) = explain(&ask);
+    assert_eq!(chosen, Some(2));
+    assert_eq!(
+        verdicts[1],
+        Verdict::Rejected {
+            filter: Filter::HostedEngine,
+            why: Rejection::NoHaScore
+        }
+    );
+    // Other VMs are not held back.
+    let plain = vm("web", 100, MigrationMode::Migratable);
+    assert_eq!(place(&Ask::new(&plain, Some(0), &cluster)), Some(1));
+    // With no other scoring host, the engine VM fits nowhere.
+    hosts[2].ha_score = Some(0);
+    let stuck = evacuate(0, &[engine], &mut ClusterView::new(hosts, SPREAD)).unwrap_err();
+    assert!(
+        stuck[0].reason.contains("hosted-engine host"),
+        "{}",
+        stuck[0].reason
+    );
+}
+
 /// Random clusters: OS majors 7–9 (and the odd unparsable OS), statuses, memory in use,
-/// cores, and VMs of random size, width, mode and HA.
+/// cores, hosted-engine HA scores (none, 0 or positive), and VMs of random size, width, mode,
+/// HA, and now and then the engine's own VM.
 fn random_cluster() -> impl Strategy<Value = (Vec<HostView>, Vec<VmView>, u32)> {
-    let hosts = proptest::collection::vec((7u64..11, 0u64..900, any::<bool>(), 1u32..8), 2..10);
-    let vms = proptest::collection::vec((1u64..300, 1u32..8, 0usize..3, any::<bool>()), 0..12);
+    let hosts = proptest::collection::vec(
+        (7u64..11, 0u64..900, any::<bool>(), 1u32..8, 0u32..3),
+        2..10,
+    );
+    let vms = proptest::collection::vec(
+        (1u64..300, 1u32..8, 0usize..3, any::<bool>(), 0u8..6),
+        0..12,
+    );
     (hosts, vms, 0u32..30).prop_map(|(hosts, vms, headroom)| {
         let hosts = hosts
             .into_iter()
             .enumerate()
-            .map(|(i, (major, used, up, cores))| {
+            .map(|(i, (major, used, up, cores, ha))| {
                 let os = if major == 10 {
                     "unknown".to_string()
                 } else {
@@ -407,6 +458,7 @@ fn random_cluster() -> impl Strategy<Value = (Vec<HostView>, Vec<VmView>, u32)> 
                 };
                 let mut view = host_os(&format!("h{i}"), &os, status, 1000, used);
                 view.cpu_cores = cores;
+                view.ha_score = [None, Some(0), Some(3400)][ha as usize];
                 view
             })
             .collect();
@@ -418,9 +470,10 @@ fn random_cluster() -> impl Strategy<Value = (Vec<HostView>, Vec<VmView>, u32)> 
         let vms = vms
             .into_iter()
             .enumerate()
-            .map(|(i, (memory, cpus, mode, ha))| VmView {
+            .map(|(i, (memory, cpus, mode, ha, engine))| VmView {
                 cpus,
                 highly_available: ha,
+                hosted_engine: engine == 0,
                 ..vm(&format!("v{i}"), memory, modes[mode])
             })
             .collect();

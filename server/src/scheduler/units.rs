@@ -25,6 +25,9 @@ pub enum Filter {
     /// Seed 002: a running VM only goes to the same OS family at the same or a newer major
     /// version; a VM that is down may start anywhere.
     InClusterUpgrade,
+    /// Seed 004: the engine's own VM runs only on a hosted-engine host whose HA agent is
+    /// active, out of local maintenance, with a positive score. In every policy.
+    HostedEngine,
 }
 
 /// A soft rule: a penalty per candidate host; the lowest total wins.
@@ -71,6 +74,7 @@ pub enum Rejection<'a> {
         host: &'a str,
         vm: &'a str,
     },
+    NoHaScore,
 }
 
 impl Rejection<'_> {
@@ -109,6 +113,10 @@ impl fmt::Display for Rejection<'_> {
             Rejection::UnknownSourceOs(reason) => write!(f, "the VM's host: {reason}"),
             Rejection::OtherFamily { host, vm } => write!(f, "it runs {host}, not {vm}"),
             Rejection::OlderOs { host, vm } => write!(f, "its OS {host} is older than {vm}"),
+            Rejection::NoHaScore => write!(
+                f,
+                "it is not a hosted-engine host with an active HA agent and a positive score"
+            ),
         }
     }
 }
@@ -122,6 +130,7 @@ impl Filter {
             Filter::Migration => "Migration",
             Filter::ClusterMaintenance => "ClusterMaintenance",
             Filter::InClusterUpgrade => "InClusterUpgrade",
+            Filter::HostedEngine => "HostedEngine",
         }
     }
 
@@ -151,6 +160,7 @@ impl Filter {
                 needed_mb: ask.vm.memory_mb,
                 headroom_percent: ask.cluster.rules.memory_headroom_percent,
             }),
+            Filter::HostedEngine if ask.vm.hosted_engine && !slot.ha => Err(Rejection::NoHaScore),
             Filter::Cpu if slot.cores < ask.vm.cpus => Err(Rejection::Cpu {
                 cores: slot.cores,
                 needed: ask.vm.cpus,

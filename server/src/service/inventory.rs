@@ -2,9 +2,9 @@
 
 use app::api::{
     ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery,
-    EngineStatus, Event, EventQuery, Host, HostQuery, HostStatus, Job, JobControl, LevelRange,
-    NewSubscription, Page, Placement, Severity, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
-    DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    EngineStatus, Event, EventQuery, HaMaintenance, Host, HostQuery, HostStatus, Job, JobControl,
+    LevelRange, NewSubscription, Page, Placement, Severity, Subscription, UpgradePlan, Vm,
+    VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -214,6 +214,17 @@ impl Backend for Service {
 
     async fn deactivate_host(&self, caller: &Caller, id: &str) -> Result<Job, ApiError> {
         self.deactivate_host(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn ha_maintenance(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: HaMaintenance,
+    ) -> Result<Job, ApiError> {
+        self.ha_maintenance(Actor::User(caller), id, request)
             .await
             .map_err(|e| e.to_api())
     }

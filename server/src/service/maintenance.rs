@@ -184,7 +184,7 @@ impl Service {
             self.deadline(row, minutes),
             format!("moving the host to maintenance took longer than {minutes} minutes"),
         )));
-        let outcome = self.evacuate_host(flow, &host, before, "").await;
+        let outcome = self.evacuate_host(flow, row, &host, before, "").await;
         flow.set_deadline(None);
         let (status, message) = match outcome {
             Ok(moved) => (
@@ -210,7 +210,7 @@ impl Service {
 
     pub(super) async fn activation_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
         let (host, before) = self.job_host(row).await?;
-        let outcome = self.activate_step(flow, &host, "").await;
+        let outcome = self.activate_step(flow, row, &host, "").await;
         let (status, message) = match outcome {
             Ok(()) => (HostStatus::Up, Ok("activated".to_string())),
             Err(error) => (before, Err(error)),
@@ -227,13 +227,17 @@ impl Service {
         .await
     }
 
-    /// The `activate` step: the host back in service, Up.
+    /// The `activate` step: the host back in service, Up; a hosted-engine host's local HA
+    /// maintenance is cleared first (seed 004).
     pub(super) async fn activate_step(
         &self,
         flow: &Flow,
+        row: &JobRow,
         host: &Host,
         prefix: &str,
     ) -> StepResult<()> {
+        self.local_ha_maintenance(flow, row, host, false, prefix)
+            .await?;
         flow.step(
             Step::keyed("activate", format!("{prefix}activate")).on_host(&host.id),
             || async {
@@ -247,11 +251,14 @@ impl Service {
         .await
     }
 
-    /// Empties the host and takes it out of service; returns how many VMs moved. Steps are
-    /// keyed with `prefix` (a cluster run's wave). Undo on failure: the host's status `before`.
+    /// Empties the host and takes it out of service; returns how many VMs moved. A
+    /// hosted-engine host gets local HA maintenance once its VMs (the engine's included) are
+    /// gone. Steps are keyed with `prefix` (a cluster run's wave). Undo on failure: the host's
+    /// status `before`.
     pub(super) async fn evacuate_host(
         &self,
         flow: &Flow,
+        row: &JobRow,
         host: &Host,
         before: HostStatus,
         prefix: &str,
@@ -308,6 +315,8 @@ impl Service {
             },
         )
         .await?;
+        self.local_ha_maintenance(flow, row, host, true, prefix)
+            .await?;
         Ok(moves.len())
     }
 

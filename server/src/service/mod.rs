@@ -10,6 +10,7 @@ mod checks;
 mod clusters;
 mod config;
 mod engine;
+mod hosted_engine;
 mod inventory;
 mod jobs;
 mod maintenance;
@@ -35,6 +36,7 @@ use crate::workflow::{Clock, Faults, SystemClock};
 const POLL: Duration = Duration::from_millis(200);
 
 pub use clusters::ClusterUpdate;
+pub use hosted_engine::{HaHostStatus, HaStatus, MaintenanceMode};
 pub use stream::{Changes, StreamCursor};
 pub use upgrade::UpgradeOptions;
 pub use users::{validate_password, Actor};
@@ -143,6 +145,11 @@ impl Service {
                 running: jobs::Running::default(),
             }),
         }
+    }
+
+    /// The driver's own background work (the simulator's HA agents), if any, to spawn.
+    pub fn driver_background(&self) -> Option<crate::fleet::driver::Background> {
+        self.inner.driver.clone().background()
     }
 
     pub fn clock(&self) -> &dyn Clock {

@@ -136,7 +136,7 @@ impl Service {
         )));
         // Before the point of no return: a failure gives the host its original status back.
         if EVACUABLE.contains(&before) {
-            if let Err(error) = self.evacuate_host(flow, &host, before, "").await {
+            if let Err(error) = self.evacuate_host(flow, row, &host, before, "").await {
                 let undone = flow.unwind().await;
                 return self
                     .finish_upgrade(
@@ -151,7 +151,9 @@ impl Service {
             }
         }
         flow.commit();
-        let outcome = self.install_and_restart(flow, &host, before, params).await;
+        let outcome = self
+            .install_and_restart(flow, row, &host, before, params)
+            .await;
         flow.set_deadline(None);
         let status = match outcome {
             Ok(_) if before == HostStatus::Maintenance => HostStatus::Maintenance,
@@ -166,6 +168,7 @@ impl Service {
     async fn install_and_restart(
         &self,
         flow: &Flow,
+        row: &JobRow,
         host: &Host,
         before: HostStatus,
         params: UpgradeParams,
@@ -218,7 +221,7 @@ impl Service {
             return Ok("upgraded; the host stays in maintenance".to_string());
         }
         progress(90.0).await;
-        self.activate_step(flow, host, "")
+        self.activate_step(flow, row, host, "")
             .await
             .map_err(|e| StepError::Host(format!("activating after the upgrade failed: {e}")))?;
         Ok(if params.reboot {

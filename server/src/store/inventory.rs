@@ -11,7 +11,8 @@ const HOST_SELECT: &str = "
     SELECT h.id, h.name, h.address, h.status, h.os, h.memory_mb, h.supported_cluster_levels,
            h.hosted_engine, h.updates_available, h.available_updates, h.last_update_check,
            c.id AS cluster_id, c.name AS cluster_name,
-           COALESCE(u.vm_count, 0) AS vm_count, COALESCE(u.used_mb, 0) AS used_mb
+           COALESCE(u.vm_count, 0) AS vm_count, COALESCE(u.used_mb, 0) AS used_mb,
+           EXISTS (SELECT 1 FROM vms e WHERE e.host_id = h.id AND e.hosted_engine = 1) AS runs_engine_vm
     FROM hosts h
     JOIN clusters c ON c.id = h.cluster_id
     LEFT JOIN (SELECT host_id, COUNT(*) AS vm_count, SUM(memory_mb) AS used_mb
@@ -27,6 +28,7 @@ fn host_from(row: SqliteRow) -> StoreResult<Host> {
     let memory_total: i64 = row.try_get("memory_mb")?;
     let memory_used: i64 = row.try_get("used_mb")?;
     let vm_count: i64 = row.try_get("vm_count")?;
+    let runs_engine_vm: bool = row.try_get("runs_engine_vm")?;
     Ok(Host {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -48,7 +50,11 @@ fn host_from(row: SqliteRow) -> StoreResult<Host> {
         },
         hosted_engine: hosted_engine
             .map(|text| json::<HostedEngine>("hosted engine state", &text))
-            .transpose()?,
+            .transpose()?
+            .map(|he| HostedEngine {
+                runs_engine_vm: runs_engine_vm && he.configured,
+                ..he
+            }),
     })
 }
 

@@ -1,9 +1,9 @@
 //! What placement reads: a cluster's rules, its hosts and VMs as the scheduler sees them.
 
-use app::api::{MigrationMode, VmStatus};
+use app::api::{HostedEngine, MigrationMode, VmStatus};
 use sqlx::{sqlite::SqliteRow, Row};
 
-use super::{corrupt, Store, StoreResult};
+use super::{corrupt, json, Store, StoreResult};
 use crate::domain::SchedulingPolicy;
 use crate::scheduler::{ClusterRules, HostOs, HostView, VmView};
 
@@ -17,7 +17,7 @@ pub struct PlacedVm {
 }
 
 const VM_COLUMNS: &str =
-    "id, name, memory_mb, cpus, migration, highly_available, status, host_id, cluster_id";
+    "id, name, memory_mb, cpus, migration, highly_available, hosted_engine, status, host_id, cluster_id";
 
 fn count(row: &SqliteRow, column: &str) -> StoreResult<u64> {
     let value: i64 = row.try_get(column)?;
@@ -36,6 +36,7 @@ fn placed_vm(row: SqliteRow) -> StoreResult<PlacedVm> {
             migration: MigrationMode::parse(&migration)
                 .ok_or_else(|| corrupt("migration mode", migration))?,
             highly_available: row.try_get("highly_available")?,
+            hosted_engine: row.try_get("hosted_engine")?,
         },
         status: VmStatus::parse(&status).ok_or_else(|| corrupt("VM status", status))?,
         host_id: row.try_get("host_id")?,
@@ -65,7 +66,7 @@ impl Store {
     /// The hosts of a cluster, by name, with the memory their running VMs use.
     pub async fn placement_hosts(&self, cluster_id: &str) -> StoreResult<Vec<HostView>> {
         sqlx::query(
-            "SELECT h.id, h.name, h.status, h.os, h.cpu_cores, h.memory_mb,
+            "SELECT h.id, h.name, h.status, h.os, h.cpu_cores, h.memory_mb, h.hosted_engine,
                     COALESCE((SELECT SUM(v.memory_mb) FROM vms v WHERE v.host_id = h.id), 0) AS used_mb
              FROM hosts h WHERE h.cluster_id = ? ORDER BY h.name",
         )
@@ -76,6 +77,11 @@ impl Store {
         .map(|row| {
             let status: String = row.try_get("status")?;
             let os: String = row.try_get("os")?;
+            let he: Option<String> = row.try_get("hosted_engine")?;
+            let he = he
+                .map(|text| json::<HostedEngine>("hosted engine state", &text))
+                .transpose()?
+                .filter(|he| he.configured);
             Ok(HostView {
                 id: row.try_get("id")?,
                 name: row.try_get("name")?,
@@ -85,6 +91,15 @@ impl Store {
                 cpu_cores: u32::try_from(count(&row, "cpu_cores")?).unwrap_or(u32::MAX),
                 memory_mb: count(&row, "memory_mb")?,
                 used_mb: count(&row, "used_mb")?,
+                // What the engine VM may count on: the score of an active agent that is not
+                // in local maintenance.
+                ha_score: he.map(|he| {
+                    if he.active && !he.local_maintenance {
+                        he.score
+                    } else {
+                        0
+                    }
+                }),
             })
         })
         .collect()

@@ -172,3 +172,107 @@ impl Store {
         Ok(())
     }
 }
+
+/// A simulated hosted-engine host's HA agent, with what the engine sees of the host.
+#[derive(Clone, Debug)]
+pub struct SimAgent {
+    pub host_id: String,
+    pub name: String,
+    pub agent: bool,
+    pub base_score: u32,
+    pub local_maintenance: bool,
+    /// Until when the host is off (rebooting), RFC 3339.
+    pub down_until: Option<String>,
+    /// The host's status in the inventory.
+    pub status: String,
+}
+
+/// The simulated engine VM: its id and where the hypervisors run it.
+#[derive(Clone, Debug)]
+pub struct SimEngineVm {
+    pub vm_id: String,
+    pub host_id: Option<String>,
+    pub status: String,
+}
+
+impl Store {
+    /// Every simulated hosted-engine host's agent, by name.
+    pub async fn sim_agents(&self) -> StoreResult<Vec<SimAgent>> {
+        sqlx::query(
+            "SELECT h.id, h.name, h.status, s.ha_agent, s.ha_base_score, s.ha_local_maintenance, s.down_until
+             FROM sim_hosts s JOIN hosts h ON h.id = s.host_id
+             WHERE s.ha_configured = 1 ORDER BY h.name",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let score: i64 = row.try_get("ha_base_score")?;
+            Ok(SimAgent {
+                host_id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                agent: row.try_get("ha_agent")?,
+                base_score: u32::try_from(score).unwrap_or(0),
+                local_maintenance: row.try_get("ha_local_maintenance")?,
+                down_until: row.try_get("down_until")?,
+                status: row.try_get("status")?,
+            })
+        })
+        .collect()
+    }
+
+    /// The hosted-engine cluster's global maintenance flag, as the agents share it.
+    pub async fn sim_global_maintenance(&self) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar::<_, bool>(
+            "SELECT ha_global_maintenance FROM sim_world WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .unwrap_or(false))
+    }
+
+    pub async fn set_sim_global_maintenance(&self, enabled: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE sim_world SET ha_global_maintenance = ? WHERE id = 1")
+            .bind(enabled)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_sim_local_maintenance(&self, host_id: &str, enabled: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE sim_hosts SET ha_local_maintenance = ? WHERE host_id = ?")
+            .bind(enabled)
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The simulated host is off until `until` (RFC 3339), or on (`None`).
+    pub async fn set_sim_down_until(&self, host_id: &str, until: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE sim_hosts SET down_until = ? WHERE host_id = ?")
+            .bind(until)
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The engine's own VM, if the fleet has one.
+    pub async fn sim_engine_vm(&self) -> StoreResult<Option<SimEngineVm>> {
+        sqlx::query(
+            "SELECT v.id, s.host_id, s.status FROM vms v JOIN sim_vms s ON s.vm_id = v.id
+             WHERE v.hosted_engine = 1 ORDER BY v.name LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| {
+            Ok(SimEngineVm {
+                vm_id: row.try_get("id")?,
+                host_id: row.try_get("host_id")?,
+                status: row.try_get("status")?,
+            })
+        })
+        .transpose()
+    }
+}

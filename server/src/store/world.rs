@@ -63,9 +63,12 @@ impl Store {
         }
 
         let mut host_ids = HashMap::new();
+        let mut global_maintenance = false;
         let mut host_clusters = HashMap::new();
         for host in &fleet.hosts {
             let id = new_id();
+            let he = host.hosted_engine.as_ref();
+            global_maintenance |= he.is_some_and(|he| he.global_maintenance);
             let hosted_engine = host
                 .hosted_engine
                 .as_ref()
@@ -88,8 +91,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail, os)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail, os,
+                                        ha_configured, ha_agent, ha_base_score, ha_local_maintenance)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&id)
             .bind(serde_json::to_string(&host.packages).unwrap_or_default())
@@ -97,6 +101,10 @@ impl Store {
             .bind(host.reboot_seconds)
             .bind(host.fail.as_str())
             .bind(&host.os)
+            .bind(he.is_some_and(|he| he.configured))
+            .bind(he.is_some_and(|he| he.active))
+            .bind(i64::from(he.map_or(3400, |he| he.score)))
+            .bind(he.is_some_and(|he| he.local_maintenance))
             .execute(&mut *tx)
             .await?;
             host_ids.insert(host.name.get_ref().as_str(), id);
@@ -144,6 +152,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("UPDATE sim_world SET ha_global_maintenance = ? WHERE id = 1")
+            .bind(global_maintenance)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

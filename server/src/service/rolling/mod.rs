@@ -96,6 +96,18 @@ impl RunPlan {
                     message: b.message.clone(),
                 })
                 .collect(),
+            hosted_engine_hosts: plan
+                .waves
+                .iter()
+                .flat_map(|w| w.hosts.iter())
+                .filter(|&&h| hosts[h].ha_score.is_some())
+                .map(|&h| hosts[h].name.clone())
+                .collect(),
+            engine_vm_host: self
+                .vms
+                .iter()
+                .find(|vm| vm.view.hosted_engine)
+                .map(|vm| hosts[vm.host].name.clone()),
         }
     }
 }

@@ -1,0 +1,30 @@
+//! The REST API of hosted engine (SPEC §9): HA maintenance through a host's agent.
+
+use app::api::HaMaintenance;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+
+use super::api::{accepted, body};
+use super::auth::Authed;
+use super::error::HttpResult;
+use super::AppState;
+use crate::service::Actor;
+
+/// `POST /api/hosts/{id}/ha_maintenance` with `{"mode": "local"|"global", "enabled": bool}`:
+/// 202 with the job; 409 for a host without hosted engine; 400 for a bad body.
+pub async fn ha_maintenance(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    request: Result<Json<HaMaintenance>, JsonRejection>,
+) -> HttpResult<Response> {
+    let request = body(request)?;
+    Ok(accepted(
+        state
+            .service
+            .ha_maintenance(Actor::User(&caller), &id, request)
+            .await?,
+    ))
+}
