@@ -180,19 +180,20 @@ pub struct HostedEngine {
 
 impl HostedEngine {
     /// The "Hosted Engine HA: …" line of the host's General sub-tab (SPEC §7); `None` when the
-    /// host has no hosted engine. Maintenance says more than the score, so it comes first.
+    /// host has no hosted engine. An agent that does not run reports nothing else; maintenance
+    /// says more than the score, so it comes before it.
     pub fn line(&self) -> Option<String> {
         if !self.configured {
             return None;
         }
-        Some(if self.global_maintenance {
+        Some(if !self.active {
+            "Hosted Engine HA: Not Active".to_string()
+        } else if self.global_maintenance {
             "Hosted Engine HA: Global Maintenance Enabled".to_string()
         } else if self.local_maintenance {
             "Hosted Engine HA: Local Maintenance Enabled".to_string()
-        } else if self.active {
-            format!("Hosted Engine HA: Active (Score: {})", self.score)
         } else {
-            "Hosted Engine HA: Not Active".to_string()
+            format!("Hosted Engine HA: Active (Score: {})", self.score)
         })
     }
 }
@@ -817,5 +818,55 @@ mod tests {
         assert_eq!(page.page_count(), 1);
         let page = Page::<u8> { total: 51, ..page };
         assert_eq!(page.page_count(), 3);
+    }
+}
+
+#[cfg(test)]
+mod hosted_engine_tests {
+    use super::*;
+
+    #[test]
+    fn the_ha_line_says_exactly_one_thing() {
+        let he = HostedEngine {
+            configured: true,
+            active: true,
+            score: 3400,
+            global_maintenance: false,
+            local_maintenance: false,
+            runs_engine_vm: false,
+        };
+        let line = |he: HostedEngine| he.line().unwrap_or_default();
+        assert_eq!(line(he), "Hosted Engine HA: Active (Score: 3400)");
+        assert_eq!(
+            line(HostedEngine {
+                local_maintenance: true,
+                ..he
+            }),
+            "Hosted Engine HA: Local Maintenance Enabled"
+        );
+        assert_eq!(
+            line(HostedEngine {
+                local_maintenance: true,
+                global_maintenance: true,
+                ..he
+            }),
+            "Hosted Engine HA: Global Maintenance Enabled"
+        );
+        assert_eq!(
+            line(HostedEngine {
+                active: false,
+                local_maintenance: true,
+                ..he
+            }),
+            "Hosted Engine HA: Not Active"
+        );
+        assert_eq!(
+            HostedEngine {
+                configured: false,
+                ..he
+            }
+            .line(),
+            None
+        );
     }
 }

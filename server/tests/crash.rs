@@ -71,6 +71,9 @@ enum Operation {
     HostUpgrade,
     /// The whole cluster, `auto`, pinned VMs stopped and started again.
     ClusterRun,
+    /// The whole hosted-engine cluster (three hosted-engine hosts, the engine VM on e1, two
+    /// plain hosts), `auto`.
+    HostedEngineRun,
 }
 
 impl Operation {
@@ -79,9 +82,56 @@ impl Operation {
         match self {
             Operation::Maintenance => &[JobKind::HostMaintenance],
             Operation::HostUpgrade => &[JobKind::HostUpgrade],
-            Operation::ClusterRun => &[JobKind::ClusterUpgrade, JobKind::HostUpgrade],
+            Operation::ClusterRun | Operation::HostedEngineRun => {
+                &[JobKind::ClusterUpgrade, JobKind::HostUpgrade]
+            }
         }
     }
+
+    fn is_run(self) -> bool {
+        matches!(self, Operation::ClusterRun | Operation::HostedEngineRun)
+    }
+
+    fn fleet(self) -> String {
+        match self {
+            Operation::HostedEngineRun => hosted_engine_fleet(),
+            _ => fleet(),
+        }
+    }
+}
+
+/// Cluster "c" at 200 times real speed: e1, e2 and e3 run hosted-engine HA (the engine VM on
+/// e1), n1 and n2 do not; two 4 GiB VMs on each host.
+fn hosted_engine_fleet() -> String {
+    let mut text = cluster_c(200.0, 20.0);
+    for (name, he) in [
+        ("e1", true),
+        ("e2", true),
+        ("e3", true),
+        ("n1", false),
+        ("n2", false),
+    ] {
+        let ha = if he {
+            "hosted_engine = { configured = true, active = true, score = 3400 }\n"
+        } else {
+            ""
+        };
+        let _ = write!(
+            text,
+            "\n[[host]]\nname = \"{name}\"\ncluster = \"c\"\nos = \"RHEL 8.9\"\nmemory_gb = 64\n\
+             packages = {{ vdsm = \"4.50.2\" }}\nupgrade_seconds = 5\nreboot_seconds = 2\n{ha}"
+        );
+        for v in 0..2 {
+            let _ = write!(
+                text,
+                "\n[[vm]]\nname = \"{name}-vm{v}\"\nhost = \"{name}\"\nmemory_gb = 4\n"
+            );
+        }
+    }
+    text.push_str(
+        "\n[[vm]]\nname = \"HostedEngine\"\nhost = \"e1\"\nmemory_gb = 8\nhosted_engine = true\n",
+    );
+    text
 }
 
 /// The world before the operation, to check the end against.
@@ -93,7 +143,7 @@ struct Before {
 
 /// Starts the server (with `env`), checks the cluster for updates, and starts the operation.
 async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Server, Before) {
-    let fleet = write_fleet(dir, "fleet.toml", &fleet());
+    let fleet = write_fleet(dir, "fleet.toml", &operation.fleet());
     let server = Server::start_with(dir, &fleet, env).await;
     let clusters: Vec<Cluster> = admin_get(&server, "/api/clusters").await;
     let cluster = clusters[0].id.clone();
@@ -112,7 +162,7 @@ async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Serve
         .map(|vm| vm.name)
         .collect();
     let options = json!({"max_parallel": "auto", "stop_pinned_vms": true});
-    let predicted_migrations = if operation == Operation::ClusterRun {
+    let predicted_migrations = if operation.is_run() {
         let plan: UpgradePlan = admin_post(
             &server,
             &format!("/api/clusters/{cluster}/upgrade/plan"),
@@ -125,15 +175,16 @@ async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Serve
         assert!(plan.blockers.is_empty(), "{plan:?}");
         plan.predicted_migrations
     } else {
-        hosts["h03"].vm_count as u32
+        hosts["h03"].vm_count
     };
-    let h03 = &hosts["h03"].id;
     let path = match operation {
-        Operation::Maintenance => format!("/api/hosts/{h03}/deactivate"),
-        Operation::HostUpgrade => format!("/api/hosts/{h03}/upgrade"),
-        Operation::ClusterRun => format!("/api/clusters/{cluster}/upgrade"),
+        Operation::Maintenance => format!("/api/hosts/{}/deactivate", hosts["h03"].id),
+        Operation::HostUpgrade => format!("/api/hosts/{}/upgrade", hosts["h03"].id),
+        Operation::ClusterRun | Operation::HostedEngineRun => {
+            format!("/api/clusters/{cluster}/upgrade")
+        }
     };
-    let body = if operation == Operation::ClusterRun {
+    let body = if operation.is_run() {
         options
     } else {
         json!({})
@@ -184,7 +235,7 @@ async fn check_end(server: &Server, operation: Operation, before: &Before) -> Re
     let hosts = host_map(server).await;
     for host in hosts.values() {
         let upgraded = match operation {
-            Operation::ClusterRun => true,
+            Operation::ClusterRun | Operation::HostedEngineRun => true,
             Operation::HostUpgrade => host.name == "h03",
             Operation::Maintenance => false,
         };
@@ -239,7 +290,21 @@ async fn check_end(server: &Server, operation: Operation, before: &Before) -> Re
             before.predicted_migrations
         ));
     }
-    if operation == Operation::ClusterRun {
+    if operation == Operation::HostedEngineRun {
+        let engine = vms.iter().find(|vm| vm.name == "HostedEngine");
+        if engine.map(|vm| vm.migrations) != Some(1) {
+            return Err(format!(
+                "the engine VM did not move exactly once: {engine:?}"
+            ));
+        }
+        if let Some(host) = hosts.values().find(|h| {
+            h.hosted_engine
+                .is_some_and(|he| he.local_maintenance || he.global_maintenance)
+        }) {
+            return Err(format!("HA maintenance left on host {}", host.name));
+        }
+    }
+    if operation.is_run() {
         let cluster: Cluster =
             admin_get(server, &format!("/api/clusters/{}", before.cluster)).await;
         if cluster.scheduling_policy != "evenly_distributed" || cluster.upgrade.is_some() {
@@ -249,7 +314,7 @@ async fn check_end(server: &Server, operation: Operation, before: &Before) -> Re
             .iter()
             .find(|vm| vm.name == "vm-05-0")
             .and_then(|vm| vm.host.clone());
-        if pinned.map(|h| h.name) != Some("h05".to_string()) {
+        if operation == Operation::ClusterRun && pinned.map(|h| h.name) != Some("h05".to_string()) {
             return Err("the pinned VM vm-05-0 is not back on h05".to_string());
         }
     }
@@ -339,11 +404,17 @@ async fn a_cluster_run_recovers_from_a_crash_at_every_step_boundary() {
 }
 
 #[tokio::test]
+async fn a_hosted_engine_cluster_run_recovers_from_a_crash_at_every_step_boundary() {
+    every_crash_point(Operation::HostedEngineRun).await;
+}
+
+#[tokio::test]
 async fn every_step_may_run_twice_in_a_row() {
     for operation in [
         Operation::Maintenance,
         Operation::HostUpgrade,
         Operation::ClusterRun,
+        Operation::HostedEngineRun,
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (server, before) = begin(dir.path(), operation, &[("UPLIFT_REPEAT_STEPS", "1")]).await;

@@ -367,6 +367,15 @@ fn PlanReview(wizard: Wizard) -> impl IntoView {
             view! {
                 <h2>"Review"</h2>
                 <p class="plan-totals">{format!("Strategy {}: {totals}", plan.strategy)}</p>
+                {(!plan.hosted_engine_hosts.is_empty()).then(|| {
+                    let last = plan.engine_vm_host.clone().map(|h| format!(" Host {h} runs the engine VM: it goes last, and the VM moves once, to an upgraded hosted-engine host.")).unwrap_or_default();
+                    view! {
+                        <p class="plan-hosted-engine">{format!(
+                            "Hosted-engine hosts: {}. One of them always stands by while others are down.{last}",
+                            plan.hosted_engine_hosts.join(", ")
+                        )}</p>
+                    }
+                })}
                 {(!plan.blockers.is_empty()).then(|| view! {
                     <div class="alert alert-error" role="alert">
                         <p>"The upgrade cannot start:"</p>

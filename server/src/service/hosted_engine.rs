@@ -93,7 +93,7 @@ impl Service {
         let request = job_params::<HaMaintenance>(row)?;
         let (host, _) = self.job_host(row).await?;
         let outcome = self
-            .ha_maintenance_step(flow, row, &host, request, "")
+            .ha_maintenance_step(flow, row, &host, request, "", false)
             .await;
         Ok(match outcome {
             Ok(said) => JobEnd::succeeded(said),
@@ -102,7 +102,9 @@ impl Service {
     }
 
     /// The step that sets HA maintenance through `host`'s agent, refreshes what the inventory
-    /// knows of the agents, and says so (event, once).
+    /// knows of the agents, and says so (event, once). Around a host flow (`around_flow`) an
+    /// agent that does not run (yet) is waited for a while and then left as it is; asked for
+    /// by an admin, that is a failure the driver names.
     async fn ha_maintenance_step(
         &self,
         flow: &Flow,
@@ -110,6 +112,7 @@ impl Service {
         host: &Host,
         request: HaMaintenance,
         prefix: &str,
+        around_flow: bool,
     ) -> StepResult<String> {
         let verb = if request.enabled { "enable" } else { "disable" };
         let key = format!("{prefix}{verb} {} HA maintenance", request.mode.as_str());
@@ -120,6 +123,12 @@ impl Service {
             (HaMode::Global, false) => "disable global HA maintenance",
         };
         flow.step(Step::keyed(name, key.clone()).on_host(&host.id), || async {
+            if around_flow && !self.agent_answers(host).await? {
+                return Ok(format!(
+                    "The HA agent of host {} does not run; its HA maintenance stays as it was.",
+                    host.name
+                ));
+            }
             self.driver()
                 .set_ha_maintenance(&host.id, request.mode, request.enabled)
                 .await?;
@@ -167,19 +176,44 @@ impl Service {
         enabled: bool,
         prefix: &str,
     ) -> StepResult<()> {
-        let Some(he) = self.host_by_id(&host.id).await?.hosted_engine else {
-            return Ok(());
-        };
-        if !he.configured || !he.active {
+        // Whether the host has a hosted engine is what its fleet says: the same on a replay.
+        // Whether its agent runs is asked inside the step.
+        let configured = self
+            .host_by_id(&host.id)
+            .await?
+            .hosted_engine
+            .is_some_and(|he| he.configured);
+        if !configured {
             return Ok(());
         }
         let request = HaMaintenance {
             mode: HaMode::Local,
             enabled,
         };
-        self.ha_maintenance_step(flow, row, host, request, prefix)
+        self.ha_maintenance_step(flow, row, host, request, prefix, true)
             .await
             .map(drop)
+    }
+
+    /// Whether the host's HA agent runs, waiting for it a while (an agent starts some time
+    /// after its host, within `ServerRebootTimeoutInSeconds`).
+    async fn agent_answers(&self, host: &Host) -> ServiceResult<bool> {
+        let limit = self.config_number("ServerRebootTimeoutInSeconds").await?;
+        let deadline = self.clock().now() + Duration::from_secs(limit);
+        loop {
+            if self
+                .driver()
+                .ha_state(&host.id)
+                .await?
+                .is_some_and(|he| he.active)
+            {
+                return Ok(true);
+            }
+            if self.clock().now() >= deadline {
+                return Ok(false);
+            }
+            self.clock().sleep(super::POLL).await;
+        }
     }
 
     /// The monitor: keeps the inventory in step with what the HA agents report and with where
@@ -225,6 +259,24 @@ impl Service {
                 )
                 .host(&row.host_id, &row.cluster_id)
             };
+            if now.active != before.active {
+                let said = if now.active {
+                    format!(
+                        "The hosted engine HA agent of host {} is active again.",
+                        row.name
+                    )
+                } else {
+                    format!(
+                        "The hosted engine HA agent of host {} is not active.",
+                        row.name
+                    )
+                };
+                self.emit(
+                    NewEvent::new("hosted_engine_ha_changed", Severity::Normal, said)
+                        .host(&row.host_id, &row.cluster_id),
+                )
+                .await?;
+            }
             if now.local_maintenance != before.local_maintenance {
                 self.emit(changed("local maintenance", now.local_maintenance))
                     .await?;

@@ -245,6 +245,10 @@ impl Service {
                 self.store()
                     .set_host_status(&host.id, HostStatus::Up)
                     .await?;
+                // The agents score a host by its status: what they say now, not in a second.
+                if host.hosted_engine.is_some() {
+                    self.refresh_agents().await?;
+                }
                 Ok(())
             },
         )
