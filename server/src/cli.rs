@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use app::api::Role;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::backup::BackupError;
 use crate::fleet::sim::SimDriver;
 use crate::fleet::{self, generate, FailMode, FleetError};
 use crate::service::{Actor, MaintenanceMode, Service, ServiceError};
@@ -62,6 +63,9 @@ pub enum Command {
     /// The hosted engine's HA agents, as on a hosted-engine host (seed 004).
     #[command(subcommand, name = "hosted-engine")]
     HostedEngine(HostedEngineCommand),
+    /// Back up Uplift's own state, check an archive, or restore one into an empty data dir.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Exit 0 and print the version when an engine update is available, otherwise exit 1.
     #[command(name = "engine-upgrade-check")]
     EngineUpgradeCheck {
@@ -69,6 +73,19 @@ pub enum Command {
         #[arg(long)]
         now: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write a consistent copy of the database (a server may run on it) and its manifest.
+    Create {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Say whether an archive is sane, and what it holds.
+    Verify { file: PathBuf },
+    /// Fill an empty data dir (or a database file that does not exist yet) from an archive.
+    Restore { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +199,8 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Backup(#[from] BackupError),
 }
 
 impl CliError {
@@ -189,6 +208,7 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Fleet(_) => 2,
             CliError::Service(ServiceError::Invalid { .. } | ServiceError::NotFound(_)) => 2,
+            CliError::Backup(BackupError::Exists(_) | BackupError::NotEmpty(_)) => 2,
             _ => 1,
         }
     }
@@ -441,4 +461,32 @@ pub fn run_fleet(command: &FleetCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `uplift backup …`: no service, only the database file and the archive.
+pub async fn run_backup(cli: &Cli, command: &BackupCommand) -> Result<(), CliError> {
+    let url = cli.database_url();
+    let manifest = match command {
+        BackupCommand::Create { file } => {
+            let manifest = crate::backup::create(&url, file).await?;
+            println!("Wrote {}.", file.display());
+            manifest
+        }
+        BackupCommand::Verify { file } => {
+            let beside = std::env::temp_dir().join("uplift-verify");
+            let verified = crate::backup::verify(file, &beside).await?;
+            println!("{} is a sane Uplift backup.", file.display());
+            verified.manifest
+        }
+        BackupCommand::Restore { file } => {
+            let dir = cli.db.is_none().then_some(cli.data_dir.as_path());
+            let manifest = crate::backup::restore(file, &url, dir).await?;
+            println!("Restored {} into {url}.", file.display());
+            manifest
+        }
+    };
+    for line in manifest.describe() {
+        println!("{line}");
+    }
+    Ok(())
 }

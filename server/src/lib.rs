@@ -10,7 +10,9 @@
 //! 6. `service`: the one place that decides; `service::jobs` starts and resumes every job, and
 //!    each feature module holds its flow.
 //! 7. `http` (REST, portal, stream) and `cli`: thin doors into the service; `server` starts it all.
+//! 8. `backup`: Uplift's own state in one archive, beside the service (it copies the database).
 
+pub mod backup;
 pub mod cli;
 mod credentials;
 pub mod domain;

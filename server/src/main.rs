@@ -1,8 +1,8 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use uplift::cli::{
-    run_config, run_engine_check, run_fleet, run_hosted_engine, run_sim, run_user, Cli, CliError,
-    Command,
+    run_backup, run_config, run_engine_check, run_fleet, run_hosted_engine, run_sim, run_user, Cli,
+    CliError, Command,
 };
 
 fn main() {
@@ -55,6 +55,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             Command::Config(command) => run_config(cli, command).await,
             Command::Sim(command) => run_sim(cli, command).await,
             Command::HostedEngine(command) => run_hosted_engine(cli, command).await,
+            Command::Backup(command) => run_backup(cli, command).await,
             Command::EngineUpgradeCheck { now } => {
                 if !run_engine_check(cli, *now).await? {
                     // SPEC §2: no upgrade is exit code 1, after the message.
