@@ -94,44 +94,10 @@ impl Operation {
 
     fn fleet(self) -> String {
         match self {
-            Operation::HostedEngineRun => hosted_engine_fleet(),
+            Operation::HostedEngineRun => hosted_engine_fleet(200.0),
             _ => fleet(),
         }
     }
-}
-
-/// Cluster "c" at 200 times real speed: e1, e2 and e3 run hosted-engine HA (the engine VM on
-/// e1), n1 and n2 do not; two 4 GiB VMs on each host.
-fn hosted_engine_fleet() -> String {
-    let mut text = cluster_c(200.0, 20.0);
-    for (name, he) in [
-        ("e1", true),
-        ("e2", true),
-        ("e3", true),
-        ("n1", false),
-        ("n2", false),
-    ] {
-        let ha = if he {
-            "hosted_engine = { configured = true, active = true, score = 3400 }\n"
-        } else {
-            ""
-        };
-        let _ = write!(
-            text,
-            "\n[[host]]\nname = \"{name}\"\ncluster = \"c\"\nos = \"RHEL 8.9\"\nmemory_gb = 64\n\
-             packages = {{ vdsm = \"4.50.2\" }}\nupgrade_seconds = 5\nreboot_seconds = 2\n{ha}"
-        );
-        for v in 0..2 {
-            let _ = write!(
-                text,
-                "\n[[vm]]\nname = \"{name}-vm{v}\"\nhost = \"{name}\"\nmemory_gb = 4\n"
-            );
-        }
-    }
-    text.push_str(
-        "\n[[vm]]\nname = \"HostedEngine\"\nhost = \"e1\"\nmemory_gb = 8\nhosted_engine = true\n",
-    );
-    text
 }
 
 /// The world before the operation, to check the end against.

@@ -11,40 +11,12 @@ use app::api::{Host, HostStatus, Job, JobStatus, UpgradePlan, Vm, VmStatus};
 use common::*;
 use serde_json::json;
 
-/// Cluster "c": e1, e2 and e3 run hosted-engine HA (the engine VM on e1), n1 and n2 do not;
-/// two 4 GiB VMs on each host.
-fn fleet() -> String {
-    let mut text = cluster_c(50.0, 20.0);
-    for (name, he) in [
-        ("e1", true),
-        ("e2", true),
-        ("e3", true),
-        ("n1", false),
-        ("n2", false),
-    ] {
-        let ha = if he {
-            "hosted_engine = { configured = true, active = true, score = 3400 }\n"
-        } else {
-            ""
-        };
-        text.push_str(&format!(
-            "\n[[host]]\nname = \"{name}\"\ncluster = \"c\"\nos = \"RHEL 8.9\"\nmemory_gb = 64\n\
-             packages = {{ vdsm = \"4.50.2\" }}\nupgrade_seconds = 5\nreboot_seconds = 2\n{ha}"
-        ));
-        for v in 0..2 {
-            text.push_str(&format!(
-                "\n[[vm]]\nname = \"{name}-vm{v}\"\nhost = \"{name}\"\nmemory_gb = 4\n"
-            ));
-        }
-    }
-    text.push_str(
-        "\n[[vm]]\nname = \"HostedEngine\"\nhost = \"e1\"\nmemory_gb = 8\nhighly_available = true\nhosted_engine = true\n",
-    );
-    text
-}
-
 async fn start(dir: &std::path::Path) -> Server {
-    Server::start(dir, &write_fleet(dir, "fleet.toml", &fleet())).await
+    Server::start(
+        dir,
+        &write_fleet(dir, "fleet.toml", &hosted_engine_fleet(50.0)),
+    )
+    .await
 }
 
 async fn engine_vm(server: &Server) -> Vm {
@@ -322,18 +294,7 @@ async fn upgrading_the_engine_vm_host_sets_and_clears_local_maintenance_and_leav
 ) {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
-    let cluster = admin_get::<Vec<app::api::Cluster>>(&server, "/api/clusters").await[0]
-        .id
-        .clone();
-    assert_eq!(
-        run_job(
-            &server,
-            &format!("/api/clusters/{cluster}/upgradecheck"),
-            json!({})
-        )
-        .await["status"],
-        "succeeded"
-    );
+    checked_first_cluster(&server).await;
     let e1 = host_map(&server).await["e1"].id.clone();
     assert_eq!(
         ha(&server, &e1, "global", true).await.status,
@@ -380,18 +341,7 @@ async fn upgrading_the_engine_vm_host_sets_and_clears_local_maintenance_and_leav
 async fn a_rolling_upgrade_keeps_a_standby_moves_the_engine_vm_once_and_upgrades_every_host() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
-    let cluster = admin_get::<Vec<app::api::Cluster>>(&server, "/api/clusters").await[0]
-        .id
-        .clone();
-    assert_eq!(
-        run_job(
-            &server,
-            &format!("/api/clusters/{cluster}/upgradecheck"),
-            json!({})
-        )
-        .await["status"],
-        "succeeded"
-    );
+    let cluster = checked_first_cluster(&server).await;
     let options = json!({"max_parallel": "auto"});
     let plan: UpgradePlan = admin_post(
         &server,

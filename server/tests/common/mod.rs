@@ -103,6 +103,54 @@ memory_headroom_percent = 10
     )
 }
 
+/// Cluster "c" at `speed`: e1, e2 and e3 run hosted-engine HA (the engine VM, 8 GiB and
+/// highly available, on e1), n1 and n2 do not; two 4 GiB VMs on each host; upgrades take 5 s
+/// and reboots 2 s before `speed`.
+pub fn hosted_engine_fleet(speed: f64) -> String {
+    let mut text = cluster_c(speed, 20.0);
+    for (name, he) in [
+        ("e1", true),
+        ("e2", true),
+        ("e3", true),
+        ("n1", false),
+        ("n2", false),
+    ] {
+        let ha = if he {
+            "hosted_engine = { configured = true, active = true, score = 3400 }\n"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "\n[[host]]\nname = \"{name}\"\ncluster = \"c\"\nos = \"RHEL 8.9\"\nmemory_gb = 64\n\
+             packages = {{ vdsm = \"4.50.2\" }}\nupgrade_seconds = 5\nreboot_seconds = 2\n{ha}"
+        ));
+        for v in 0..2 {
+            text.push_str(&format!(
+                "\n[[vm]]\nname = \"{name}-vm{v}\"\nhost = \"{name}\"\nmemory_gb = 4\n"
+            ));
+        }
+    }
+    text.push_str(
+        "\n[[vm]]\nname = \"HostedEngine\"\nhost = \"e1\"\nmemory_gb = 8\nhighly_available = true\nhosted_engine = true\n",
+    );
+    text
+}
+
+/// Checks every host of the first cluster for updates (the job must succeed); its id.
+pub async fn checked_first_cluster(server: &Server) -> String {
+    let cluster = admin_get::<Vec<app::api::Cluster>>(server, "/api/clusters").await[0]
+        .id
+        .clone();
+    let check = run_job(
+        server,
+        &format!("/api/clusters/{cluster}/upgradecheck"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(check["status"], "succeeded", "{check}");
+    cluster
+}
+
 pub fn uplift_bin() -> &'static str {
     env!("CARGO_BIN_EXE_uplift")
 }
