@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod appliance;
+pub use appliance::*;
+
 /// A closed set of values with a JSON spelling and on-screen words: what a filter's `<select>`
 /// offers.
 pub trait Labelled: Copy + PartialEq + Send + Sync + 'static {
@@ -630,6 +633,8 @@ labelled_enum!(
         HostUpgrade => "host_upgrade", "Host upgrade";
         EngineUpdateCheck => "engine_update_check", "Engine update check";
         HostHaMaintenance => "host_ha_maintenance", "Hosted engine HA maintenance";
+        HostedEngineUpgrade => "hosted_engine_upgrade", "Hosted engine appliance upgrade";
+        HostedEngineRollback => "hosted_engine_rollback", "Hosted engine rollback";
     }
 );
 

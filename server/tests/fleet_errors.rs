@@ -109,3 +109,33 @@ fn missing_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/fleet.toml: cannot read"));
 }
+
+#[test]
+fn hosted_engine_tables_are_checked() {
+    let he = |table: &str| format!("{FLEET}\n[hosted_engine]\n{table}");
+    let lines = FLEET.lines().count();
+    assert_refused(
+        &he("cluster = \"gamma\"\nappliance = { os = \"EL 8\", version = \"4.5.0\" }\n"),
+        lines + 3,
+        "hosted_engine names cluster gamma, which the file does not define",
+    );
+    assert_refused(
+        &he("cluster = \"alpha\"\nstorage_total_gb = 50\nengine_disk_gb = 60\nappliance = { os = \"EL 8\", version = \"4.5.0\" }\n"),
+        lines + 5,
+        "engine_disk_gb must be between 1 and storage_total_gb (50), not 60",
+    );
+    assert_refused(
+        &he("cluster = \"alpha\"\nappliance = { os = \"EL 8\", version = \"4.5.0\" }\n[[hosted_engine.catalog]]\nversion = \"4.5.2\"\nos = \"EL 9\"\nsize_gb = 55\nsha1 = \"abc\"\n"),
+        lines + 9,
+        "sha1 must be 40 hex digits",
+    );
+    assert_refused(
+        &he("cluster = \"alpha\"\nappliance = { os = \"EL 8\", version = \"4.5.0\" }\n[[hosted_engine.catalog]]\nversion = \"4.5.2\"\nos = \"EL 9\"\nsize_gb = 55\nsha1 = \"abc\"\nfail = \"explode\"\n"),
+        lines + 10,
+        "unknown variant `explode`",
+    );
+    let two_spm = FLEET
+        .replace("name = \"a1\"\n", "name = \"a1\"\nspm = true\n")
+        .replace("name = \"a2\"\n", "name = \"a2\"\nspm = true\n");
+    assert_refused(&two_spm, 32, "cluster alpha has a second SPM host (a2)");
+}

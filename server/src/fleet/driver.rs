@@ -115,6 +115,11 @@ pub trait Driver: Send + Sync + 'static {
         enabled: bool,
     ) -> Result<(), DriverError>;
 
+    /// The hosted-engine storage domain and engine disk, if this datacenter has them.
+    fn appliance(&self) -> Option<&dyn super::ApplianceDriver> {
+        None
+    }
+
     /// What the hosts do by themselves while Uplift serves (the simulator's HA agents), to run
     /// in the background; `None` when there is nothing.
     fn background(self: Arc<Self>) -> Option<Background> {

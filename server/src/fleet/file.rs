@@ -38,6 +38,9 @@ pub struct Fleet {
     pub hosts: Vec<HostSpec>,
     #[serde(default, rename = "vm")]
     pub vms: Vec<VmSpec>,
+    /// The hosted-engine storage domain, appliance and catalog (SPEC §9).
+    #[serde(default)]
+    pub hosted_engine: Option<super::file_he::HostedEngineWorld>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,6 +197,13 @@ pub struct HostSpec {
     pub fail: FailMode,
     #[serde(default)]
     pub hosted_engine: Option<HostedEngineSpec>,
+    /// The storage pool manager of its cluster (SPEC §9).
+    #[serde(default = "not_spm")]
+    pub spm: Spanned<bool>,
+}
+
+fn not_spm() -> Spanned<bool> {
+    Spanned::new(0..0, false)
 }
 
 fn default_host_status() -> HostStatus {
@@ -462,7 +472,40 @@ impl Fleet {
                 ));
             }
         }
-        Ok(())
+        self.validate_hosted_engine(&cluster_names)
+    }
+
+    /// `[hosted_engine]` names a cluster of the file; each cluster has at most one SPM.
+    fn validate_hosted_engine(
+        &self,
+        clusters: &HashSet<&str>,
+    ) -> Result<(), (std::ops::Range<usize>, String)> {
+        let mut spm = HashSet::new();
+        for host in self.hosts.iter().filter(|h| *h.spm.get_ref()) {
+            if !spm.insert(host.cluster.get_ref().as_str()) {
+                return Err((
+                    host.spm.span(),
+                    format!(
+                        "cluster {} has a second SPM host ({}); a cluster has one",
+                        host.cluster.get_ref(),
+                        host.name.get_ref()
+                    ),
+                ));
+            }
+        }
+        let Some(world) = &self.hosted_engine else {
+            return Ok(());
+        };
+        if !clusters.contains(world.cluster.get_ref().as_str()) {
+            return Err((
+                world.cluster.span(),
+                format!(
+                    "hosted_engine names cluster {}, which the file does not define",
+                    world.cluster.get_ref()
+                ),
+            ));
+        }
+        world.validate()
     }
 }
 

@@ -4,12 +4,18 @@
 //! start; from then on the database is the world, exactly as a real datacenter would outlive a
 //! restart of its manager.
 
+pub mod appliance;
+pub mod appliance_driver;
 pub mod driver;
 mod file;
+pub mod file_he;
 pub mod generate;
 pub mod ha;
 pub mod sim;
+mod sim_appliance;
 mod sim_ha;
+
+pub use appliance_driver::{ApplianceDriver, ApplianceWorld, BackupDisk, DiskContent};
 
 pub use file::{FailMode, Fleet, FleetError, Repository};
 

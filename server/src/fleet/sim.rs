@@ -166,6 +166,12 @@ impl Driver for SimDriver {
             .await
             .map_err(store_error)?
             .ok_or_else(|| DriverError::Failed("the simulated world is not loaded".into()))?;
+        // With a hosted engine, the engine is what the engine VM's disk holds.
+        let he = self.store.sim_he().await.map_err(store_error)?;
+        let version = match he {
+            Some(he) if he.engine_disk.works() => he.engine_disk.version,
+            _ => version,
+        };
         Ok(EngineRelease {
             version,
             available_version,
@@ -386,6 +392,10 @@ impl Driver for SimDriver {
         enabled: bool,
     ) -> Result<(), DriverError> {
         self.set_agent_maintenance(host_id, mode, enabled).await
+    }
+
+    fn appliance(&self) -> Option<&dyn super::ApplianceDriver> {
+        Some(self)
     }
 
     fn background(self: Arc<Self>) -> Option<Background> {

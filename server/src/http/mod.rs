@@ -3,6 +3,7 @@
 //! same-origin check, tracing).
 
 mod api;
+mod appliance;
 mod auth;
 mod engine;
 mod error;
@@ -103,6 +104,7 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             "/api/config/{name}",
             get(api::config_get).put(api::config_put),
         )
+        .merge(appliance::routes())
         .route("/api/{*rest}", any(api::not_found));
 
     let session_layer = SessionManagerLayer::new(sessions)

@@ -6,6 +6,8 @@
 //! Not here: SQL (`store`), touching hosts (`fleet`), placement and planning maths
 //! (`scheduler`, `planner`), HTTP (`http`).
 
+mod appliance;
+mod appliance_flow;
 mod checks;
 mod clusters;
 mod config;
@@ -35,6 +37,7 @@ use crate::workflow::{Clock, Faults, SystemClock};
 /// start on a host it evacuates).
 const POLL: Duration = Duration::from_millis(200);
 
+pub use appliance::MAX_ARCHIVE_BYTES;
 pub use clusters::ClusterUpdate;
 pub use hosted_engine::{HaHostStatus, HaStatus, MaintenanceMode};
 pub use stream::{Changes, StreamCursor};

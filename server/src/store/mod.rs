@@ -1,6 +1,8 @@
 //! SQL, and nothing but SQL: every query of Uplift lives below this module, always with bound
 //! parameters. SQLite now; the queries stay portable so PostgreSQL can follow.
 
+mod appliance;
+mod archives;
 mod checks;
 mod clusters;
 mod config;

@@ -92,8 +92,8 @@ impl Store {
             .await?;
             sqlx::query(
                 "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail, os,
-                                        ha_configured, ha_agent, ha_base_score, ha_local_maintenance)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                        ha_configured, ha_agent, ha_base_score, ha_local_maintenance, spm)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&id)
             .bind(serde_json::to_string(&host.packages).unwrap_or_default())
@@ -105,6 +105,7 @@ impl Store {
             .bind(he.is_some_and(|he| he.active))
             .bind(i64::from(he.map_or(3400, |he| he.score)))
             .bind(he.is_some_and(|he| he.local_maintenance))
+            .bind(*host.spm.get_ref())
             .execute(&mut *tx)
             .await?;
             host_ids.insert(host.name.get_ref().as_str(), id);
@@ -151,6 +152,10 @@ impl Store {
                 .bind(vm.status().as_str())
                 .execute(&mut *tx)
                 .await?;
+        }
+        if let Some(world) = &fleet.hosted_engine {
+            let cluster = &cluster_ids[world.cluster.get_ref().as_str()];
+            Store::load_appliance_world(&mut tx, world, cluster).await?;
         }
         sqlx::query("UPDATE sim_world SET ha_global_maintenance = ? WHERE id = 1")
             .bind(global_maintenance)

@@ -11,9 +11,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::backup::BackupError;
 use crate::fleet::sim::SimDriver;
 use crate::fleet::{self, generate, FailMode, FleetError};
-use crate::service::{Actor, MaintenanceMode, Service, ServiceError};
+use crate::service::{Actor, Service, ServiceError};
 use crate::store::{Store, StoreError};
 use crate::workflow::{Faults, SystemClock};
+
+mod hosted_engine;
+pub use hosted_engine::{run_hosted_engine, HaModeArg, HostedEngineCommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -86,31 +89,6 @@ pub enum BackupCommand {
     Verify { file: PathBuf },
     /// Fill an empty data dir (or a database file that does not exist yet) from an archive.
     Restore { file: PathBuf },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum HostedEngineCommand {
-    /// Each hosted-engine host's agent, score and local maintenance, where the engine VM
-    /// runs, and the global maintenance flag.
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Sets HA maintenance: `global` or `none` for the hosted-engine cluster, `local` for one
-    /// host (`--host`); `none` also clears local maintenance (of `--host`, or of every host).
-    SetMaintenance {
-        #[arg(long, value_enum)]
-        mode: HaModeArg,
-        #[arg(long)]
-        host: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum HaModeArg {
-    Global,
-    Local,
-    None,
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,64 +277,6 @@ fn config_line(entry: &app::api::ConfigEntry) -> String {
 fn assignment(text: &str) -> Result<(&str, &str), CliError> {
     text.split_once('=')
         .ok_or_else(|| CliError::Usage(format!("expected NAME=VALUE, not {text:?}")))
-}
-
-pub async fn run_hosted_engine(cli: &Cli, command: &HostedEngineCommand) -> Result<(), CliError> {
-    let service = cli.service().await?;
-    match command {
-        HostedEngineCommand::Status { json } => {
-            let status = service.hosted_engine_status().await?;
-            if *json {
-                let text = serde_json::to_string_pretty(&status)
-                    .map_err(|e| CliError::Usage(format!("cannot write JSON: {e}")))?;
-                println!("{text}");
-                return Ok(());
-            }
-            let on_off = |on: bool| if on { "on" } else { "off" };
-            println!("Global maintenance: {}", on_off(status.global_maintenance));
-            println!(
-                "Engine VM runs on: {}",
-                status
-                    .engine_vm_host
-                    .as_deref()
-                    .unwrap_or("no host (it is down)")
-            );
-            println!(
-                "{:<16} {:<26} {:<10} {:>5}  {:<17} ENGINE VM",
-                "HOST", "STATUS", "AGENT", "SCORE", "LOCAL MAINTENANCE"
-            );
-            for host in &status.hosts {
-                let status_text = if host.out_of_sync {
-                    format!("{} (HA state out of sync)", host.status)
-                } else {
-                    host.status.clone()
-                };
-                println!(
-                    "{:<16} {:<26} {:<10} {:>5}  {:<17} {}",
-                    host.host,
-                    status_text,
-                    if host.agent { "active" } else { "not active" },
-                    host.score,
-                    on_off(host.local_maintenance),
-                    if host.runs_engine_vm { "here" } else { "" }
-                );
-            }
-        }
-        HostedEngineCommand::SetMaintenance { mode, host } => {
-            let mode = match mode {
-                HaModeArg::Global => MaintenanceMode::Global,
-                HaModeArg::Local => MaintenanceMode::Local,
-                HaModeArg::None => MaintenanceMode::None,
-            };
-            for line in service
-                .set_hosted_engine_maintenance(mode, host.as_deref())
-                .await?
-            {
-                println!("{line}");
-            }
-        }
-    }
-    Ok(())
 }
 
 pub async fn run_config(cli: &Cli, command: &ConfigCommand) -> Result<(), CliError> {
