@@ -11,77 +11,6 @@ use app::api::{
 };
 use common::*;
 use serde_json::json;
-use uplift::fleet::appliance::image_sha1;
-
-/// One catalog entry: `version`, its size, whether its sha1 is right, its `fail`, its levels.
-fn image(version: &str, size_gb: u64, right_sha: bool, fail: &str, levels: &[&str]) -> String {
-    let sha1 = if right_sha {
-        image_sha1(version, "EL 9")
-    } else {
-        "0".repeat(40)
-    };
-    let levels: Vec<String> = levels.iter().map(|l| format!("\"{l}\"")).collect();
-    format!(
-        "\n[[hosted_engine.catalog]]\nversion = \"{version}\"\nos = \"EL 9\"\nsize_gb = {size_gb}\nsha1 = \"{sha1}\"\nfail = \"{fail}\"\ncluster_levels = [{}]\n",
-        levels.join(", ")
-    )
-}
-
-fn fleet() -> String {
-    let mut fleet = String::from(
-        r#"[simulation]
-speed = 50.0
-
-[engine]
-version = "4.5.0"
-available_version = "4.5.2"
-
-[repository]
-os = "RHEL 9.4"
-supported_cluster_levels = ["4.7", "4.8"]
-
-[[cluster]]
-name = "he"
-compatibility_version = "4.7"
-scheduling_policy = "evenly_distributed"
-"#,
-    );
-    for (i, name) in ["e1", "e2", "e3"].iter().enumerate() {
-        let spm = if i == 0 { "spm = true\n" } else { "" };
-        fleet.push_str(&format!(
-            "\n[[host]]\nname = \"{name}\"\ncluster = \"he\"\nos = \"RHEL 9.4\"\nmemory_gb = 64\n{spm}hosted_engine = {{ configured = true, active = true, score = 3400 }}\n"
-        ));
-    }
-    fleet.push_str(
-        r#"
-[[vm]]
-name = "HostedEngine"
-host = "e1"
-memory_gb = 16
-hosted_engine = true
-
-[hosted_engine]
-cluster = "he"
-storage_total_gb = 200
-engine_disk_gb = 60
-appliance = { os = "EL 8", version = "4.5.0" }
-"#,
-    );
-    fleet.push_str(&image("4.5.2", 55, true, "none", &["4.7", "4.8"]));
-    fleet.push_str(&image("4.5.3", 55, false, "none", &[]));
-    fleet.push_str(&image("4.6.0", 55, true, "none", &["4.8"]));
-    fleet.push_str(&image("4.5.9", 150, true, "none", &[]));
-    for (version, fail) in [
-        ("4.5.10", "backup_disk"),
-        ("4.5.11", "copy"),
-        ("4.5.12", "deploy"),
-        ("4.5.13", "restore"),
-        ("4.5.14", "health"),
-    ] {
-        fleet.push_str(&image(version, 55, true, fail, &[]));
-    }
-    fleet
-}
 
 async fn he(server: &Server) -> HostedEngineInfo {
     admin_get(server, "/api/hosted_engine").await
@@ -136,7 +65,7 @@ async fn upgrade(server: &Server, host: &str, appliance: &str, backup: &str) -> 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_appliance_upgrade_refuses_each_failed_check_then_upgrades_and_rolls_back_later() {
     let dir = tempfile::tempdir().unwrap();
-    let fleet = write_fleet(dir.path(), "fleet.toml", &fleet());
+    let fleet = write_fleet(dir.path(), "fleet.toml", &appliance_fleet(50.0));
     let server = Server::start(dir.path(), &fleet).await;
     let hosts = host_map(&server).await;
     let archive = uploaded_archive(&server, dir.path()).await;
@@ -353,7 +282,7 @@ fn cli_upgrade(data: &Path, args: &[&str], stdin: &str) -> (Option<i32>, String,
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_asks_like_the_seed_and_upgrades_with_info_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let fleet = write_fleet(dir.path(), "fleet.toml", &fleet());
+    let fleet = write_fleet(dir.path(), "fleet.toml", &appliance_fleet(50.0));
     let server = Server::start(dir.path(), &fleet).await;
     let archive = dir.path().join("engine.backup");
     let out = run(uplift(dir.path())

@@ -20,7 +20,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::{Cluster, HostStatus, Job, JobKind, JobStatus, UpgradePlan, Vm, VmStatus};
+use app::api::{
+    Cluster, HostStatus, HostedEngineInfo, Job, JobKind, JobStatus, UpgradePlan, UploadedArchive,
+    Vm, VmStatus,
+};
 use common::*;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -74,6 +77,8 @@ enum Operation {
     /// The whole hosted-engine cluster (three hosted-engine hosts, the engine VM on e1, two
     /// plain hosts), `auto`.
     HostedEngineRun,
+    /// The engine VM's appliance upgraded from 4.5.0 to 4.5.2 on e1 (issue 15).
+    ApplianceUpgrade,
 }
 
 impl Operation {
@@ -85,6 +90,7 @@ impl Operation {
             Operation::ClusterRun | Operation::HostedEngineRun => {
                 &[JobKind::ClusterUpgrade, JobKind::HostUpgrade]
             }
+            Operation::ApplianceUpgrade => &[JobKind::HostedEngineUpgrade],
         }
     }
 
@@ -95,6 +101,7 @@ impl Operation {
     fn fleet(self) -> String {
         match self {
             Operation::HostedEngineRun => hosted_engine_fleet(200.0),
+            Operation::ApplianceUpgrade => appliance_fleet(200.0),
             _ => fleet(),
         }
     }
@@ -111,6 +118,10 @@ struct Before {
 async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Server, Before) {
     let fleet = write_fleet(dir, "fleet.toml", &operation.fleet());
     let server = Server::start_with(dir, &fleet, env).await;
+    if operation == Operation::ApplianceUpgrade {
+        let before = begin_appliance_upgrade(&server, dir, env).await;
+        return (server, before);
+    }
     let clusters: Vec<Cluster> = admin_get(&server, "/api/clusters").await;
     let cluster = clusters[0].id.clone();
     let check = run_job(
@@ -149,6 +160,7 @@ async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Serve
         Operation::ClusterRun | Operation::HostedEngineRun => {
             format!("/api/clusters/{cluster}/upgrade")
         }
+        Operation::ApplianceUpgrade => unreachable!("begin_appliance_upgrade starts it"),
     };
     let body = if operation.is_run() {
         options
@@ -175,6 +187,87 @@ async fn begin(dir: &Path, operation: Operation, env: &[(&str, &str)]) -> (Serve
     (server, before)
 }
 
+/// Global maintenance, an archive uploaded, and the upgrade to 4.5.2 started on e1.
+async fn begin_appliance_upgrade(server: &Server, dir: &Path, env: &[(&str, &str)]) -> Before {
+    let e1 = host_map(server).await["e1"].id.clone();
+    let global = run_job(
+        server,
+        &format!("/api/hosts/{e1}/ha_maintenance"),
+        json!({"mode": "global", "enabled": true}),
+    )
+    .await;
+    assert_eq!(global["status"], "succeeded", "{global}");
+    let file = dir.join("engine.backup");
+    let out = run(uplift(dir).args(["backup", "create", "--file"]).arg(&file));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let uploaded: UploadedArchive = client()
+        .post(server.url("/api/hosted_engine/archives"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .body(std::fs::read(&file).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let started = client()
+        .post(server.url("/api/hosted_engine/upgrade"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"host": "e1", "appliance": "4.5.2", "backup": uploaded.id}))
+        .send()
+        .await;
+    let crashing = env.iter().any(|(name, _)| *name == "UPLIFT_CRASH_AT");
+    match started {
+        Ok(response) => assert_eq!(response.status(), 202, "{}", server.log()),
+        Err(error) => assert!(crashing, "{error}"),
+    }
+    Before {
+        cluster: String::new(),
+        running: BTreeSet::new(),
+        predicted_migrations: 0,
+    }
+}
+
+/// After an appliance upgrade: upgraded (4.5.2, one registered backup disk) or rolled back
+/// (4.5.0, no backup disk), and either way the engine VM runs, once, where the hypervisors say.
+async fn check_appliance_end(server: &Server) -> Result<(), String> {
+    let jobs = all_ended(server).await?;
+    let job = jobs
+        .iter()
+        .find(|j| j.kind == JobKind::HostedEngineUpgrade)
+        .ok_or("no appliance upgrade job")?;
+    let he: HostedEngineInfo = admin_get(server, "/api/hosted_engine").await;
+    let upgraded = (he.engine_version.as_str(), he.backups.len()) == ("4.5.2", 1);
+    let rolled_back =
+        (he.engine_version.as_str(), he.backups.len()) == ("4.5.0", 0) && he.storage.free_gb == 140;
+    match job.status {
+        JobStatus::Succeeded if upgraded => {}
+        JobStatus::Failed if rolled_back => {}
+        _ => {
+            return Err(format!(
+                "the job ended {} ({:?}) with engine {} and {} backup disks",
+                job.status,
+                job.message,
+                he.engine_version,
+                he.backups.len()
+            ))
+        }
+    }
+    let vm = he.vm.ok_or("no engine VM")?;
+    let truth = sim_vms(&server.data_dir);
+    match truth.get(&vm.name) {
+        Some((Some(host), status)) if status == "up" && vm.host.as_ref() == Some(host) => Ok(()),
+        other => Err(format!(
+            "the engine VM is {} on {:?} for Uplift, {other:?} for the hypervisors",
+            vm.status, vm.host
+        )),
+    }
+}
+
 /// Waits until every job has ended; the jobs.
 async fn all_ended(server: &Server) -> Result<Vec<Job>, String> {
     for _ in 0..3000 {
@@ -189,6 +282,9 @@ async fn all_ended(server: &Server) -> Result<Vec<Job>, String> {
 
 /// The invariants after the operation; `Err` says which one broke.
 async fn check_end(server: &Server, operation: Operation, before: &Before) -> Result<(), String> {
+    if operation == Operation::ApplianceUpgrade {
+        return check_appliance_end(server).await;
+    }
     let jobs = all_ended(server).await?;
     for job in &jobs {
         if operation.kinds().contains(&job.kind) && job.status != JobStatus::Succeeded {
@@ -203,7 +299,7 @@ async fn check_end(server: &Server, operation: Operation, before: &Before) -> Re
         let upgraded = match operation {
             Operation::ClusterRun | Operation::HostedEngineRun => true,
             Operation::HostUpgrade => host.name == "h03",
-            Operation::Maintenance => false,
+            Operation::Maintenance | Operation::ApplianceUpgrade => false,
         };
         let expected = if operation == Operation::Maintenance && host.name == "h03" {
             HostStatus::Maintenance
@@ -375,12 +471,18 @@ async fn a_hosted_engine_cluster_run_recovers_from_a_crash_at_every_step_boundar
 }
 
 #[tokio::test]
+async fn an_appliance_upgrade_ends_upgraded_or_rolled_back_after_a_crash_at_every_step_boundary() {
+    every_crash_point(Operation::ApplianceUpgrade).await;
+}
+
+#[tokio::test]
 async fn every_step_may_run_twice_in_a_row() {
     for operation in [
         Operation::Maintenance,
         Operation::HostUpgrade,
         Operation::ClusterRun,
         Operation::HostedEngineRun,
+        Operation::ApplianceUpgrade,
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (server, before) = begin(dir.path(), operation, &[("UPLIFT_REPEAT_STEPS", "1")]).await;

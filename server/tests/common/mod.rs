@@ -3,11 +3,13 @@
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
 use std::collections::HashMap;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use uplift::fleet::appliance::image_sha1;
 
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
@@ -149,6 +151,86 @@ pub async fn checked_first_cluster(server: &Server) -> String {
     .await;
     assert_eq!(check["status"], "succeeded", "{check}");
     cluster
+}
+
+/// One `[[hosted_engine.catalog]]` entry: `version`, its size, whether its sha1 is right, its `fail`, its levels.
+fn catalog_image(
+    version: &str,
+    size_gb: u64,
+    right_sha: bool,
+    fail: &str,
+    levels: &[&str],
+) -> String {
+    let sha1 = if right_sha {
+        image_sha1(version, "EL 9")
+    } else {
+        "0".repeat(40)
+    };
+    let levels: Vec<String> = levels.iter().map(|l| format!("\"{l}\"")).collect();
+    format!(
+        "\n[[hosted_engine.catalog]]\nversion = \"{version}\"\nos = \"EL 9\"\nsize_gb = {size_gb}\nsha1 = \"{sha1}\"\nfail = \"{fail}\"\ncluster_levels = [{}]\n",
+        levels.join(", ")
+    )
+}
+
+/// Cluster "he" at `speed` with e1 (the SPM, running the engine VM), e2 and e3, all
+/// hosted-engine hosts; the engine at 4.5.0 (4.5.2 offered); a 200 GiB storage domain with a
+/// 60 GiB engine disk; 4.5.2 a good image, 4.5.3 a wrong sha1, 4.6.0 for level 4.8 only, 4.5.9
+/// too large, and 4.5.10 to 4.5.14 each failing one step.
+pub fn appliance_fleet(speed: f64) -> String {
+    let mut fleet = format!(
+        r#"[simulation]
+speed = {speed}
+
+[engine]
+version = "4.5.0"
+available_version = "4.5.2"
+
+[repository]
+os = "RHEL 9.4"
+supported_cluster_levels = ["4.7", "4.8"]
+
+[[cluster]]
+name = "he"
+compatibility_version = "4.7"
+scheduling_policy = "evenly_distributed"
+"#
+    );
+    for (i, name) in ["e1", "e2", "e3"].iter().enumerate() {
+        let spm = if i == 0 { "spm = true\n" } else { "" };
+        fleet.push_str(&format!(
+            "\n[[host]]\nname = \"{name}\"\ncluster = \"he\"\nos = \"RHEL 9.4\"\nmemory_gb = 64\n{spm}hosted_engine = {{ configured = true, active = true, score = 3400 }}\n"
+        ));
+    }
+    fleet.push_str(
+        r#"
+[[vm]]
+name = "HostedEngine"
+host = "e1"
+memory_gb = 16
+hosted_engine = true
+
+[hosted_engine]
+cluster = "he"
+storage_total_gb = 200
+engine_disk_gb = 60
+appliance = { os = "EL 8", version = "4.5.0" }
+"#,
+    );
+    fleet.push_str(&catalog_image("4.5.2", 55, true, "none", &["4.7", "4.8"]));
+    fleet.push_str(&catalog_image("4.5.3", 55, false, "none", &[]));
+    fleet.push_str(&catalog_image("4.6.0", 55, true, "none", &["4.8"]));
+    fleet.push_str(&catalog_image("4.5.9", 150, true, "none", &[]));
+    for (version, fail) in [
+        ("4.5.10", "backup_disk"),
+        ("4.5.11", "copy"),
+        ("4.5.12", "deploy"),
+        ("4.5.13", "restore"),
+        ("4.5.14", "health"),
+    ] {
+        fleet.push_str(&catalog_image(version, 55, true, fail, &[]));
+    }
+    fleet
 }
 
 pub fn uplift_bin() -> &'static str {
