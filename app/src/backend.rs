@@ -8,9 +8,10 @@
 use std::sync::Arc;
 
 use crate::api::{
-    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery,
-    EngineStatus, Event, EventQuery, HaMaintenance, Host, HostQuery, Job, JobControl,
-    NewSubscription, Page, Placement, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
+    ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpgradeOptions,
+    ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host,
+    HostQuery, HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement, PreflightLine,
+    Subscription, UpgradePlan, Vm, VmAction, VmQuery,
 };
 
 #[async_trait::async_trait]
@@ -76,6 +77,23 @@ pub trait Backend: Send + Sync + 'static {
         name: &str,
         value: &str,
     ) -> Result<ConfigEntry, ApiError>;
+    async fn hosted_engine(&self, caller: &Caller) -> Result<HostedEngineInfo, ApiError>;
+    async fn appliance_preflight(
+        &self,
+        caller: &Caller,
+        request: &ApplianceUpgrade,
+    ) -> Result<Vec<PreflightLine>, ApiError>;
+    async fn upgrade_appliance(
+        &self,
+        caller: &Caller,
+        request: &ApplianceUpgrade,
+    ) -> Result<Job, ApiError>;
+    async fn rollback_appliance(
+        &self,
+        caller: &Caller,
+        request: &ApplianceRollback,
+    ) -> Result<Job, ApiError>;
+    async fn delete_engine_backup(&self, caller: &Caller, id: &str) -> Result<(), ApiError>;
 }
 
 /// The handle the server puts into Leptos context.

@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("clusters") view=pages::ClustersPage ssr=SsrMode::Async/>
                     <Route path=path!("clusters/:id") view=pages::ClusterPage ssr=SsrMode::Async/>
                     <Route path=path!("clusters/:id/upgrade") view=pages::UpgradePage ssr=SsrMode::Async/>
+                    <Route path=path!("hosted-engine") view=pages::HostedEnginePage ssr=SsrMode::Async/>
                     <Route path=path!("hosts") view=pages::HostsPage ssr=SsrMode::Async/>
                     <Route path=path!("hosts/:id") view=pages::HostPage ssr=SsrMode::Async/>
                     <Route path=path!("vms") view=pages::VmsPage ssr=SsrMode::Async/>

@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::api::{
-    Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event,
-    EventQuery, HaMaintenance, Host, HostQuery, Job, JobControl, NewSubscription, Page, Placement,
+    ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry,
+    Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host, HostQuery,
+    HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement, PreflightLine,
     Subscription, UpgradePlan, Vm, VmAction, VmQuery,
 };
 
@@ -288,6 +289,50 @@ pub async fn activate_host(id: String) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
         .activate_host(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_hosted_engine() -> Result<HostedEngineInfo, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.hosted_engine(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn appliance_preflight(
+    request: ApplianceUpgrade,
+) -> Result<Vec<PreflightLine>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .appliance_preflight(&caller, &request)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn upgrade_appliance(request: ApplianceUpgrade) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .upgrade_appliance(&caller, &request)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn rollback_appliance(request: ApplianceRollback) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .rollback_appliance(&caller, &request)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn delete_engine_backup(id: String) -> Result<(), ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .delete_engine_backup(&caller, &id)
         .await
         .map_err(context::fail)
 }

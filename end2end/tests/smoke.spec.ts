@@ -75,6 +75,7 @@ test("every page opens, hydrates and answers a click", async ({ page, request })
     [`/jobs/${job.id}`, /Host upgrade check/],
     ["/config", "Configuration"],
     ["/notifications", "Notifications"],
+    ["/hosted-engine", "Hosted Engine"],
   ];
   for (const [path, heading] of pages) {
     await test.step(path, async () => {

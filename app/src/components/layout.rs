@@ -22,6 +22,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/clusters">"Clusters"</A>
                 <A href="/hosts">"Hosts"</A>
                 <A href="/vms">"VMs"</A>
+                <A href="/hosted-engine">"Hosted Engine"</A>
                 <A href="/events">"Events"</A>
                 <A href="/config">"Config"</A>
                 <A href="/notifications">"Notifications"</A>

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
+use crate::api::JobStep;
 use crate::components::{LoadError, Loading, Portal};
 use crate::rpc::get_job;
 
@@ -38,25 +39,33 @@ pub fn JobPage() -> impl IntoView {
                                 <dd><A href=format!("/events?correlation_id={}", job.correlation_id)>{job.correlation_id.clone()}</A></dd>
                             </dl>
                             <h2>"Steps"</h2>
-                            <table class="grid">
-                                <thead><tr><th>"Host"</th><th>"Phase"</th><th>"Status"</th><th>"Started"</th><th>"Ended"</th><th>"Message"</th></tr></thead>
-                                <tbody>
-                                    {job.steps.into_iter().map(|step| view! {
-                                        <tr>
-                                            <td>{step.host.map(|h| h.name)}</td>
-                                            <td>{step.phase}</td>
-                                            <td>{step.status.label()}</td>
-                                            <td><time>{step.started_at}</time></td>
-                                            <td><time>{step.ended_at}</time></td>
-                                            <td>{step.message}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                            <StepsTable steps=job.steps/>
                         }.into_any()
                     }
                 }
             })}
         </Transition>
+    }
+}
+
+/// A job's steps with their times and messages (a message may hold several lines).
+#[component]
+pub fn StepsTable(steps: Vec<JobStep>) -> impl IntoView {
+    view! {
+        <table class="grid steps">
+            <thead><tr><th>"Host"</th><th>"Phase"</th><th>"Status"</th><th>"Started"</th><th>"Ended"</th><th>"Message"</th></tr></thead>
+            <tbody>
+                {steps.into_iter().map(|step| view! {
+                    <tr>
+                        <td>{step.host.map(|h| h.name)}</td>
+                        <td>{step.phase}</td>
+                        <td>{step.status.label()}</td>
+                        <td><time>{step.started_at}</time></td>
+                        <td><time>{step.ended_at}</time></td>
+                        <td class="message">{step.message}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

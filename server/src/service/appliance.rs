@@ -176,6 +176,19 @@ impl Service {
         self.store()
             .insert_archive(&id, &description, bytes, &actor.name())
             .await?;
+        self.emit(
+            NewEvent::new(
+                "hosted_engine_archive_uploaded",
+                Severity::Normal,
+                format!(
+                    "A backup archive was uploaded by {}: {}",
+                    actor.name(),
+                    description.join(" ")
+                ),
+            )
+            .user(Some(&actor.name())),
+        )
+        .await?;
         Ok(UploadedArchive { id, description })
     }
 

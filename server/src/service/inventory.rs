@@ -1,10 +1,11 @@
 //! Reading the inventory, and loading the simulated world into it.
 
 use app::api::{
-    ApiError, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery,
-    EngineStatus, Event, EventQuery, HaMaintenance, Host, HostQuery, HostStatus, Job, JobControl,
-    LevelRange, NewSubscription, Page, Placement, Severity, Subscription, UpgradePlan, Vm,
-    VmAction, VmQuery, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpgradeOptions,
+    ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host,
+    HostQuery, HostStatus, HostedEngineInfo, Job, JobControl, LevelRange, NewSubscription, Page,
+    Placement, PreflightLine, Severity, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
+    DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -137,6 +138,46 @@ impl Service {
 /// functions guarantee before they get here.
 #[async_trait::async_trait]
 impl Backend for Service {
+    async fn hosted_engine(&self, _caller: &Caller) -> Result<HostedEngineInfo, ApiError> {
+        self.hosted_engine_info().await.map_err(|e| e.to_api())
+    }
+
+    async fn appliance_preflight(
+        &self,
+        _caller: &Caller,
+        request: &ApplianceUpgrade,
+    ) -> Result<Vec<PreflightLine>, ApiError> {
+        self.appliance_preflight(request)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn upgrade_appliance(
+        &self,
+        caller: &Caller,
+        request: &ApplianceUpgrade,
+    ) -> Result<Job, ApiError> {
+        self.upgrade_appliance(Actor::User(caller), request)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn rollback_appliance(
+        &self,
+        caller: &Caller,
+        request: &ApplianceRollback,
+    ) -> Result<Job, ApiError> {
+        self.rollback_appliance(Actor::User(caller), request)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn delete_engine_backup(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
+        self.delete_hosted_engine_backup(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
     async fn dashboard(&self, _caller: &Caller) -> Result<Dashboard, ApiError> {
         self.dashboard_counts().await.map_err(|e| e.to_api())
     }
