@@ -202,8 +202,65 @@ async fn the_appliance_upgrade_refuses_each_failed_check_then_upgrades_and_rolls
     assert_eq!(engine.version, "4.5.2");
     assert!(!engine.update_available, "{engine:?}");
 
-    // Rollback later: refused while the engine VM runs, then done once it is down.
+    // Viewers read; every change needs an admin.
+    add_viewer(dir.path());
+    let seen = get_json(&server, "/api/hosted_engine", "v", "viewer-password").await;
+    assert_eq!(seen["engine_version"], "4.5.2");
+    for (path, body) in [
+        (
+            "/api/hosted_engine/upgrade",
+            json!({"host": "e1", "appliance": "4.5.2", "backup": archive}),
+        ),
+        (
+            "/api/hosted_engine/rollback",
+            json!({"backup": backup.name}),
+        ),
+    ] {
+        let refused = post_as(&server, path, "v", "viewer-password", body).await;
+        assert_eq!(refused.status(), 403, "{path}");
+    }
+    let upload = client()
+        .post(server.url("/api/hosted_engine/archives"))
+        .basic_auth("v", Some("viewer-password"))
+        .body(b"x".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 403);
+    let delete = client()
+        .delete(server.url(&format!("/api/hosted_engine/backups/{}", backup.id)))
+        .basic_auth("v", Some("viewer-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), 403);
+    // A bad body is a 400 in the error shape; an unknown appliance is named.
+    let bad = admin_post(&server, "/api/hosted_engine/upgrade", json!({"host": "e1"})).await;
+    assert!(refusal(bad, 400).await.contains("appliance"));
+    let unknown = admin_post(
+        &server,
+        "/api/hosted_engine/upgrade",
+        json!({"host": "e1", "appliance": "9.9", "backup": archive}),
+    )
+    .await;
+    assert!(refusal(unknown, 400)
+        .await
+        .contains("There is no appliance 9.9"));
+
+    // Rollback later: refused without global maintenance, and while the engine VM runs;
+    // done once it is down.
     let body = json!({"backup": backup.name});
+    set_global(&server, &hosts["e1"].id, false).await;
+    let why = refusal(
+        admin_post(&server, "/api/hosted_engine/rollback", body.clone()).await,
+        409,
+    )
+    .await;
+    assert!(
+        why.contains("Global HA maintenance is not enabled"),
+        "{why}"
+    );
+    set_global(&server, &hosts["e1"].id, true).await;
     let why = refusal(
         admin_post(&server, "/api/hosted_engine/rollback", body.clone()).await,
         409,
