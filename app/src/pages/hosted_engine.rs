@@ -59,6 +59,7 @@ pub fn HostedEnginePage() -> impl IntoView {
         {move || job.get().map(|id| view! { <JobLive id/> })}
         {move || ask.get().map(|a| view! { <Confirm ask=a close=Callback::new(move |()| ask.set(None))/> })}
     }
+    .into_any()
 }
 
 /// The engine VM, the storage bar, the backup disks and the rollback form.
@@ -156,6 +157,7 @@ fn Overview(
             }.into_any()
         }}
     }
+    .into_any()
 }
 
 /// A confirmation in the seed's words; Escape or No closes it.
@@ -182,6 +184,7 @@ fn Confirm(ask: Ask, close: Callback<()>) -> impl IntoView {
             </div>
         </dialog>
     }
+    .into_any()
 }
 
 /// The job's status and steps, live.
@@ -209,6 +212,7 @@ fn JobLive(id: String) -> impl IntoView {
             </Transition>
         </section>
     }
+    .into_any()
 }
 
 /// The "Upgrade Appliance" wizard: appliance and archive, checklist, confirmation.
@@ -343,6 +347,7 @@ fn Wizard(
             </div>
         </section>
     }
+    .into_any()
 }
 
 /// Sends the chosen file to `POST /api/hosted_engine/archives` (the browser's session

@@ -68,4 +68,5 @@ pub fn StepsTable(steps: Vec<JobStep>) -> impl IntoView {
             </tbody>
         </table>
     }
+    .into_any()
 }

@@ -320,23 +320,6 @@ impl Service {
         })
     }
 
-    /// The engine's version as the driver says now (the engine VM's, with a hosted engine),
-    /// and no update offered once it runs the newest release.
-    pub(super) async fn refresh_engine_version(&self) -> ServiceResult<()> {
-        let release = self.driver().engine_release().await?;
-        let mut state = self.store().engine_state().await?.unwrap_or_default();
-        state.version = release.version;
-        if state
-            .available_version
-            .as_deref()
-            .is_some_and(|v| !crate::domain::version::is_newer(v, &state.version))
-        {
-            state.available_version = None;
-        }
-        self.store().save_engine_state(&state).await?;
-        Ok(())
-    }
-
     /// `POST /api/hosted_engine/upgrade`: refused with every failing check named, or an
     /// `hosted_engine_upgrade` job.
     pub async fn upgrade_appliance(

@@ -71,6 +71,23 @@ impl Service {
         })
     }
 
+    /// The engine's version as the driver says now (the engine VM's, with a hosted engine),
+    /// and no update offered once it runs the newest release.
+    pub(super) async fn refresh_engine_version(&self) -> ServiceResult<()> {
+        let release = self.driver().engine_release().await?;
+        let mut state = self.store().engine_state().await?.unwrap_or_default();
+        state.version = release.version;
+        if state
+            .available_version
+            .as_deref()
+            .is_some_and(|v| !crate::domain::version::is_newer(v, &state.version))
+        {
+            state.available_version = None;
+        }
+        self.store().save_engine_state(&state).await?;
+        Ok(())
+    }
+
     /// `POST /api/engine/updatecheck` (admins), the periodic check and `--now` of the CLI: an
     /// `engine_update_check` job, waited for; the answer is the state it leaves.
     pub async fn check_engine(&self, actor: Actor<'_>) -> ServiceResult<EngineStatus> {
