@@ -40,6 +40,15 @@ impl SimDriver {
             .engine_disk)
     }
 
+    /// The storage domain's space now.
+    async fn storage(&self) -> Result<super::appliance::Storage, DriverError> {
+        self.store
+            .sim_storage()
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| DriverError::Failed("the datacenter has no hosted engine".into()))
+    }
+
     /// Refuses while the engine VM runs: its disk is not copied or written under it.
     async fn engine_vm_down(&self, doing: &str) -> Result<(), DriverError> {
         let vm = self.store.sim_engine_vm().await.map_err(store_error)?;
@@ -71,12 +80,7 @@ impl ApplianceDriver for SimDriver {
         let Some(he) = self.store.sim_he().await.map_err(store_error)? else {
             return Ok(None);
         };
-        let storage = self
-            .store
-            .sim_storage()
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| DriverError::Failed("the hosted engine went away".into()))?;
+        let storage = self.storage().await?;
         Ok(Some(ApplianceWorld {
             cluster_id: he.cluster_id,
             storage,
@@ -105,12 +109,7 @@ impl ApplianceDriver for SimDriver {
                 ApplianceFail::BackupDisk,
                 "the storage domain refused to create the backup disk",
             )?;
-            let storage = self
-                .store
-                .sim_storage()
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| DriverError::Failed("the hosted engine went away".into()))?;
+            let storage = self.storage().await?;
             if storage.free_gb() < disk.size_gb {
                 return Err(DriverError::Failed(format!(
                     "the hosted-engine storage domain has {} GiB free, the backup disk needs {} GiB",
