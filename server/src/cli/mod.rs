@@ -160,6 +160,10 @@ pub enum FleetCommand {
         vms: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The most of a host's memory VMs fill, in percent: with enough VMs, the load.
+        #[arg(long, default_value_t = generate::DEFAULT_FILL_PERCENT,
+              value_parser = clap::value_parser!(u32).range(10..=90))]
+        fill: u32,
     },
 }
 
@@ -365,6 +369,7 @@ pub fn run_fleet(command: &FleetCommand) -> Result<(), CliError> {
             hosts,
             vms,
             seed,
+            fill,
         } => {
             if clusters == 0 && hosts > 0 {
                 return Err(CliError::Usage("hosts need at least one cluster".into()));
@@ -374,6 +379,7 @@ pub fn run_fleet(command: &FleetCommand) -> Result<(), CliError> {
                 hosts,
                 vms,
                 seed,
+                fill_percent: fill,
             });
             // What we write must load: check it, so a generator bug never reaches a demo.
             fleet::Fleet::parse("generated fleet", &text)?;

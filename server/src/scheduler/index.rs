@@ -1,4 +1,4 @@
-//! An ordered view of a cluster's up hosts: by OS (family, version), then most free memory
+//! An ordered view of a cluster's up hosts (but those a planner holds back): by OS (family, version), then most free memory
 //! first. Under the policies whose memory weight is EvenDistribution (alone or after the
 //! InClusterUpgrade weight), the best host of each OS group is its first one that passes the
 //! CPU and source checks. A placement then looks at a handful of hosts instead of every one.
@@ -19,7 +19,7 @@ pub(super) struct FreeIndex {
 
 impl FreeIndex {
     pub(super) fn insert(&mut self, index: usize, slot: &Slot, name_rank: u32) {
-        if slot.up {
+        if slot.up && !slot.held {
             self.groups
                 .entry((slot.family, slot.rank))
                 .or_default()

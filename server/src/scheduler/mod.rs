@@ -86,6 +86,8 @@ const UNKNOWN_FAMILY: u32 = u32::MAX;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Slot {
     up: bool,
+    /// Held back by a planner (see [`ClusterView::hold`]): `place` passes it by.
+    held: bool,
     /// A hosted-engine host with a positive HA score: the engine VM may run here.
     ha: bool,
     cores: u32,
@@ -172,6 +174,7 @@ impl ClusterView {
         });
         Slot {
             up: host.status == HostStatus::Up,
+            held: false,
             ha: host.ha_score.is_some_and(|score| score > 0),
             cores: host.cpu_cores,
             free_mb: host
@@ -202,7 +205,10 @@ impl ClusterView {
     pub fn release(&mut self, index: usize, memory_mb: u64) {
         let host = &mut self.hosts[index];
         host.used_mb = host.used_mb.saturating_sub(memory_mb);
-        let slot = ClusterView::slot(host, self.rules, self.slots[index].family);
+        let slot = Slot {
+            held: self.slots[index].held,
+            ..ClusterView::slot(host, self.rules, self.slots[index].family)
+        };
         self.reslot(index, slot);
     }
 
@@ -211,6 +217,15 @@ impl ClusterView {
         self.hosts[index].status = status;
         let mut slot = self.slots[index];
         slot.up = status == HostStatus::Up;
+        self.reslot(index, slot);
+    }
+
+    /// Holds host `index` back from [`place`] (or lets it take VMs again): a planner keeps the
+    /// hosts still waiting for their own upgrade as a last resort, since a VM sent there
+    /// moves again. The filters (`admits`, `explain`) still judge a held host as it is.
+    pub fn hold(&mut self, index: usize, held: bool) {
+        let mut slot = self.slots[index];
+        slot.held = held;
         self.reslot(index, slot);
     }
 
@@ -230,7 +245,10 @@ impl ClusterView {
             Err(_) => UNKNOWN_FAMILY,
         };
         self.hosts[index].os = os;
-        let slot = ClusterView::slot(&self.hosts[index], self.rules, family);
+        let slot = Slot {
+            held: self.slots[index].held,
+            ..ClusterView::slot(&self.hosts[index], self.rules, family)
+        };
         self.reslot(index, slot);
     }
 }
@@ -385,7 +403,7 @@ fn place_by_scan(ask: &Ask<'_>) -> Option<usize> {
     let check_os = ask.os_floor.is_some();
     let mut best: Option<(i64, usize)> = None;
     for (index, slot) in slots.iter().enumerate() {
-        if !slot.up || index == from || slot.free_mb < need_mb || slot.cores < cpus {
+        if !slot.up || slot.held || index == from || slot.free_mb < need_mb || slot.cores < cpus {
             continue;
         }
         if ask.vm.hosted_engine && !slot.ha {
@@ -517,7 +535,29 @@ pub fn evacuate_by(
     source: usize,
     vms: &[VmView],
     cluster: &mut ClusterView,
+    choose: impl FnMut(&Ask<'_>) -> Option<usize>,
+) -> Result<Vec<Move>, Vec<Stuck>> {
+    evacuate_with(source, vms, cluster, choose, true)
+}
+
+/// [`evacuate_by`] without the reasons: it gives up at the first VM that fits nowhere, and
+/// says nothing about it. For a planner that tries many hosts, where a reason costs a look
+/// at every host of the cluster.
+pub fn try_evacuate_by(
+    source: usize,
+    vms: &[VmView],
+    cluster: &mut ClusterView,
+    choose: impl FnMut(&Ask<'_>) -> Option<usize>,
+) -> Option<Vec<Move>> {
+    evacuate_with(source, vms, cluster, choose, false).ok()
+}
+
+fn evacuate_with(
+    source: usize,
+    vms: &[VmView],
+    cluster: &mut ClusterView,
     mut choose: impl FnMut(&Ask<'_>) -> Option<usize>,
+    explain: bool,
 ) -> Result<Vec<Move>, Vec<Stuck>> {
     let mut order: Vec<usize> = (0..vms.len()).collect();
     order.sort_by(|&a, &b| {
@@ -531,17 +571,22 @@ pub fn evacuate_by(
     for vm in order {
         let target = {
             let ask = Ask::new(&vms[vm], Some(source), cluster);
-            choose(&ask).ok_or_else(|| why_no_host(&ask))
+            choose(&ask).ok_or_else(|| explain.then(|| why_no_host(&ask)))
         };
         match target {
             Ok(to) => {
                 cluster.book(to, vms[vm].memory_mb);
                 moves.push(Move { vm, to });
             }
-            Err(reason) => stuck.push(Stuck {
-                vm: vms[vm].name.clone(),
-                reason,
-            }),
+            Err(reason) => {
+                stuck.push(Stuck {
+                    vm: vms[vm].name.clone(),
+                    reason: reason.unwrap_or_default(),
+                });
+                if !explain {
+                    break;
+                }
+            }
         }
     }
     if stuck.is_empty() {

@@ -235,8 +235,7 @@ impl Service {
             strategy,
             max_parallel,
             stop_pinned_vms: options.stop_pinned_vms,
-            repeat_allowance: run
-                .map_or_else(|| planner::repeat_allowance(vms.len()), |r| r.repeats_left),
+            repeat_allowance: run.map(|r| r.repeats_left),
             timing: timing.unwrap_or(Timing {
                 migration_gbps: 10.0,
                 max_migrations_per_host: 2,

@@ -5,7 +5,6 @@ use app::api::{ClusterUpgradeOptions, Job, JobControl, JobKind, JobStatus, Sever
 
 use super::run::RunParams;
 use super::validate;
-use crate::planner;
 use crate::service::{Actor, Service, ServiceError, ServiceResult};
 use crate::store::{new_id, NewEvent, NewJob};
 
@@ -58,7 +57,7 @@ impl Service {
             options,
             hosts,
             previous_policy: cluster.scheduling_policy.clone(),
-            repeat_allowance: planner::repeat_allowance(planned.vms.len()),
+            repeat_allowance: planned.plan.repeat_allowance,
         };
         let text = serde_json::to_string(&params)
             .map_err(|e| ServiceError::Internal(format!("job parameters: {e}")))?;
