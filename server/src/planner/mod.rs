@@ -5,8 +5,8 @@
 //! Placement is the scheduler's, under `in_cluster_upgrade` (the policy a run switches to), so
 //! VMs prefer hosts already upgraded and never go to an older OS. `sequential` takes one host
 //! per wave (oVirt's behaviour). `auto` fills each wave from the queue of waiting hosts,
-//! emptiest first, passing by a host that does not fit (so a lighter one behind it still
-//! joins), up to `max_parallel`, while every VM of the wave finds room outside it with the
+//! emptiest first (by the share of memory used, in 5 % bands, the largest hosts first within a
+//! band), passing by a host that does not fit (so one behind it still joins), up to `max_parallel`, while every VM of the wave finds room outside it with the
 //! cluster's headroom, and while the VMs that land on hosts still waiting (and so move twice)
 //! stay within [`repeat_allowance`]. Waiting hosts are the last resort of placement: a VM goes
 //! to a host that is done or not upgraded at all whenever one has room (hosts already on the
@@ -16,9 +16,10 @@
 //! landing room; a non-operational one comes back up.
 //!
 //! Why waves and not a pipeline (a host starting as soon as room and `max_parallel` allow):
-//! the plan's waves are SPEC's contract, a run re-plans between waves from the cluster as it
-//! is, and the benchmark (docs/benchmarks.md) puts `auto` close enough to the memory-only lower
-//! bound, which no pipeline can beat either, that a pipeline could win little.
+//! the plan's waves are SPEC's contract (the preview, the picture, the run's steps), a run
+//! re-plans between waves from the cluster as it is, and the crash-proven run executes waves.
+//! What a pipeline could win is the wait for each wave's slowest host; docs/benchmarks.md
+//! gives the waves against the lower bounds of `bounds`, which hold for a pipeline too.
 //!
 //! Hosted engine (seed 004): while hosted-engine hosts are down, at least one other one with a
 //! positive HA score stands by, so a wave never takes them all; the host running the engine's

@@ -23,7 +23,7 @@ use crate::scheduler::{
 
 /// After this many hosts in a row fail to join a wave that has members, the wave is as large
 /// as the room allows (the rest carry as much or more). It bounds the planning time.
-const MISFITS_IN_A_ROW: usize = 8;
+const MISFITS_IN_A_ROW: usize = 32;
 
 /// A plan between two waves.
 #[derive(Clone)]
@@ -174,9 +174,12 @@ impl Planning {
 
     /// The next wave by the strategy, or `None` when every host is planned (or blocked).
     ///
-    /// The queue goes emptiest first (fewer VMs to place while the upgraded room is small)
-    /// and is sorted again before each wave, as VMs sent to waiting hosts change their load.
-    /// A host that does not fit is passed by, so lighter hosts behind it still join.
+    /// The queue goes emptiest first, by the share of memory used in bands of 5 % (fewer VMs
+    /// to place while the upgraded room is small), and within a band the largest hosts first:
+    /// they give back the most room, and the hosts left for the last waves are the small ones,
+    /// which pack (large ones left to the end could not all be down at once). It is sorted again
+    /// before each wave, as VMs sent to waiting hosts change their load. A host that does not
+    /// fit is passed by, so lighter hosts behind it still join.
     pub(super) fn next_wave(&mut self) -> Option<Wave> {
         while !self.remaining.is_empty() {
             let (cluster, engine_host) = (&self.cluster, self.engine_host);
@@ -185,9 +188,10 @@ impl Planning {
                 (Some(a.index) == engine_host)
                     .cmp(&(Some(b.index) == engine_host))
                     .then_with(|| {
-                        (u128::from(ha.used_mb) * u128::from(hb.memory_mb.max(1)))
-                            .cmp(&(u128::from(hb.used_mb) * u128::from(ha.memory_mb.max(1))))
+                        let band = |h: &HostView| h.used_mb * 20 / h.memory_mb.max(1);
+                        band(ha).cmp(&band(hb))
                     })
+                    .then_with(|| hb.memory_mb.cmp(&ha.memory_mb))
                     .then_with(|| ha.used_mb.cmp(&hb.used_mb))
                     .then_with(|| ha.name.cmp(&hb.name))
             });
