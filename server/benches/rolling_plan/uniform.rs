@@ -122,18 +122,11 @@ pub fn run() {
     let hosts = 64;
     let sequential_request = request(hosts, None, Strategy::Sequential);
     let vms = sequential_request.vms.len();
-    let used: u64 = sequential_request
+    let (used, total) = sequential_request
         .cluster
         .hosts()
         .iter()
-        .map(|h| h.used_mb)
-        .sum();
-    let total: u64 = sequential_request
-        .cluster
-        .hosts()
-        .iter()
-        .map(|h| h.memory_mb)
-        .sum();
+        .fold((0_u64, 0_u64), |(u, t), h| (u + h.used_mb, t + h.memory_mb));
     println!(
         "64 hosts, {vms} running VMs, {:.1} % of memory used, headroom {HEADROOM} %",
         100.0 * used as f64 / total as f64
