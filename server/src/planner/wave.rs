@@ -49,6 +49,9 @@ pub(super) struct Planning {
     /// The engine VM (by index into `vms`), and the host where room is kept for it.
     engine_vm: Option<usize>,
     kept_for_engine: Option<usize>,
+    /// VMs this large or larger (the allowance's worth of the largest that leave) go to a
+    /// waiting host first in `auto`, while the allowance lasts.
+    park_from_mb: u64,
     /// Hosted-engine hosts with a positive HA score: one of them stands by in every wave.
     ha_hosts: usize,
 }
@@ -143,6 +146,17 @@ impl Planning {
             .filter(|&&vm| vms[vm].view.migration != MigrationMode::Pinned)
             .count();
         let allowance = left.unwrap_or_else(|| repeat_allowance(moving));
+        let mut sizes: Vec<u64> = remaining
+            .iter()
+            .flat_map(|c| &on_host[c.index])
+            .filter(|&&vm| vms[vm].view.migration != MigrationMode::Pinned)
+            .map(|&vm| vms[vm].view.memory_mb)
+            .collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let park_from_mb = match allowance {
+            0 => u64::MAX,
+            n => sizes.get(n - 1).copied().unwrap_or(u64::MAX),
+        };
         let before = cluster.hosts().iter().map(|h| h.status).collect();
         let mut planning = Planning {
             cluster,
@@ -162,6 +176,7 @@ impl Planning {
             engine_host,
             engine_vm,
             kept_for_engine: None,
+            park_from_mb,
             ha_hosts,
         };
         planning.keep_engine_room(None);
@@ -344,7 +359,16 @@ impl Planning {
         last_first: &[usize],
         explain: bool,
     ) -> Result<Vec<Move>, Vec<Stuck>> {
+        // `auto` spends its allowance on the largest VMs: parked on a waiting host, each leaves
+        // the most room on the hosts that stay for the VMs of other hosts of the wave.
+        let park = std::cell::Cell::new(if self.cap > 1 { self.allowance_left } else { 0 });
         let choose = |ask: &Ask<'_>| {
+            if ask.vm.memory_mb >= self.park_from_mb && park.get() > 0 {
+                if let Some(h) = last_first.iter().copied().find(|&h| admits(ask, h)) {
+                    park.set(park.get() - 1);
+                    return Some(h);
+                }
+            }
             place(ask).or_else(|| last_first.iter().copied().find(|&h| admits(ask, h)))
         };
         let run = |vms: &[VmView], cluster: &mut ClusterView| match explain {
