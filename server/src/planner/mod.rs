@@ -11,7 +11,8 @@
 //! stay within [`repeat_allowance`]. Waiting hosts are the last resort of placement: a VM goes
 //! to a host that is done or not upgraded at all whenever one has room (hosts already on the
 //! newest OS are landing room from the first wave), and only then to the waiting host whose
-//! turn comes last. A host that received VMs in a wave cannot join that wave: its new VMs
+//! turn comes last; `auto` spends the allowance on the largest VMs first, as each leaves the
+//! most room on the hosts that stay. A host that received VMs in a wave cannot join that wave: its new VMs
 //! would move twice in a row. A host in maintenance comes back in maintenance, so it is never
 //! landing room; a non-operational one comes back up.
 //!
