@@ -23,7 +23,7 @@
 
 use app::api::{HostStatus, MigrationMode};
 
-use super::{repeat_allowance, wave::host_seconds, PlanRequest, Strategy};
+use super::{repeat_allowance, wave::host_seconds, PlanRequest};
 
 /// What no plan of the request can beat.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,31 +40,28 @@ pub struct Bounds {
 /// The bounds of `request` (every candidate counted: call it on a request without blockers).
 pub fn bounds(request: &PlanRequest) -> Bounds {
     let hosts = request.cluster.hosts();
-    let headroom = u64::from(100 - request.cluster.rules().memory_headroom_percent.min(100));
-    let usable = |h: usize| hosts[h].memory_mb * headroom / 100;
-    let mut moving_mb = vec![0_u64; hosts.len()];
+    let headroom = request.cluster.rules().memory_headroom_percent;
+    let usable = |h: usize| hosts[h].usable_mb(headroom);
+    // By host, the VMs that leave it (pinned ones are stopped in place).
     let mut sizes: Vec<Vec<u64>> = vec![Vec::new(); hosts.len()];
-    let mut vm_sizes: Vec<u64> = Vec::new();
     for vm in &request.vms {
         if vm.view.migration != MigrationMode::Pinned {
-            moving_mb[vm.host] += vm.view.memory_mb;
             sizes[vm.host].push(vm.view.memory_mb);
         }
     }
-    let is_candidate = {
-        let mut marks = vec![false; hosts.len()];
-        for c in &request.candidates {
-            marks[c.index] = true;
-            vm_sizes.extend(&sizes[c.index]);
-        }
-        marks
-    };
+    let moving_mb: Vec<u64> = sizes.iter().map(|s| s.iter().sum()).collect();
+    let mut is_candidate = vec![false; hosts.len()];
+    for c in &request.candidates {
+        is_candidate[c.index] = true;
+    }
+    let mut vm_sizes: Vec<u64> = request
+        .candidates
+        .iter()
+        .flat_map(|c| sizes[c.index].iter().copied())
+        .collect();
     let up = |h: usize| hosts[h].status == HostStatus::Up;
     let n = request.candidates.len();
-    let cap = match request.strategy {
-        Strategy::Sequential => 1,
-        Strategy::Auto => request.max_parallel.max(1),
-    };
+    let cap = request.strategy.wave_cap(request.max_parallel);
 
     // Memory only: the up hosts' usable memory must hold what runs on them.
     let spare: u64 = (0..hosts.len())

@@ -46,6 +46,14 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The most hosts in one wave, given the request's `max_parallel`.
+    pub fn wave_cap(self, max_parallel: usize) -> usize {
+        match self {
+            Strategy::Sequential => 1,
+            Strategy::Auto => max_parallel.max(1),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::Sequential => "sequential",

@@ -21,8 +21,8 @@ use crate::scheduler::{
     admits, evacuate_by, place, try_evacuate_by, Ask, ClusterView, HostView, Move, Stuck, VmView,
 };
 
-/// After this many hosts in a row fail to join a wave that has members, the wave is as large
-/// as the room allows (the rest carry as much or more). It bounds the planning time.
+/// After this many hosts in a row fail to join a wave that has members, the wave is taken as
+/// large as the room allows. It bounds the planning time (a try places every VM of a host).
 const MISFITS_IN_A_ROW: usize = 32;
 
 /// A plan between two waves.
@@ -140,12 +140,7 @@ impl Planning {
             waiting[candidate.index] = true;
             cluster.hold(candidate.index, true);
         }
-        let moving = remaining
-            .iter()
-            .flat_map(|c| &on_host[c.index])
-            .filter(|&&vm| vms[vm].view.migration != MigrationMode::Pinned)
-            .count();
-        let allowance = left.unwrap_or_else(|| repeat_allowance(moving));
+        // The VMs that leave, largest first.
         let mut sizes: Vec<u64> = remaining
             .iter()
             .flat_map(|c| &on_host[c.index])
@@ -153,6 +148,7 @@ impl Planning {
             .map(|&vm| vms[vm].view.memory_mb)
             .collect();
         sizes.sort_unstable_by(|a, b| b.cmp(a));
+        let allowance = left.unwrap_or_else(|| repeat_allowance(sizes.len()));
         let park_from_mb = match allowance {
             0 => u64::MAX,
             n => sizes.get(n - 1).copied().unwrap_or(u64::MAX),
@@ -166,10 +162,7 @@ impl Planning {
             waiting,
             before,
             blockers,
-            cap: match strategy {
-                Strategy::Sequential => 1,
-                Strategy::Auto => max_parallel.max(1),
-            },
+            cap: strategy.wave_cap(max_parallel),
             timing,
             allowance,
             allowance_left: allowance,

@@ -73,7 +73,7 @@ pub struct ClusterRules {
 
 impl HostView {
     /// Memory a host may hand out: all of it but the cluster's headroom.
-    fn usable_mb(&self, headroom_percent: u32) -> u64 {
+    pub fn usable_mb(&self, headroom_percent: u32) -> u64 {
         self.memory_mb * u64::from(100 - headroom_percent.min(100)) / 100
     }
 }
