@@ -764,6 +764,18 @@ pub struct Delivery {
     pub delivered_at: Option<String>,
 }
 
+/// A URL from outside (a release feed's `notes_url`) as a link target: only an absolute
+/// http(s) URL is one; anything else (`javascript:`, `data:`, relative) is never linked.
+pub fn web_link(url: &str) -> Option<&str> {
+    let url = url.trim();
+    let scheme_end = url.find("://")?;
+    let scheme = &url[..scheme_end];
+    let rest = &url[scheme_end + 3..];
+    let web = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    let clean = !url.chars().any(|c| c.is_control() || c.is_whitespace());
+    (web && clean && !rest.is_empty() && !rest.starts_with('/')).then_some(url)
+}
+
 /// The body of every error answer: `{"error": {"code", "message"}}` (SPEC §4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
@@ -788,7 +800,9 @@ impl ApiError {
             "forbidden" => 403,
             "not_found" => 404,
             "conflict" => 409,
+            "too_many_attempts" | "too_many_streams" => 429,
             "host_failed" => 502,
+            "busy" => 503,
             "internal_error" => 500,
             // Every other code names a bad input (`invalid_*`).
             _ => 400,
@@ -810,6 +824,29 @@ mod tests {
             "Preparing For Maintenance"
         );
         assert_eq!(HostStatus::parse("Up"), None);
+    }
+
+    #[test]
+    fn only_absolute_http_urls_are_links() {
+        assert_eq!(
+            web_link("https://x.example/4.5.2"),
+            Some("https://x.example/4.5.2")
+        );
+        assert_eq!(web_link(" HTTP://x.example "), Some("HTTP://x.example"));
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript://x.example/%0aalert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "/relative",
+            "//x.example",
+            "http:///x",
+            "https://x.example/a b",
+            "http://x.example/\nx",
+            "vbscript:x",
+            "",
+        ] {
+            assert_eq!(web_link(bad), None, "{bad}");
+        }
     }
 
     #[test]

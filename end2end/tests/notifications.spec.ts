@@ -18,10 +18,15 @@ test("a user subscribes a webhook on the Notifications page, sees its secret onc
 
   await form.getByLabel("Event").selectOption("host_upgrade_failed");
   await form.getByLabel("Method").selectOption("webhook");
-  await form.getByLabel("URL").fill("http://127.0.0.1:9/hook");
+  // A webhook to an internal address is refused (SSRF), with the reason.
+  await form.getByLabel("URL").fill("http://169.254.169.254/latest/meta-data/");
+  await form.getByRole("button", { name: "Subscribe" }).click();
+  await expect(page.getByText(/169\.254\.169\.254 is not a public address/)).toBeVisible();
+
+  await form.getByLabel("URL").fill("https://hooks.example.com/uplift");
   await form.getByRole("button", { name: "Subscribe" }).click();
   const table = page.getByRole("table", { name: "Subscriptions" });
-  await expect(table.getByRole("row").filter({ hasText: "host_upgrade_failed" })).toContainText("http://127.0.0.1:9/hook");
+  await expect(table.getByRole("row").filter({ hasText: "host_upgrade_failed" })).toContainText("https://hooks.example.com/uplift");
   await expect(page.locator("code.secret")).toHaveText(/.{24,}/);
 
   await table.getByRole("button", { name: "Delete" }).click();

@@ -10,9 +10,15 @@ const auth = { Authorization: "Basic " + Buffer.from(`${ADMIN.username}:${ADMIN.
 
 type Named = { id: string; name: string };
 
-/** Errors the page reports: uncaught exceptions, and console errors (panics land there). */
+/** Errors the page reports: uncaught exceptions, console errors (panics land there) and
+ *  Content-Security-Policy violations (issue 17: the policy must break nothing). */
 function collectErrors(page: Page): string[] {
   const errors: string[] = [];
+  void page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`),
+    );
+  });
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   page.on("console", (message) => {
     if (message.type() === "error") errors.push(`console error: ${message.text()}`);
@@ -79,7 +85,11 @@ test("every page opens, hydrates and answers a click", async ({ page, request })
   ];
   for (const [path, heading] of pages) {
     await test.step(path, async () => {
-      await page.goto(path);
+      const response = await page.goto(path);
+      // Every page has its own script nonce in a policy without 'unsafe-inline'.
+      const policy = response!.headers()["content-security-policy"];
+      expect(policy, path).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9_-]+'/);
+      expect(policy, path).not.toContain("unsafe-inline");
       await hydrated(page);
       await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
       await aboutWorks(page);
@@ -93,6 +103,19 @@ test("every page opens, hydrates and answers a click", async ({ page, request })
     const row = page.locator("#hosts-table tbody tr").first();
     await row.locator("td").nth(1).click();
     await expect(row).toHaveAttribute("aria-selected", "true");
+  });
+  await test.step("hosts: the context menu opens where the pointer is (CSSOM, not inline style)", async () => {
+    await page.goto("/hosts");
+    await hydrated(page);
+    const cell = page.locator("#hosts-table tbody tr").first().locator("td").nth(1);
+    const box = (await cell.boundingBox())!;
+    await cell.click({ button: "right", position: { x: 5, y: 5 } });
+    const menu = page.getByRole("menu");
+    await expect(menu).toBeVisible();
+    const at = (await menu.boundingBox())!;
+    expect(Math.abs(at.x - (box.x + 5))).toBeLessThan(3);
+    expect(Math.abs(at.y - (box.y + 5))).toBeLessThan(3);
+    await page.keyboard.press("Escape");
   });
   await test.step("upgrade wizard: Next goes to the options", async () => {
     await page.goto(`/clusters/${cluster.id}/upgrade`);

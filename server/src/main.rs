@@ -6,6 +6,13 @@ use uplift::cli::{
 };
 
 fn main() {
+    // What Uplift writes (the database, its journal, backups, unpacked archives) holds password
+    // hashes and webhook secrets: readable by its owner only.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -50,7 +57,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         match &cli.command {
-            Command::Serve { addr, fleet } => uplift::server::run(cli, *addr, fleet).await,
+            Command::Serve(options) => uplift::server::run(cli, options).await,
             Command::User(command) => run_user(cli, command).await,
             Command::Config(command) => run_config(cli, command).await,
             Command::Sim(command) => run_sim(cli, command).await,

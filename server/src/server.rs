@@ -9,11 +9,12 @@ use leptos::config::LeptosOptions;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::cli::{Cli, CliError};
+use crate::cli::{Cli, CliError, ServeOptions};
 use crate::fleet;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Exposure, SessionIdle};
 
-pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), CliError> {
+pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
+    let (addr, fleet_source) = (options.addr, options.fleet.as_str());
     let fleet = fleet::load(fleet_source)?;
     let service = cli.service().await?;
 
@@ -62,18 +63,32 @@ pub async fn run(cli: &Cli, addr: SocketAddr, fleet_source: &str) -> Result<(), 
     tokio::spawn(service.clone().run_periodic_checks());
     tokio::spawn(service.clone().run_engine_checks());
     tokio::spawn(service.clone().run_deliveries());
+    tokio::spawn(service.clone().run_retention());
 
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState {
         leptos_options: leptos_options(addr)?,
         service,
         stopping,
+        session_idle: SessionIdle(time::Duration::seconds(
+            i64::try_from(options.session_idle_seconds).unwrap_or(i64::MAX),
+        )),
+    };
+    let exposure = Exposure {
+        https: options.https(),
+        allowed_hosts: options.allowed_hosts.clone(),
+    };
+    let app = http::router(state, sessions, exposure);
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls_config(cert, key).await?),
+        _ => None,
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
-    tracing::info!("Uplift is listening on http://{addr}");
-    http::serve(listener, http::router(state, sessions), stop).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("Uplift is listening on {scheme}://{addr}");
+    http::serve(listener, app, tls, stop).await?;
     Ok(())
 }
 

@@ -122,7 +122,7 @@ pub fn HostContextMenu(menu: RwSignal<Option<MenuAt>>, me: Option<Caller>) -> im
             });
             view! {
                 <div class="context-menu" role="menu" aria-label=label
-                    style=format!("left: {}px; top: {}px", at.x, at.y)>
+                    style:left=format!("{}px", at.x) style:top=format!("{}px", at.y)>
                     <button type="button" role="menuitem" node_ref=first disabled=!check_ok
                         on:click=move |_| { close(); portal.check_host(&for_check); }>
                         "Check for Upgrade"

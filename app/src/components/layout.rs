@@ -96,8 +96,11 @@ fn EngineUpdateDialog(status: EngineStatus, dismissed: RwSignal<bool>) -> impl I
             <h2 id="engine-update-title">"Engine update"</h2>
             <p>{text}</p>
             <p>{format!("The engine runs {}.", status.version)}</p>
-            {status.notes_url.map(|url| view! {
-                <p><a href=url target="_blank" rel="noopener noreferrer">"Release notes"</a></p>
+            {status.notes_url.as_deref().and_then(crate::api::web_link).map(|url| {
+                let url = url.to_string();
+                view! {
+                    <p><a href=url target="_blank" rel="noopener noreferrer">"Release notes"</a></p>
+                }
             })}
             <button type="button" class="primary" on:click=dismiss>"Dismiss"</button>
         </dialog>

@@ -43,14 +43,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the portal and the REST API.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "UPLIFT_ADDR", default_value = "127.0.0.1:3000")]
-        addr: SocketAddr,
-        /// Fleet file for the simulated datacenter, or `demo` for the built-in one.
-        #[arg(long, env = "UPLIFT_FLEET", default_value = "demo")]
-        fleet: String,
-    },
+    Serve(ServeOptions),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -119,6 +112,42 @@ pub enum ConfigCommand {
     Merge { assignment: String },
 }
 
+/// `uplift serve`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    #[arg(long, env = "UPLIFT_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Fleet file for the simulated datacenter, or `demo` for the built-in one.
+    #[arg(long, env = "UPLIFT_FLEET", default_value = "demo")]
+    pub fleet: String,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "UPLIFT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "UPLIFT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Mark the session cookie Secure: Uplift is behind a proxy that serves HTTPS (implied by
+    /// --tls-cert).
+    #[arg(long, env = "UPLIFT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Host names requests may be addressed to (any port), comma separated; others are
+    /// refused (DNS rebinding). Empty: any.
+    #[arg(long, env = "UPLIFT_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// How long a portal session lasts without use, in seconds.
+    #[arg(long, env = "UPLIFT_SESSION_IDLE_SECONDS", default_value_t = 12 * 3600,
+          value_parser = clap::value_parser!(u64).range(5..=2_592_000))]
+    pub session_idle_seconds: u64,
+}
+
+impl ServeOptions {
+    /// Whether browsers reach Uplift over HTTPS (so cookies are Secure and HSTS is sent).
+    pub fn https(&self) -> bool {
+        self.secure_cookies || self.tls_cert.is_some()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a user; the password comes from UPLIFT_USER_PASSWORD or one line on stdin.
@@ -131,6 +160,9 @@ pub enum UserCommand {
     List,
     /// Set a user's password (from UPLIFT_USER_PASSWORD or one line on stdin).
     Passwd { name: String },
+    /// End every API token of a user (their sessions end with `passwd`).
+    #[command(name = "revoke-tokens")]
+    RevokeTokens { name: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -206,7 +238,7 @@ impl Cli {
     /// Opens the database (creating the data dir) and the service over it.
     pub async fn service(&self) -> Result<Service, CliError> {
         if self.db.is_none() {
-            std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+            private_dir(&self.data_dir).map_err(|e| {
                 CliError::Usage(format!(
                     "cannot create the data dir {}: {e}",
                     self.data_dir.display()
@@ -224,6 +256,15 @@ impl Cli {
             faults,
         ))
     }
+}
+
+/// Creates `dir` (and its parents) readable by the owner only, when it does not exist.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// The password for `user add` / `user passwd`: the variable if set, else one line of stdin.
@@ -268,6 +309,10 @@ pub async fn run_user(cli: &Cli, command: &UserCommand) -> Result<(), CliError> 
             let password = read_password()?;
             service.set_password(Actor::Cli, name, &password).await?;
             println!("Changed the password of {name}.");
+        }
+        UserCommand::RevokeTokens { name } => {
+            let ended = service.revoke_tokens_of(Actor::Cli, name).await?;
+            println!("Revoked {ended} API tokens of {name}.");
         }
     }
     Ok(())

@@ -8,6 +8,9 @@ use super::packages::split_list;
 pub enum Kind {
     /// Comma-separated package names or patterns; `merge` adds to it.
     PackageList,
+    /// Comma-separated networks (`10.1.0.0/16`, an address alone is its own network); `merge`
+    /// adds to it.
+    NetworkList,
     /// A whole number within bounds.
     Number { min: u64, max: u64 },
     /// An http(s) URL, or empty.
@@ -111,6 +114,31 @@ pub const DEFINITIONS: &[Definition] = &[
         default: "none",
         meaning: "how the mail server connection is secured: none, starttls or tls",
     },
+    Definition {
+        name: "WebhookAllowedNetworks",
+        kind: Kind::NetworkList,
+        default: "",
+        meaning:
+            "internal networks webhooks may reach (e.g. 10.20.0.0/16); empty: public addresses only",
+    },
+    Definition {
+        name: "EventRetentionInDays",
+        kind: Kind::Number { min: 1, max: 3650 },
+        default: "90",
+        meaning: "how long events are kept",
+    },
+    Definition {
+        name: "JobRetentionInDays",
+        kind: Kind::Number { min: 1, max: 3650 },
+        default: "90",
+        meaning: "how long ended jobs (with their steps) are kept",
+    },
+    Definition {
+        name: "DeliveryRetentionInDays",
+        kind: Kind::Number { min: 1, max: 3650 },
+        default: "30",
+        meaning: "how long ended notification deliveries are kept",
+    },
 ];
 
 /// Why a value was refused.
@@ -140,6 +168,24 @@ fn is_package_pattern(item: &str) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '*' | '?'))
 }
 
+/// A network in a `NetworkList`: `10.20.0.0/16`, or an address alone (a /32 or /128), in
+/// canonical form (host bits cleared).
+pub fn parse_network(item: &str) -> Option<ipnet::IpNet> {
+    let item = item.trim();
+    item.parse::<ipnet::IpNet>()
+        .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .ok()
+        .map(|network| network.trunc())
+}
+
+/// Every network of a stored `NetworkList` value (it was checked when it was stored).
+pub fn networks(value: &str) -> Vec<ipnet::IpNet> {
+    split_list(value)
+        .iter()
+        .filter_map(|item| parse_network(item))
+        .collect()
+}
+
 impl Definition {
     /// Checks `value` and returns it in canonical form (lists trimmed and de-duplicated,
     /// numbers without leading zeros), which is what is stored.
@@ -160,6 +206,21 @@ impl Definition {
                     }
                     if !items.contains(&item) {
                         items.push(item);
+                    }
+                }
+                Ok(items.join(","))
+            }
+            Kind::NetworkList => {
+                let mut items: Vec<String> = Vec::new();
+                for item in split_list(value) {
+                    let network = parse_network(&item).ok_or_else(|| {
+                        invalid(format!(
+                            "{item:?} is not a network (an address, or an address/prefix such as 10.20.0.0/16)"
+                        ))
+                    })?;
+                    let canonical = network.to_string();
+                    if !items.contains(&canonical) {
+                        items.push(canonical);
                     }
                 }
                 Ok(items.join(","))
@@ -223,7 +284,7 @@ impl Definition {
 
     /// The list `current` with the items of `addition` appended, without duplicates.
     pub fn merge(&'static self, current: &str, addition: &str) -> Result<String, ConfigError> {
-        if self.kind != Kind::PackageList {
+        if !matches!(self.kind, Kind::PackageList | Kind::NetworkList) {
             return Err(ConfigError::NotMergeable(self.name));
         }
         let added = self.normalize(addition)?;
@@ -284,5 +345,24 @@ mod tests {
             Err(ConfigError::NotMergeable("HostPackagesUpdateTimeInHours"))
         );
         assert!(matches!(definition("Nope"), Err(ConfigError::Unknown(_))));
+    }
+
+    #[test]
+    fn networks_are_checked_canonical_and_mergeable() {
+        let networks = definition("WebhookAllowedNetworks").unwrap();
+        assert_eq!(
+            networks
+                .normalize(" 10.20.1.7/16, 127.0.0.1 ,::1, 10.20.0.0/16")
+                .unwrap(),
+            "10.20.0.0/16,127.0.0.1/32,::1/128"
+        );
+        assert_eq!(
+            networks.merge("10.20.0.0/16", "192.168.1.0/24").unwrap(),
+            "10.20.0.0/16,192.168.1.0/24"
+        );
+        for bad in ["10.0.0.0/33", "localhost", "10.0.0", "*"] {
+            assert!(networks.normalize(bad).is_err(), "{bad}");
+        }
+        assert_eq!(super::networks("10.20.0.0/16,::1/128").len(), 2);
     }
 }

@@ -256,29 +256,6 @@ pub async fn job(
     Ok(Json(state.service.job_by_id(&id).await?).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct TokenRequest {
-    username: String,
-    password: String,
-}
-
-#[derive(Serialize)]
-pub struct TokenResponse {
-    token: String,
-}
-
-pub async fn create_token(
-    State(state): State<AppState>,
-    request: Result<Json<TokenRequest>, JsonRejection>,
-) -> HttpResult<(StatusCode, Json<TokenResponse>)> {
-    let request = body(request)?;
-    let token = state
-        .service
-        .create_token(&request.username, &request.password)
-        .await?;
-    Ok((StatusCode::CREATED, Json(TokenResponse { token })))
-}
-
 pub async fn not_found() -> HttpError {
     HttpError::new(
         StatusCode::NOT_FOUND,

@@ -13,7 +13,14 @@ use tower_sessions::Session;
 
 use super::error::HttpError;
 use super::AppState;
-use crate::service::{Service, ServiceError, ServiceResult};
+use crate::service::{Door, LoginAttempt, Service, ServiceError, ServiceResult};
+
+/// The client's address, from the connection (no proxy header is trusted).
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
 
 /// What a signed-in session remembers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -76,6 +83,23 @@ async fn session_caller(service: &Service, session: &Session) -> ServiceResult<O
     }
 }
 
+/// A session in use lasts another `idle` from now: writing it moves its expiry (tower-sessions
+/// saves a session only when it changed, so the time of the last write is kept in it). The
+/// store is written when a twelfth of `idle` has passed since then, not on every request.
+async fn slide(session: &Session, idle: time::Duration) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let touched: Option<i64> = session.get(TOUCHED_KEY).await.ok().flatten();
+    let every = idle.whole_seconds() / 12;
+    if touched.is_none_or(|at| now - at >= every) {
+        if let Err(error) = session.insert(TOUCHED_KEY, now).await {
+            tracing::warn!(%error, "cannot extend a session");
+        }
+    }
+}
+
+/// When the session was last written (unix seconds).
+const TOUCHED_KEY: &str = "touched";
+
 /// Paths a signed-out browser may see: the login page, static files, the APIs (which answer
 /// 401 themselves) and the login/logout form targets.
 fn is_public(path: &str) -> bool {
@@ -101,8 +125,14 @@ pub async fn authenticate(
     let resolved = match credentials(request.headers()) {
         Err(error) => return error.into_response(),
         Ok(Some(Credentials::Basic { name, password })) => {
-            match state.service.login(&name, &password).await {
-                Ok((caller, _)) => Some(caller),
+            let attempt = LoginAttempt {
+                name: &name,
+                password: &password,
+                door: Door::Basic,
+                address: client_address(request.extensions()),
+            };
+            match state.service.basic_login(attempt).await {
+                Ok(caller) => Some(caller),
                 Err(error) => return HttpError::from(error).into_response(),
             }
         }
@@ -120,7 +150,11 @@ pub async fn authenticate(
         },
         Ok(None) => match request.extensions().get::<Session>() {
             Some(session) => match session_caller(&state.service, session).await {
-                Ok(caller) => caller,
+                Ok(Some(caller)) => {
+                    slide(session, state.session_idle.0).await;
+                    Some(caller)
+                }
+                Ok(None) => None,
                 Err(error) => return HttpError::from(error).into_response(),
             },
             None => None,
@@ -139,37 +173,6 @@ pub async fn authenticate(
     }
     if let Some(caller) = resolved {
         request.extensions_mut().insert(caller);
-    }
-    next.run(request).await
-}
-
-/// Refuses state-changing requests whose Origin is another site (CSRF). Requests without an
-/// Origin header (scripts, the CLI) carry no browser cookies by accident and pass.
-pub async fn same_origin(request: Request, next: Next) -> Response {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if !safe {
-        if let Some(origin) = request.headers().get(header::ORIGIN) {
-            let host = request
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok());
-            let origin_host = origin
-                .to_str()
-                .ok()
-                .and_then(|o| o.split_once("://"))
-                .map(|(_, rest)| rest.trim_end_matches('/'));
-            if host.is_none() || origin_host != host {
-                return HttpError::new(
-                    StatusCode::FORBIDDEN,
-                    "bad_origin",
-                    "This request came from another site and was refused.",
-                )
-                .into_response();
-            }
-        }
     }
     next.run(request).await
 }

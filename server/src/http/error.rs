@@ -13,6 +13,8 @@ use crate::service::ServiceError;
 pub struct HttpError {
     pub status: StatusCode,
     pub error: ApiError,
+    /// Seconds for `Retry-After` (429 and 503 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl HttpError {
@@ -20,6 +22,7 @@ impl HttpError {
         HttpError {
             status,
             error: ApiError::new(code, message),
+            retry_after: None,
         }
     }
 
@@ -34,11 +37,13 @@ impl HttpError {
 
 impl From<ServiceError> for HttpError {
     fn from(error: ServiceError) -> Self {
+        let retry_after = error.retry_after();
         let error = error.to_api();
         HttpError {
             status: StatusCode::from_u16(error.status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             error,
+            retry_after,
         }
     }
 }
@@ -56,6 +61,11 @@ impl IntoResponse for HttpError {
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Basic realm=\"Uplift\", charset=\"UTF-8\""),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }

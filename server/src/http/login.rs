@@ -2,15 +2,16 @@
 //! before the WASM loads and without JavaScript.
 
 use axum::extract::State;
-use axum::response::Redirect;
+use axum::http::{header, Extensions, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::auth::{SessionAuth, SESSION_KEY};
+use super::auth::{client_address, SessionAuth, SESSION_KEY};
 use super::error::HttpResult;
 use super::AppState;
-use crate::service::ServiceError;
+use crate::service::{Door, LoginAttempt, ServiceError};
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -24,10 +25,17 @@ fn session_error(e: tower_sessions::session::Error) -> ServiceError {
 
 pub async fn login(
     State(state): State<AppState>,
+    extensions: Extensions,
     session: Session,
     Form(form): Form<LoginForm>,
-) -> HttpResult<Redirect> {
-    match state.service.login(&form.username, &form.password).await {
+) -> HttpResult<Response> {
+    let attempt = LoginAttempt {
+        name: &form.username,
+        password: &form.password,
+        door: Door::Portal,
+        address: client_address(&extensions),
+    };
+    match state.service.login(attempt).await {
         Ok((caller, auth_version)) => {
             // A fresh id at login defeats session fixation.
             session.cycle_id().await.map_err(session_error)?;
@@ -39,11 +47,26 @@ pub async fn login(
                 .insert(SESSION_KEY, auth)
                 .await
                 .map_err(session_error)?;
-            Ok(Redirect::to("/"))
+            Ok(Redirect::to("/").into_response())
         }
-        Err(ServiceError::BadCredentials) => {
-            tracing::info!(user = %form.username, "failed login");
-            Ok(Redirect::to("/login?error=1"))
+        Err(ServiceError::BadCredentials) => Ok(Redirect::to("/login?error=1").into_response()),
+        Err(
+            error @ (ServiceError::Throttled { retry_after } | ServiceError::Busy { retry_after }),
+        ) => {
+            // A form post gets a page, not JSON: what happened and the way back.
+            let page = format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Uplift</title>\
+                 </head><body><main><h1>Sign-in refused</h1><p role=\"alert\">{error}</p>\
+                 <p><a href=\"/login\">Back to sign-in</a></p></main></body></html>"
+            );
+            let status = StatusCode::from_u16(error.to_api().status())
+                .unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+            Ok((
+                status,
+                [(header::RETRY_AFTER, retry_after.to_string())],
+                Html(page),
+            )
+                .into_response())
         }
         Err(other) => Err(other.into()),
     }

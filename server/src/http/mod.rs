@@ -7,19 +7,22 @@ mod appliance;
 mod auth;
 mod engine;
 mod error;
+mod hardening;
 mod hosted_engine;
 mod login;
 mod rolling;
+mod serve;
 mod stream;
 mod subscriptions;
+mod tokens;
 mod vms;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::extract::FromRef;
+use axum::http::{header, HeaderValue};
 use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::prelude::*;
@@ -30,6 +33,8 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::service::Service;
 
+pub use serve::{serve, tls_config};
+
 /// What every handler can reach.
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -37,20 +42,50 @@ pub struct AppState {
     pub service: Service,
     /// Turns true when the server shuts down, so endless responses (the event stream) end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// How long a portal session lasts without use; each use starts it again.
+    pub session_idle: SessionIdle,
 }
 
 /// How long a portal session lasts without use.
-const SESSION_IDLE: time::Duration = time::Duration::hours(12);
+#[derive(Clone, Copy, Debug)]
+pub struct SessionIdle(pub time::Duration);
+
+/// How the server is reached: over HTTPS (Secure cookies, HSTS), and under which names.
+#[derive(Clone, Debug, Default)]
+pub struct Exposure {
+    pub https: bool,
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Per portal request: the backend for server functions, and the page's CSP with the nonce
+/// Leptos put on its inline scripts.
+fn page_context(backend: SharedBackend) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(backend.clone());
+        if let (Some(nonce), Some(response)) = (
+            leptos::nonce::use_nonce(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            if let Ok(policy) = HeaderValue::from_str(&hardening::page_policy(&nonce.to_string())) {
+                response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+            }
+        }
+    }
+}
 
 /// Builds the whole application router.
-pub fn router(state: AppState, sessions: SqliteStore) -> Router {
+pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Router {
     let backend: SharedBackend = Arc::new(state.service.clone());
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    let context = page_context(backend);
+    let settings = hardening::Settings {
+        https: exposure.https,
+        allowed_hosts: exposure.allowed_hosts.clone(),
+    };
 
     let api = Router::new()
         .route("/api", get(api::about))
-        .route("/api/tokens", post(api::create_token))
         .route("/api/hosts", get(api::hosts))
         .route("/api/hosts/{id}", get(api::host))
         .route("/api/hosts/{id}/upgradecheck", post(api::host_upgradecheck))
@@ -105,73 +140,50 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
             get(api::config_get).put(api::config_put),
         )
         .merge(appliance::routes())
+        .merge(tokens::routes())
         .route("/api/{*rest}", any(api::not_found));
 
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name("uplift_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        // Uplift serves plain HTTP on loopback by default; behind TLS, a proxy adds Secure.
-        .with_secure(false)
-        .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
+        // Plain HTTP on loopback by default; over TLS, or behind a proxy that serves it, the
+        // cookie is only ever sent over HTTPS.
+        .with_secure(exposure.https)
+        .with_expiry(Expiry::OnInactivity(state.session_idle.0));
 
     Router::new()
         .merge(api)
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(backend.clone()),
-            move || shell(leptos_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(leptos_options.clone())
+        })
+        // Every body but an upload's is small: refuse a large one before reading it.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            hardening::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(hardening::body_limit))
+        // Uploads (appliance archives) have their own, larger limit.
+        .merge(appliance::upload_routes())
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
         .layer(session_layer)
-        .layer(axum::middleware::from_fn(auth::same_origin))
+        .layer(axum::middleware::from_fn(hardening::same_origin))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.clone(),
+            hardening::allowed_host,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            settings,
+            hardening::security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Serves until SIGINT or SIGTERM, then ends the event streams and finishes the requests in
-/// flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    stopping: tokio::sync::watch::Sender<bool>,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        let _ = stopping.send(true);
-    })
-    .await
-}
-
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -8,15 +8,17 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::stream::{self, Stream};
 
-use super::auth::SignedIn;
+use super::auth::Authed;
 use super::error::HttpResult;
 use super::AppState;
-use crate::service::{Service, StreamCursor};
+use crate::service::{Service, StreamCursor, StreamPermit};
 
 /// How often a stream looks for changes.
 const POLL: Duration = Duration::from_millis(250);
 
 struct Reader {
+    /// Held while the stream is open: the user's place among their streams.
+    _permit: StreamPermit,
     service: Service,
     stopping: tokio::sync::watch::Receiver<bool>,
     cursor: StreamCursor,
@@ -49,9 +51,10 @@ impl Reader {
 
 pub async fn events_stream(
     State(state): State<AppState>,
-    _: SignedIn,
+    Authed(caller): Authed,
 ) -> HttpResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let reader = Reader {
+        _permit: state.service.open_stream(&caller)?,
         cursor: state.service.stream_cursor().await?,
         service: state.service.clone(),
         stopping: state.stopping.clone(),

@@ -18,6 +18,8 @@ use crate::workflow::{Flow, Step, StepResult};
 
 /// How long the feed may take to answer.
 const FEED_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest feed Uplift reads (a release list is a few KiB).
+const MAX_FEED_BYTES: usize = 1024 * 1024;
 /// How often the periodic check looks whether a check is due.
 const TICK: Duration = Duration::from_secs(60);
 
@@ -47,7 +49,11 @@ fn newest(body: &str) -> Result<Option<(String, Option<String>)>, String> {
                 best
             }
         })
-        .map(|r| (r.version, r.notes_url)))
+        // A link from outside is kept only when it is a web address (never `javascript:`).
+        .map(|r| {
+            let notes = r.notes_url.filter(|url| app::api::web_link(url).is_some());
+            (r.version, notes)
+        }))
 }
 
 impl Service {
@@ -225,8 +231,23 @@ impl Service {
     }
 
     async fn read_feed(&self, url: &str) -> Result<Option<(String, Option<String>)>, String> {
+        use futures::StreamExt;
+        // Redirects only within the feed's own host (an admin chose it; a redirect elsewhere
+        // could point Uplift anywhere), and at most five of them.
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            let same_host = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.host_str() == attempt.url().host_str());
+            if same_host && attempt.previous().len() <= 5 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
         let client = reqwest::Client::builder()
             .timeout(FEED_TIMEOUT)
+            .redirect(redirects)
             .build()
             .map_err(|e| format!("no HTTP client: {e}"))?;
         let response = client
@@ -237,10 +258,20 @@ impl Service {
         if !response.status().is_success() {
             return Err(format!("the feed at {url} answered {}", response.status()));
         }
-        let body = response
-            .text()
-            .await
-            .map_err(|e| format!("the feed at {url} sent no readable body: {e}"))?;
+        let mut body = Vec::new();
+        let mut chunks = response.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| format!("the feed at {url} broke off: {e}"))?;
+            if body.len() + chunk.len() > MAX_FEED_BYTES {
+                return Err(format!(
+                    "the feed at {url} is larger than {} KiB; it was not read",
+                    MAX_FEED_BYTES / 1024
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body =
+            String::from_utf8(body).map_err(|_| format!("the feed at {url} is not UTF-8 text"))?;
         newest(&body)
     }
 
@@ -317,6 +348,8 @@ mod tests {
                                    {"version":"4.5.10","released":"2026-11-01"},
                                    {"version":"4.4.9","released":"2026-01-01"}]}"#;
         assert_eq!(newest(body).unwrap(), Some(("4.5.10".to_string(), None)));
+        let scripted = r#"{"releases":[{"version":"4.6.0","notes_url":"javascript:alert(1)"}]}"#;
+        assert_eq!(newest(scripted).unwrap(), Some(("4.6.0".to_string(), None)));
         assert_eq!(newest(r#"{"releases":[]}"#).unwrap(), None);
         assert!(newest("<html>").unwrap_err().contains("not valid JSON"));
         assert!(newest(r#"{"versions":[]}"#).is_err());

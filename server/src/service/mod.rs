@@ -17,8 +17,11 @@ mod inventory;
 mod jobs;
 mod maintenance;
 mod notify;
+mod outbound;
+mod retention;
 mod rolling;
 mod stream;
+mod throttle;
 mod upgrade;
 mod users;
 mod vms;
@@ -40,9 +43,9 @@ const POLL: Duration = Duration::from_millis(200);
 pub use appliance::MAX_ARCHIVE_BYTES;
 pub use clusters::ClusterUpdate;
 pub use hosted_engine::{HaHostStatus, HaStatus, MaintenanceMode};
-pub use stream::{Changes, StreamCursor};
+pub use stream::{Changes, StreamCursor, StreamPermit};
 pub use upgrade::UpgradeOptions;
-pub use users::{validate_password, Actor};
+pub use users::{validate_password, Actor, Door, LoginAttempt};
 
 /// Why the service refused or failed; the HTTP layer turns each kind into a status code.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,15 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+    /// Too many failed sign-ins for this user name or client address; try again later.
+    #[error("Too many failed sign-ins; try again in {retry_after} seconds.")]
+    Throttled { retry_after: u64 },
+    /// A per-user limit of things open at once (event streams) is reached.
+    #[error("{message}")]
+    TooMany { code: &'static str, message: String },
+    /// Every password check slot is taken; try again shortly.
+    #[error("Uplift is checking too many passwords at once; try again in {retry_after} seconds.")]
+    Busy { retry_after: u64 },
 }
 
 impl ServiceError {
@@ -84,6 +96,19 @@ impl ServiceError {
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Host(_) => "host_failed",
             ServiceError::Store(_) | ServiceError::Internal(_) => "internal_error",
+            ServiceError::Throttled { .. } => "too_many_attempts",
+            ServiceError::TooMany { code, .. } => code,
+            ServiceError::Busy { .. } => "busy",
+        }
+    }
+
+    /// Seconds the client should wait before trying again (`Retry-After`), when it should.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ServiceError::Throttled { retry_after } | ServiceError::Busy { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 
@@ -122,6 +147,8 @@ struct Inner {
     checks: checks::CheckState,
     power_locks: vms::PowerLocks,
     running: jobs::Running,
+    logins: users::Logins,
+    streams: stream::OpenStreams,
 }
 
 impl Service {
@@ -146,6 +173,8 @@ impl Service {
                 checks: checks::CheckState::default(),
                 power_locks: vms::PowerLocks::default(),
                 running: jobs::Running::default(),
+                logins: users::Logins::default(),
+                streams: stream::OpenStreams::default(),
             }),
         }
     }

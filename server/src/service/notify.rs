@@ -6,6 +6,8 @@
 //! HMAC-SHA256 of the raw body with the subscription's secret. Email goes through the SMTP
 //! server of `SmtpServer` (port, sender and TLS from the other `Smtp*` values).
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use app::api::{Caller, Delivery, NewSubscription, Subscription};
@@ -13,19 +15,28 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
+use super::outbound::{self, Allowed, OutboundError, WebhookClient};
 use super::{Service, ServiceError, ServiceResult};
 use crate::credentials::random_secret;
 use crate::store::{new_id, rfc3339, DueDelivery};
 
 pub use app::api::SUBSCRIBABLE_EVENTS as EVENT_KINDS;
 
-/// How often the delivery loop looks for due deliveries, and how many it sends at once.
+/// How often the delivery loop looks for due deliveries, and how many it sends at once (one
+/// per target: a target that is slow to answer holds up only its own deliveries).
 const TICK: Duration = Duration::from_millis(500);
-const BATCH: i64 = 20;
+const BATCH: i64 = 32;
+/// The most subscriptions one user may have (migration 0014's trigger keeps it).
+pub const MAX_SUBSCRIPTIONS: usize = 20;
 /// A delivery is given up after this many attempts (backoff 2, 4, 8 … seconds, at most 5 min).
 const MAX_ATTEMPTS: u32 = 8;
 /// How long a webhook or a mail server may take to answer.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn lock(busy: &Mutex<HashSet<String>>) -> MutexGuard<'_, HashSet<String>> {
+    busy.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// `sha256=HEX` of the HMAC-SHA256 of `body` with `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> Result<String, String> {
@@ -70,11 +81,17 @@ impl Service {
         }
         let (url, address, secret) = match new.method.as_str() {
             "webhook" => {
-                let url = new
-                    .url
-                    .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
-                let url = url.ok_or_else(|| {
+                let url = new.url.ok_or_else(|| {
                     ServiceError::invalid("invalid_url", "A webhook needs an http(s) \"url\".")
+                })?;
+                let allowed = self.webhook_networks().await?;
+                outbound::check_url(&url, &allowed).map_err(|error| match error {
+                    OutboundError::BadUrl(_) => {
+                        ServiceError::invalid("invalid_url", "A webhook needs an http(s) \"url\".")
+                    }
+                    other => {
+                        ServiceError::invalid("invalid_url", format!("The webhook URL is {other}."))
+                    }
                 })?;
                 let secret = new
                     .secret
@@ -108,9 +125,15 @@ impl Service {
             secret: None,
             created_at: rfc3339(OffsetDateTime::now_utc()),
         };
-        self.store()
+        if !self
+            .store()
             .insert_subscription(&caller.user_id, &subscription, secret.as_deref())
-            .await?;
+            .await?
+        {
+            return Err(ServiceError::Conflict(format!(
+                "You have {MAX_SUBSCRIPTIONS} subscriptions, the most a user may have; delete one first."
+            )));
+        }
         self.record(
             "subscription_created",
             app::api::Severity::Normal,
@@ -144,31 +167,75 @@ impl Service {
         .await
     }
 
-    /// Sends due deliveries, forever.
+    /// The networks webhooks may reach besides the public internet.
+    async fn webhook_networks(&self) -> ServiceResult<Allowed> {
+        let value = self.config_text("WebhookAllowedNetworks").await?;
+        Ok(Allowed(crate::domain::config::networks(&value)))
+    }
+
+    /// Sends due deliveries, forever. Each send runs on its own task, at most one per target
+    /// at a time, so a webhook that never answers delays nobody else's notifications. The
+    /// HTTP client is made again when an admin changes `WebhookAllowedNetworks`.
     pub async fn run_deliveries(self) {
-        let client = match reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build() {
-            Ok(client) => client,
-            Err(error) => {
-                tracing::error!(%error, "no HTTP client: webhooks are not delivered");
-                return;
-            }
-        };
+        let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let mut client: Option<(String, Arc<WebhookClient>)> = None;
         loop {
-            match self.store().due_deliveries(BATCH).await {
-                Ok(due) => {
-                    let sends = due.iter().map(|d| self.deliver(&client, d));
-                    futures::future::join_all(sends).await;
+            let targets: Vec<String> = lock(&busy).iter().cloned().collect();
+            let room = BATCH - targets.len() as i64;
+            let due = if room > 0 {
+                self.store()
+                    .due_deliveries(room, &targets)
+                    .await
+                    .unwrap_or_else(|error| {
+                        tracing::warn!(%error, "cannot read due deliveries");
+                        Vec::new()
+                    })
+            } else {
+                Vec::new()
+            };
+            if !due.is_empty() {
+                match self.current_client(client.take()).await {
+                    Ok(current) => {
+                        for delivery in due {
+                            lock(&busy).insert(delivery.target.clone());
+                            let (service, busy, http) =
+                                (self.clone(), busy.clone(), current.1.clone());
+                            tokio::spawn(async move {
+                                service.deliver(&http, &delivery).await;
+                                lock(&busy).remove(&delivery.target);
+                            });
+                        }
+                        client = Some(current);
+                    }
+                    Err(error) => tracing::error!(%error, "webhooks are not delivered"),
                 }
-                Err(error) => tracing::warn!(%error, "cannot read due deliveries"),
             }
             tokio::time::sleep(TICK).await;
         }
     }
 
-    async fn deliver(&self, client: &reqwest::Client, delivery: &DueDelivery) {
+    async fn current_client(
+        &self,
+        cached: Option<(String, Arc<WebhookClient>)>,
+    ) -> ServiceResult<(String, Arc<WebhookClient>)> {
+        let value = self.config_text("WebhookAllowedNetworks").await?;
+        match cached {
+            Some((networks, client)) if networks == value => Ok((networks, client)),
+            _ => {
+                let allowed = Allowed(crate::domain::config::networks(&value));
+                let client = WebhookClient::new(allowed, WEBHOOK_TIMEOUT)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                Ok((value, Arc::new(client)))
+            }
+        }
+    }
+
+    async fn deliver(&self, client: &WebhookClient, delivery: &DueDelivery) {
         let outcome = match delivery.method.as_str() {
             "email" => self.send_email(delivery).await,
-            _ => send_webhook(client, delivery).await,
+            _ => send_webhook(client, delivery)
+                .await
+                .map_err(|e| e.to_string()),
         };
         let retry_at = (delivery.attempts + 1 < MAX_ATTEMPTS).then(|| {
             rfc3339(OffsetDateTime::now_utc() + time::Duration::seconds(backoff(delivery.attempts)))
@@ -236,7 +303,7 @@ impl Service {
     }
 }
 
-async fn send_webhook(client: &reqwest::Client, delivery: &DueDelivery) -> Result<(), String> {
+async fn send_webhook(client: &WebhookClient, delivery: &DueDelivery) -> Result<(), OutboundError> {
     let body = serde_json::json!({
         "event": delivery.code,
         "event_id": delivery.event_id,
@@ -248,20 +315,11 @@ async fn send_webhook(client: &reqwest::Client, delivery: &DueDelivery) -> Resul
     let signed = signature(
         delivery.secret.as_deref().unwrap_or_default(),
         body.as_bytes(),
-    )?;
-    let response = client
-        .post(&delivery.target)
-        .header("content-type", "application/json")
-        .header("x-uplift-signature", signed)
-        .body(body)
-        .send()
+    )
+    .map_err(OutboundError::Client)?;
+    client
+        .post(&delivery.target, &[("x-uplift-signature", signed)], body)
         .await
-        .map_err(|e| format!("the webhook cannot be reached: {e}"))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("the webhook answered {}", response.status()))
-    }
 }
 
 #[cfg(test)]

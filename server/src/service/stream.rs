@@ -2,10 +2,13 @@
 //! It reads them from the database, the one source of truth, so changes made by any server
 //! task or by the CLI reach every browser alike.
 
-use app::api::{Event, EventQuery, Job};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use app::api::{Caller, Event, EventQuery, Job};
 use time::OffsetDateTime;
 
-use super::{Service, ServiceResult};
+use super::{Service, ServiceError, ServiceResult};
 use crate::store::rfc3339;
 
 /// How far a stream has read.
@@ -25,7 +28,62 @@ pub struct Changes {
 /// Events one read of the stream takes at most; the rest come on the next read.
 const EVENTS_PER_READ: u32 = 200;
 
+/// The most streams one user may have open at once (a browser tab holds one).
+pub const MAX_STREAMS_PER_USER: usize = 8;
+
+/// Open streams per user id.
+#[derive(Debug, Default)]
+pub(super) struct OpenStreams(Arc<Mutex<HashMap<String, usize>>>);
+
+/// One open stream; closing it (dropping this) frees its place.
+#[derive(Debug)]
+pub struct StreamPermit {
+    open: Arc<Mutex<HashMap<String, usize>>>,
+    user_id: String,
+}
+
+fn counts(
+    open: &Mutex<HashMap<String, usize>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    open.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = counts(&self.open);
+        if let Some(count) = open.get_mut(&self.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user_id);
+            }
+        }
+    }
+}
+
 impl Service {
+    /// A place for one more stream of the caller's, or 429 when they have the most allowed.
+    pub fn open_stream(&self, caller: &Caller) -> ServiceResult<StreamPermit> {
+        let shared = &self.inner.streams.0;
+        let mut open = counts(shared);
+        let count = open.entry(caller.user_id.clone()).or_default();
+        if *count >= MAX_STREAMS_PER_USER {
+            return Err(ServiceError::TooMany {
+                code: "too_many_streams",
+                message: format!(
+                    "{} has {MAX_STREAMS_PER_USER} live event streams open, the most a user may \
+                     have; close a tab or two.",
+                    caller.name
+                ),
+            });
+        }
+        *count += 1;
+        Ok(StreamPermit {
+            open: shared.clone(),
+            user_id: caller.user_id.clone(),
+        })
+    }
+
     /// A cursor at "now": a new stream sends only what happens from here on.
     pub async fn stream_cursor(&self) -> ServiceResult<StreamCursor> {
         Ok(StreamCursor {

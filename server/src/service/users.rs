@@ -1,8 +1,17 @@
 //! Users, passwords, sessions and tokens.
 
-use app::api::{Caller, Role, Severity};
-use time::OffsetDateTime;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use app::api::{Caller, Role, Severity};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+
+use super::throttle::{Failure, Throttle};
 use super::{Service, ServiceError, ServiceResult};
 use crate::credentials::{hash_password, random_secret, token_hash, verify_password};
 use crate::store::{new_id, rfc3339, UserRow};
@@ -33,6 +42,115 @@ impl Actor<'_> {
             ))),
             _ => Ok(()),
         }
+    }
+}
+
+/// Which door a password came through (named in the failed-login event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Door {
+    /// The portal's sign-in form (`POST /login`).
+    Portal,
+    /// `POST /api/tokens`.
+    Token,
+    /// HTTP Basic credentials on any request.
+    Basic,
+}
+
+impl Door {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Door::Portal => "portal",
+            Door::Token => "token",
+            Door::Basic => "basic",
+        }
+    }
+}
+
+/// A name and password to check, with where they came from.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginAttempt<'a> {
+    pub name: &'a str,
+    pub password: &'a str,
+    pub door: Door,
+    /// The client's address, when the connection has one.
+    pub address: Option<IpAddr>,
+}
+
+/// At most this many argon2 checks run at once (each takes about 19 MiB and a core for a
+/// few tens of milliseconds); a check waits at most [`HASH_WAIT`] for a slot, then is 503.
+pub const HASH_SLOTS: usize = 4;
+const HASH_WAIT: Duration = Duration::from_secs(5);
+/// How long checked Basic credentials are remembered, and for how many pairs at most.
+const BASIC_REMEMBERED: Duration = Duration::from_secs(60);
+const BASIC_MAX: usize = 1024;
+
+/// The service's sign-in state: the throttle, the hash slots, and the Basic credentials
+/// checked lately (keyed by a keyed hash of name and password, never the password).
+pub(super) struct Logins {
+    throttle: Throttle,
+    hash_slots: Semaphore,
+    /// Password checks running now, and the most there ever were at once.
+    checking: AtomicUsize,
+    peak: AtomicUsize,
+    basic_secret: [u8; 32],
+    basic: Mutex<HashMap<[u8; 32], (String, i64, Instant)>>,
+}
+
+impl Default for Logins {
+    fn default() -> Self {
+        use rand::RngCore;
+        let mut basic_secret = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut basic_secret);
+        Logins {
+            throttle: Throttle::default(),
+            hash_slots: Semaphore::new(HASH_SLOTS),
+            checking: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            basic_secret,
+            basic: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Logins {
+    fn basic_key(&self, name: &str, password: &str) -> [u8; 32] {
+        // A secret prefix and fixed-length fields: a key nobody outside can compute.
+        Sha256::new()
+            .chain_update(self.basic_secret)
+            .chain_update((name.len() as u64).to_le_bytes())
+            .chain_update(name.as_bytes())
+            .chain_update(password.as_bytes())
+            .finalize()
+            .into()
+    }
+
+    fn basic(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (String, i64, Instant)>> {
+        self.basic
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The user of Basic credentials checked lately; each use keeps them another while (a
+    /// script that runs all day is not hashed again, nor locked out with its address).
+    fn remembered(&self, key: &[u8; 32]) -> Option<(String, i64)> {
+        let mut basic = self.basic();
+        let (user_id, version, at) = basic.get_mut(key)?;
+        if at.elapsed() >= BASIC_REMEMBERED {
+            return None;
+        }
+        *at = Instant::now();
+        Some((user_id.clone(), *version))
+    }
+
+    fn remember(&self, key: [u8; 32], user_id: String, auth_version: i64) {
+        let mut basic = self.basic();
+        if basic.len() >= BASIC_MAX {
+            basic.retain(|_, (_, _, at)| at.elapsed() < BASIC_REMEMBERED);
+            if basic.len() >= BASIC_MAX {
+                basic.clear();
+            }
+        }
+        basic.insert(key, (user_id, auth_version, Instant::now()));
     }
 }
 
@@ -169,28 +287,133 @@ impl Service {
     }
 
     /// Checks a name and password; the same error for a wrong name and a wrong password.
-    pub async fn login(&self, name: &str, password: &str) -> ServiceResult<(Caller, i64)> {
-        let user = self.store().user_by_name(name).await?;
+    /// Throttled per user name and client address, at most [`HASH_SLOTS`] argon2 checks at
+    /// once, and every failure is an event naming the user name, the address and the door.
+    pub async fn login(&self, attempt: LoginAttempt<'_>) -> ServiceResult<(Caller, i64)> {
+        let logins = &self.inner.logins;
+        let now = Instant::now();
+        if let Err(wait) = logins.throttle.check(attempt.name, attempt.address, now) {
+            return Err(ServiceError::Throttled {
+                retry_after: wait.as_secs() + 1,
+            });
+        }
+        let _slot = tokio::time::timeout(HASH_WAIT, logins.hash_slots.acquire())
+            .await
+            .map_err(|_| ServiceError::Busy { retry_after: 1 })?
+            .map_err(|_| ServiceError::Busy { retry_after: 1 })?;
+        let user = self.store().user_by_name(attempt.name).await?;
         let hash = user
             .as_ref()
             .map_or_else(|| DUMMY_HASH.to_string(), |u| u.password_hash.clone());
-        let owned = password.to_string();
-        let matches = blocking(move || verify_password(&owned, &hash)).await?;
+        let owned = attempt.password.to_string();
+        let checking = logins.checking.fetch_add(1, Ordering::SeqCst) + 1;
+        logins.peak.fetch_max(checking, Ordering::SeqCst);
+        let matches = blocking(move || verify_password(&owned, &hash)).await;
+        logins.checking.fetch_sub(1, Ordering::SeqCst);
         match user {
-            Some(user) if matches => Ok((caller_of(&user), user.auth_version)),
-            _ => Err(ServiceError::BadCredentials),
+            Some(user) if matches? => {
+                logins.throttle.succeeded(attempt.name);
+                Ok((caller_of(&user), user.auth_version))
+            }
+            _ => {
+                let failure = logins.throttle.failed(attempt.name, attempt.address, now);
+                self.record_failed_login(&attempt, failure).await?;
+                Err(ServiceError::BadCredentials)
+            }
         }
     }
 
+    async fn record_failed_login(
+        &self,
+        attempt: &LoginAttempt<'_>,
+        failure: Failure,
+    ) -> ServiceResult<()> {
+        let name: String = attempt.name.chars().take(64).collect();
+        let from = attempt
+            .address
+            .map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
+        let locked = match failure {
+            Failure::Counted => String::new(),
+            Failure::Locked(wait) => format!(
+                " Further sign-ins are refused for the next {} s.",
+                wait.as_secs()
+            ),
+        };
+        self.record(
+            "login_failed",
+            Severity::Warning,
+            format!(
+                "Failed sign-in as {name:?} from {from} ({}).{locked}",
+                attempt.door.as_str()
+            ),
+            Some(&name),
+        )
+        .await
+    }
+
+    /// The most password checks that ever ran at once (at most [`HASH_SLOTS`]).
+    pub fn peak_password_checks(&self) -> usize {
+        self.inner.logins.peak.load(Ordering::SeqCst)
+    }
+
+    /// HTTP Basic credentials on a request: a name and password checked in the last
+    /// [`BASIC_REMEMBERED`] are not hashed again (the user's `auth_version` is still checked,
+    /// so a password change ends them at once).
+    pub async fn basic_login(&self, attempt: LoginAttempt<'_>) -> ServiceResult<Caller> {
+        let key = self.inner.logins.basic_key(attempt.name, attempt.password);
+        if let Some((user_id, auth_version)) = self.inner.logins.remembered(&key) {
+            if let Some(caller) = self.caller_by_session(&user_id, auth_version).await? {
+                return Ok(caller);
+            }
+        }
+        let (caller, auth_version) = self.login(attempt).await?;
+        self.inner
+            .logins
+            .remember(key, caller.user_id.clone(), auth_version);
+        Ok(caller)
+    }
+
     /// Issues an API token for a name and password (`POST /api/tokens`).
-    pub async fn create_token(&self, name: &str, password: &str) -> ServiceResult<String> {
-        let (caller, _) = self.login(name, password).await?;
+    pub async fn create_token(&self, attempt: LoginAttempt<'_>) -> ServiceResult<String> {
+        let (caller, _) = self.login(attempt).await?;
         let token = random_secret(32);
         let expires = rfc3339(OffsetDateTime::now_utc() + TOKEN_LIFETIME);
         self.store()
             .insert_token(&token_hash(&token), &caller.user_id, &expires)
             .await?;
         Ok(token)
+    }
+
+    /// Ends the token a caller signed this request with (`DELETE /api/tokens/current`).
+    pub async fn revoke_token(&self, caller: &Caller, token: &str) -> ServiceResult<()> {
+        if !self.store().delete_token(&token_hash(token)).await? {
+            return Err(ServiceError::NotFound(
+                "The token is unknown or has already ended.".to_string(),
+            ));
+        }
+        self.record(
+            "token_revoked",
+            Severity::Normal,
+            format!("{} revoked an API token of theirs.", caller.name),
+            Some(&caller.name),
+        )
+        .await
+    }
+
+    /// Ends every API token of a user (admins and the CLI); how many ended.
+    pub async fn revoke_tokens_of(&self, actor: Actor<'_>, name: &str) -> ServiceResult<u64> {
+        actor.require_admin()?;
+        let Some(ended) = self.store().delete_tokens_of(name).await? else {
+            return Err(ServiceError::NotFound(format!("There is no user {name}.")));
+        };
+        self.record(
+            "tokens_revoked",
+            Severity::Normal,
+            format!("Every API token of user {name} was revoked ({ended})."),
+            Some(&actor.name()),
+        )
+        .await?;
+        Ok(ended)
     }
 
     pub async fn caller_by_token(&self, token: &str) -> ServiceResult<Option<Caller>> {
@@ -227,6 +450,31 @@ mod tests {
     fn the_dummy_hash_is_a_valid_hash_that_matches_nothing_likely() {
         assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("admin", DUMMY_HASH));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_than_the_slots_of_password_checks_run_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = crate::store::Store::open(&url).await.unwrap();
+        let driver = std::sync::Arc::new(crate::fleet::sim::SimDriver::new(store.clone()));
+        let service = Service::new(store, driver);
+        // A flood of bad credentials, each with its own name (no name is locked).
+        let names: Vec<String> = (0..32).map(|i| format!("guess{i}")).collect();
+        let attempts = names.iter().map(|name| {
+            service.login(LoginAttempt {
+                name,
+                password: "wrong",
+                door: Door::Basic,
+                address: None,
+            })
+        });
+        let answers = futures::future::join_all(attempts).await;
+        assert!(answers
+            .iter()
+            .all(|a| matches!(a, Err(ServiceError::BadCredentials))));
+        let peak = service.peak_password_checks();
+        assert!((2..=HASH_SLOTS).contains(&peak), "{peak}");
     }
 
     #[test]

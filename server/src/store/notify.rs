@@ -36,18 +36,20 @@ fn subscription_from(row: SqliteRow) -> StoreResult<Subscription> {
 }
 
 impl Store {
+    /// Stores a subscription; `false` when the user already has the most the database allows
+    /// (migration 0014's trigger).
     pub async fn insert_subscription(
         &self,
         user_id: &str,
         subscription: &Subscription,
         secret: Option<&str>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let target = subscription
             .url
             .as_deref()
             .or(subscription.address.as_deref())
             .unwrap_or_default();
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO subscriptions (id, user_id, event, method, target, secret, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -59,8 +61,14 @@ impl Store {
         .bind(secret)
         .bind(&subscription.created_at)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(error)) if error.message().contains("subscription_limit") => {
+                Ok(false)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     pub async fn subscriptions_of(&self, user_id: &str) -> StoreResult<Vec<Subscription>> {
@@ -100,16 +108,29 @@ impl Store {
         Ok(())
     }
 
-    pub async fn due_deliveries(&self, limit: i64) -> StoreResult<Vec<DueDelivery>> {
+    /// Due deliveries, the oldest first, at most one per target and none to the targets in
+    /// `busy` (those still being sent to): a slow target holds only its own queue.
+    pub async fn due_deliveries(
+        &self,
+        limit: i64,
+        busy: &[String],
+    ) -> StoreResult<Vec<DueDelivery>> {
+        let busy = serde_json::to_string(busy).map_err(|e| super::corrupt("busy targets", e))?;
         sqlx::query(
-            "SELECT d.id, d.attempts, s.method, s.target, s.secret, e.id AS event_id, e.code,
-                    e.severity, e.time, e.message
-             FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-             JOIN events e ON e.id = d.event_id
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-             ORDER BY d.next_attempt_at, d.id LIMIT ?",
+            "SELECT id, attempts, method, target, secret, event_id, code, severity, time, message
+             FROM (SELECT d.id, d.attempts, s.method, s.target, s.secret, e.id AS event_id,
+                          e.code, e.severity, e.time, e.message, d.next_attempt_at,
+                          ROW_NUMBER() OVER (PARTITION BY s.target
+                                             ORDER BY d.next_attempt_at, d.id) AS place
+                   FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                   JOIN events e ON e.id = d.event_id
+                   WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+                     AND s.target NOT IN (SELECT value FROM json_each(?)))
+             WHERE place = 1
+             ORDER BY next_attempt_at, id LIMIT ?",
         )
         .bind(now_rfc3339())
+        .bind(busy)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?

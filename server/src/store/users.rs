@@ -136,4 +136,32 @@ impl Store {
         .map(user_from)
         .transpose()
     }
+
+    /// Ends one token (`DELETE /api/tokens/current`); whether it existed.
+    pub async fn delete_token(&self, token_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Ends every token of the user named `name`: `None` when there is no such user, else how
+    /// many tokens ended.
+    pub async fn delete_tokens_of(&self, name: &str) -> StoreResult<Option<u64>> {
+        let mut tx = self.pool.begin().await?;
+        let user: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        let done = sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(done.rows_affected()))
+    }
 }

@@ -605,6 +605,21 @@ pub async fn run_job(server: &Server, path: &str, body: serde_json::Value) -> se
     wait_job(server, &id).await
 }
 
+/// Webhooks may reach loopback (where the tests' receivers listen): off by default, so the
+/// tests allow it explicitly, as an admin would allow an internal network.
+pub fn allow_loopback_webhooks(server: &Server) {
+    let set = run(uplift(&server.data_dir).args([
+        "config",
+        "set",
+        "WebhookAllowedNetworks=127.0.0.0/8,::1",
+    ]));
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+}
+
 /// A POST a webhook receiver got: its `X-Uplift-Signature` header and raw body.
 pub type Post = (String, Vec<u8>);
 
@@ -648,8 +663,9 @@ impl Webhook {
         }
     }
 
-    /// Subscribes this receiver to `event` as the admin.
+    /// Subscribes this receiver to `event` as the admin (allowing loopback webhooks first).
     pub async fn subscribe(&self, server: &Server, event: &str) {
+        allow_loopback_webhooks(server);
         let subscribed = admin_post(
             server,
             "/api/subscriptions",

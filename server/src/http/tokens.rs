@@ -1,0 +1,95 @@
+//! API tokens: `POST /api/tokens` (a name and password for a bearer token),
+//! `DELETE /api/tokens/current` (the caller ends the token this request carries) and
+//! `DELETE /api/users/{name}/tokens` (an admin ends every token of a user).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, Extensions, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::api::body;
+use super::auth::{client_address, Authed};
+use super::error::{HttpError, HttpResult};
+use super::AppState;
+use crate::service::{Actor, Door, LoginAttempt};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/tokens", post(create))
+        .route("/api/tokens/current", delete(revoke_current))
+        .route("/api/users/{name}/tokens", delete(revoke_of_user))
+}
+
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    token: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    request: Result<Json<TokenRequest>, JsonRejection>,
+) -> HttpResult<(StatusCode, Json<TokenResponse>)> {
+    let request = body(request)?;
+    let token = state
+        .service
+        .create_token(LoginAttempt {
+            name: &request.username,
+            password: &request.password,
+            door: Door::Token,
+            address: client_address(&extensions),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(TokenResponse { token })))
+}
+
+/// The bearer token of this request, if it carries one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+pub async fn revoke_current(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    headers: HeaderMap,
+) -> HttpResult<Response> {
+    let token = bearer(&headers).ok_or_else(|| {
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "not_a_token",
+            "This request was not signed with a bearer token; there is no current token to end.",
+        )
+    })?;
+    state.service.revoke_token(&caller, token).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Serialize)]
+pub struct Revoked {
+    revoked: u64,
+}
+
+pub async fn revoke_of_user(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(name): Path<String>,
+) -> HttpResult<Json<Revoked>> {
+    let revoked = state
+        .service
+        .revoke_tokens_of(Actor::User(&caller), &name)
+        .await?;
+    Ok(Json(Revoked { revoked }))
+}

@@ -1,0 +1,352 @@
+//! Issue 17, what users can make Uplift do: webhooks reach no internal address unless an
+//! admin allows its network (SSRF), a webhook that never answers delays nobody else, and
+//! subscriptions, event streams and request bodies are limited.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use app::api::{Delivery, Subscription};
+use common::*;
+use serde_json::json;
+
+/// Two hosts with an update each: every host check announces `host_updates_available`.
+const TWO_HOSTS: &str = r#"
+[simulation]
+speed = 50.0
+
+[repository]
+os = "RHEL 9.4"
+supported_cluster_levels = ["4.7"]
+packages = { vdsm = "4.50.3" }
+
+[[cluster]]
+name = "alpha"
+compatibility_version = "4.7"
+
+[[host]]
+name = "h1"
+cluster = "alpha"
+address = "10.1.0.1"
+os = "RHEL 9.4"
+memory_gb = 64
+packages = { vdsm = "4.50.2" }
+
+[[host]]
+name = "h2"
+cluster = "alpha"
+address = "10.1.0.2"
+os = "RHEL 9.4"
+memory_gb = 64
+packages = { vdsm = "4.50.2" }
+"#;
+
+async fn subscribe(
+    server: &Server,
+    user: (&str, &str),
+    event: &str,
+    url: &str,
+) -> reqwest::Response {
+    post_as(
+        server,
+        "/api/subscriptions",
+        user.0,
+        user.1,
+        json!({"event": event, "method": "webhook", "url": url}),
+    )
+    .await
+}
+
+const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
+const VIEWER: (&str, &str) = ("v", "viewer-password");
+
+async fn deliveries(server: &Server, user: (&str, &str)) -> Vec<Delivery> {
+    client()
+        .get(server.url("/api/deliveries"))
+        .basic_auth(user.0, Some(user.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits up to `within` until `done` holds for the user's deliveries; returns them.
+async fn wait_deliveries(
+    server: &Server,
+    user: (&str, &str),
+    within: Duration,
+    done: impl Fn(&[Delivery]) -> bool,
+) -> Vec<Delivery> {
+    let deadline = Instant::now() + within;
+    loop {
+        let found = deliveries(server, user).await;
+        if done(&found) || Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Serves `GET|POST /hook` on `ip` with a redirect to `to`.
+async fn redirector(ip: &str, to: String) -> String {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::any(move || {
+            let to = to.clone();
+            async move { axum::response::Redirect::temporary(&to) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+        .await
+        .unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn set_config(server: &Server, assignment: &str) {
+    let set = run(uplift(&server.data_dir).args(["config", "set", assignment]));
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+}
+
+#[tokio::test]
+async fn webhooks_reach_no_internal_address_unless_an_admin_allows_its_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", TWO_HOSTS)).await;
+
+    // An internal address in the URL is refused when subscribing, with the reason.
+    for url in [
+        "http://127.0.0.1:9/x",
+        "http://10.0.0.1/x",
+        "http://172.16.0.1/x",
+        "http://192.168.1.1/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9/x",
+    ] {
+        let message = refusal(
+            subscribe(&server, ADMIN, "host_updates_available", url).await,
+            400,
+        )
+        .await;
+        assert!(
+            message.contains("is not a public address"),
+            "{url}: {message}"
+        );
+        assert!(message.contains("WebhookAllowedNetworks"), "{message}");
+    }
+
+    // A name is checked when it is resolved: `localhost` is loopback.
+    let hook = Webhook::serve(204).await;
+    let port = hook
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches("/hook")
+        .to_string();
+    let by_name = format!("http://localhost:{port}/hook");
+    assert_eq!(
+        subscribe(&server, ADMIN, "host_updates_available", &by_name)
+            .await
+            .status(),
+        201
+    );
+    // An allowed address that redirects to loopback: the redirect is not followed.
+    set_config(&server, "WebhookAllowedNetworks=127.0.0.2/32");
+    let redirecting = redirector("127.0.0.2", hook.url.clone()).await;
+    assert_eq!(
+        subscribe(&server, ADMIN, "host_updates_available", &redirecting)
+            .await
+            .status(),
+        201
+    );
+
+    let hosts = ids_by_name(&server, "/api/hosts").await;
+    run_job(
+        &server,
+        &format!("/api/hosts/{}/upgradecheck", hosts["h1"]),
+        json!({}),
+    )
+    .await;
+    let found = wait_deliveries(&server, ADMIN, Duration::from_secs(20), |d| {
+        d.len() == 2 && d.iter().all(|d| d.attempts >= 1)
+    })
+    .await;
+    assert!(
+        found.iter().any(|d| d
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("refused: localhost is not a public address"))),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|d| d.last_error.as_deref()
+            == Some("the webhook answered HTTP 307; redirects are not followed")),
+        "{found:?}"
+    );
+    assert!(hook.received().is_empty(), "nothing reached loopback");
+
+    // Once an admin allows loopback, the retry of the same delivery reaches it.
+    set_config(&server, "WebhookAllowedNetworks=127.0.0.0/8");
+    let posts = hook.wait_for(1, Duration::from_secs(30)).await;
+    assert_eq!(posts.len(), 1);
+}
+
+/// Accepts connections and never answers.
+async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn a_webhook_that_never_answers_delays_no_other_users_notifications() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", TWO_HOSTS)).await;
+    add_viewer(dir.path());
+    allow_loopback_webhooks(&server);
+    let (hole, _task) = black_hole().await;
+    assert_eq!(
+        subscribe(&server, ADMIN, "host_updates_available", &hole)
+            .await
+            .status(),
+        201
+    );
+    let hook = Webhook::serve(204).await;
+    assert_eq!(
+        subscribe(&server, VIEWER, "host_updates_available", &hook.url)
+            .await
+            .status(),
+        201
+    );
+
+    let hosts = ids_by_name(&server, "/api/hosts").await;
+    for (n, host) in ["h1", "h2"].into_iter().enumerate() {
+        run_job(
+            &server,
+            &format!("/api/hosts/{}/upgradecheck", hosts[host]),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            hook.wait_for(n + 1, Duration::from_secs(20)).await.len(),
+            n + 1
+        );
+    }
+    // Both of the viewer's notifications arrived while the first send to the black hole is
+    // still waiting for an answer (it is recorded only when it times out).
+    let mine = deliveries(&server, VIEWER).await;
+    assert!(mine.iter().all(|d| d.status == "delivered"), "{mine:?}");
+    let held = deliveries(&server, ADMIN).await;
+    assert_eq!(held.len(), 2);
+    assert!(
+        held.iter()
+            .all(|d| d.attempts == 0 && d.status == "pending"),
+        "{held:?}"
+    );
+}
+
+#[tokio::test]
+async fn subscriptions_streams_and_bodies_are_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", FLEET)).await;
+    add_viewer(dir.path());
+
+    // Thirty subscriptions at once: the database keeps exactly twenty.
+    let attempts = (0..30).map(|i| {
+        let url = format!("https://hooks.example.com/{i}");
+        let server = &server;
+        async move {
+            subscribe(server, VIEWER, "host_upgrade_failed", &url)
+                .await
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| s.as_u16() == 201).count(),
+        20,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| s.as_u16() == 409).count(),
+        10,
+        "{statuses:?}"
+    );
+    let kept: Vec<Subscription> = client()
+        .get(server.url("/api/subscriptions"))
+        .basic_auth("v", Some("viewer-password"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 20);
+    let over = subscribe(
+        &server,
+        VIEWER,
+        "host_upgrade_failed",
+        "https://hooks.example.com/x",
+    )
+    .await;
+    assert!(refusal(over, 409).await.contains("20 subscriptions"));
+
+    // Eight live event streams per user; the ninth waits until one closes.
+    let stream = || {
+        client()
+            .get(server.url("/api/events/stream"))
+            .basic_auth("v", Some("viewer-password"))
+            .send()
+    };
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        let response = stream().await.unwrap();
+        assert_eq!(response.status(), 200);
+        open.push(response);
+    }
+    let ninth = stream().await.unwrap();
+    assert!(refusal(ninth, 429).await.contains("8 live event streams"));
+    // Another user has their own eight.
+    let admins = client()
+        .get(server.url("/api/events/stream"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admins.status(), 200);
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let again = stream().await.unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a closed stream frees its place");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A body larger than the limit is refused before it is read, in the API's error shape.
+    let big = client()
+        .post(server.url("/api/tokens"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413);
+    let error: serde_json::Value = big.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "body_too_large");
+}
