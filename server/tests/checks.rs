@@ -216,8 +216,9 @@ async fn config_values_are_validated_and_the_old_value_kept() {
         text.contains("PackageNamesForCheckUpdate: vdsm,vdsm-cli version: general"),
         "{text}"
     );
-    // SPEC §3's eight values and the four of the mail server.
-    assert_eq!(text.lines().count(), 12, "{text}");
+    // SPEC §3's eight values, the four of the mail server, the webhook networks and the
+    // three retention values (issue 17).
+    assert_eq!(text.lines().count(), 16, "{text}");
     assert!(text.contains("SmtpTls: none version: general"), "{text}");
 
     let viewer = run(uplift(dir.path())

@@ -350,3 +350,65 @@ async fn subscriptions_streams_and_bodies_are_limited() {
     let error: serde_json::Value = big.json().await.unwrap();
     assert_eq!(error["error"]["code"], "body_too_large");
 }
+
+/// Serves `/feed` (a release list), `/moved` (a redirect to `/feed` on the same host) and
+/// `/huge` (two MiB of spaces) on `ip`; returns the base URL.
+async fn feeds(ip: &str, elsewhere: Option<String>) -> String {
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let same_host = format!("{base}/feed");
+    let away = elsewhere.unwrap_or_else(|| same_host.clone());
+    let app = axum::Router::new()
+        .route(
+            "/feed",
+            axum::routing::get(|| async {
+                r#"{"releases":[{"version":"99.0.0","released":"2026-10-01"}]}"#
+            }),
+        )
+        .route(
+            "/moved",
+            axum::routing::get(move || {
+                let to = same_host.clone();
+                async move { axum::response::Redirect::temporary(&to) }
+            }),
+        )
+        .route(
+            "/away",
+            axum::routing::get(move || {
+                let to = away.clone();
+                async move { axum::response::Redirect::temporary(&to) }
+            }),
+        )
+        .route(
+            "/huge",
+            axum::routing::get(|| async { " ".repeat(2 * 1024 * 1024) }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[tokio::test]
+async fn the_engine_feed_follows_no_redirect_to_another_host_and_reads_no_huge_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", FLEET)).await;
+    let other = feeds("127.0.0.2", None).await;
+    let base = feeds("127.0.0.1", Some(format!("{other}/feed"))).await;
+    let check = |path: &str| {
+        set_config(&server, &format!("EngineUpdateFeedUrl={base}{path}"));
+        async {
+            let answer = admin_post(&server, "/api/engine/updatecheck", json!({})).await;
+            assert_eq!(answer.status(), 200);
+            answer.json::<app::api::EngineStatus>().await.unwrap()
+        }
+    };
+    let away = check("/away").await;
+    assert!(!away.update_available);
+    let error = away.last_error.unwrap_or_default();
+    assert!(error.contains("307"), "{error}");
+    let huge = check("/huge").await;
+    let error = huge.last_error.unwrap_or_default();
+    assert!(error.contains("larger than 1024 KiB"), "{error}");
+    // A redirect within the feed's own host is followed.
+    let moved = check("/moved").await;
+    assert_eq!(moved.available_version.as_deref(), Some("99.0.0"), "{moved:?}");
+}
