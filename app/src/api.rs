@@ -23,6 +23,7 @@ macro_rules! labelled_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $value:literal, $label:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -134,6 +135,7 @@ impl VmStatus {
 
 /// The authenticated user behind a request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Caller {
     pub user_id: String,
     pub name: String,
@@ -148,12 +150,14 @@ impl Caller {
 
 /// A reference to another object, by id and name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Ref {
     pub id: String,
     pub name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AvailableUpdate {
     pub name: String,
     pub current_version: String,
@@ -161,6 +165,7 @@ pub struct AvailableUpdate {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MemoryMb {
     pub total: u64,
     pub used: u64,
@@ -168,6 +173,7 @@ pub struct MemoryMb {
 
 /// A host's hosted-engine HA state, as its HA agent reports it (seed 004).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostedEngine {
     pub configured: bool,
     /// The agent runs (false while the host is down, rebooting or not answering).
@@ -211,6 +217,7 @@ labelled_enum!(
 
 /// The body of `POST /api/hosts/{id}/ha_maintenance` (SPEC §9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HaMaintenance {
     pub mode: HaMode,
@@ -219,6 +226,7 @@ pub struct HaMaintenance {
 
 /// A host as SPEC §4 shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Host {
     pub id: String,
     pub name: String,
@@ -255,12 +263,14 @@ impl Host {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LevelRange {
     pub min: String,
     pub max: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpgradeProgress {
     pub job_id: String,
     pub percent_complete: f64,
@@ -268,6 +278,7 @@ pub struct UpgradeProgress {
 
 /// What an admin does to a running cluster upgrade (`POST /api/jobs/{id}/...`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobControl {
     /// Finish the hosts in flight, start no more.
@@ -286,6 +297,30 @@ pub enum MaxParallel {
     Auto,
 }
 
+/// `max_parallel` in the OpenAPI document: a number of hosts (at least 1) or `"auto"`.
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for MaxParallel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["auto"])),
+            )
+            .description(Some("a number of hosts, or \"auto\""))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for MaxParallel {}
+
 impl Default for MaxParallel {
     fn default() -> Self {
         MaxParallel::Hosts(1)
@@ -294,6 +329,7 @@ impl Default for MaxParallel {
 
 /// `max_parallel` as JSON has it: a number or the word "auto".
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum MaxParallelText {
     Number(u32),
@@ -325,6 +361,7 @@ impl From<MaxParallel> for MaxParallelText {
 
 /// The body of `POST /api/clusters/{id}/upgrade` and `/upgrade/plan` (SPEC §4); all optional.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterUpgradeOptions {
     /// Host ids; `None`: every host of the cluster with updates.
@@ -357,6 +394,7 @@ impl Default for ClusterUpgradeOptions {
 
 /// The plan preview of a rolling upgrade (SPEC §5); hosts and VMs by name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UpgradePlan {
     /// `sequential` or `auto`.
     pub strategy: String,
@@ -376,6 +414,7 @@ pub struct UpgradePlan {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanWave {
     pub hosts: Vec<String>,
     pub migrations: Vec<PlanMigration>,
@@ -386,6 +425,7 @@ pub struct PlanWave {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanMigration {
     pub vm: String,
     pub from: String,
@@ -393,6 +433,7 @@ pub struct PlanMigration {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanBlocker {
     /// `host_status`, `no_updates`, `pinned_vm` or `no_room`.
     pub kind: String,
@@ -401,6 +442,7 @@ pub struct PlanBlocker {
 
 /// A cluster as SPEC §4 shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Cluster {
     pub id: String,
     pub name: String,
@@ -414,6 +456,7 @@ pub struct Cluster {
 
 /// A VM as SPEC §4 shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Vm {
     pub id: String,
     pub name: String,
@@ -434,6 +477,7 @@ pub struct Vm {
 
 /// What an admin can do to a VM's power state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VmAction {
     /// Run a VM that is down or suspended, on the host its cluster's policy picks.
@@ -446,6 +490,7 @@ pub enum VmAction {
 
 /// The body of `PUT /api/vms/{id}`; absent fields stay as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VmUpdate {
     pub migration: Option<MigrationMode>,
@@ -457,6 +502,7 @@ pub struct VmUpdate {
 /// Why a VM goes where it goes (`GET /api/vms/{id}/placement`): every host of its cluster with
 /// the filter that rejected it or its weighted score, under the cluster's policy now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Placement {
     pub vm: Ref,
     pub cluster: Ref,
@@ -471,6 +517,7 @@ pub struct Placement {
 
 /// One host in a placement explanation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostVerdict {
     pub host: Ref,
     pub status: HostStatus,
@@ -484,6 +531,7 @@ pub struct HostVerdict {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UnitScore {
     pub unit: String,
     pub score: i64,
@@ -491,6 +539,7 @@ pub struct UnitScore {
 
 /// An entry of the event log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: i64,
     pub code: String,
@@ -553,6 +602,8 @@ pub const MAX_PER_PAGE: u32 = 10_000;
 /// Filters, order and page of the hosts list. Every field is optional so a bare `/hosts` URL
 /// and a bare `GET /api/hosts` mean "everything, by name".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 #[serde(default)]
 pub struct HostQuery {
     /// Cluster id.
@@ -570,6 +621,8 @@ pub struct HostQuery {
 
 /// Filters and page of the VMs list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 #[serde(default)]
 pub struct VmQuery {
     /// Host id.
@@ -582,6 +635,8 @@ pub struct VmQuery {
 
 /// Filters and page of the event log.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 #[serde(default)]
 pub struct EventQuery {
     /// Only events with a larger id (for polling).
@@ -598,6 +653,7 @@ pub struct EventQuery {
 
 /// What the dashboard counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Dashboard {
     pub clusters: u64,
     pub hosts: u64,
@@ -650,6 +706,7 @@ impl JobStatus {
 
 /// One step of a job: a phase of work on one host.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct JobStep {
     pub host: Option<Ref>,
     pub phase: String,
@@ -665,6 +722,7 @@ pub struct JobStep {
 
 /// Long work the API and the UI can follow (SPEC §4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Job {
     pub id: String,
     pub kind: JobKind,
@@ -679,6 +737,7 @@ pub struct Job {
 
 /// A configuration value (SPEC §3), as `GET /api/config` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConfigEntry {
     pub name: String,
     pub value: String,
@@ -688,6 +747,7 @@ pub struct ConfigEntry {
 
 /// Product and version, as `GET /api` answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct About {
     pub product: String,
     pub version: String,
@@ -695,6 +755,7 @@ pub struct About {
 
 /// `GET /api/engine` (SPEC §4, §6): the engine's version and the newest release, if newer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EngineStatus {
     pub version: String,
     pub update_available: bool,
@@ -720,6 +781,7 @@ pub const SUBSCRIBABLE_EVENTS: [&str; 5] = [
 
 /// A notification subscription (`GET /api/subscriptions`): one event kind, one way.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Subscription {
     pub id: String,
     pub event: String,
@@ -737,6 +799,7 @@ pub struct Subscription {
 
 /// The body of `POST /api/subscriptions`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewSubscription {
     pub event: String,
@@ -752,6 +815,7 @@ pub struct NewSubscription {
 
 /// One attempt record of sending an event to a subscription.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub id: i64,
     pub subscription_id: String,
@@ -778,6 +842,7 @@ pub fn web_link(url: &str) -> Option<&str> {
 
 /// The body of every error answer: `{"error": {"code", "message"}}` (SPEC §4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct ApiError {
     pub code: String,

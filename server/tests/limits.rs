@@ -354,7 +354,9 @@ async fn subscriptions_streams_and_bodies_are_limited() {
 /// Serves `/feed` (a release list), `/moved` (a redirect to `/feed` on the same host) and
 /// `/huge` (two MiB of spaces) on `ip`; returns the base URL.
 async fn feeds(ip: &str, elsewhere: Option<String>) -> String {
-    let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+        .await
+        .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let same_host = format!("{base}/feed");
     let away = elsewhere.unwrap_or_else(|| same_host.clone());
@@ -410,5 +412,9 @@ async fn the_engine_feed_follows_no_redirect_to_another_host_and_reads_no_huge_b
     assert!(error.contains("larger than 1024 KiB"), "{error}");
     // A redirect within the feed's own host is followed.
     let moved = check("/moved").await;
-    assert_eq!(moved.available_version.as_deref(), Some("99.0.0"), "{moved:?}");
+    assert_eq!(
+        moved.available_version.as_deref(),
+        Some("99.0.0"),
+        "{moved:?}"
+    );
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The engine VM, where it runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EngineVm {
     pub id: String,
     pub name: String,
@@ -15,6 +16,7 @@ pub struct EngineVm {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApplianceInfo {
     pub os: String,
     pub version: String,
@@ -22,6 +24,7 @@ pub struct ApplianceInfo {
 
 /// The hosted-engine storage domain, in GiB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StorageUsage {
     pub total_gb: u64,
     pub used_gb: u64,
@@ -30,6 +33,7 @@ pub struct StorageUsage {
 
 /// One hosted-engine host, as the HA agents report it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HaHost {
     pub id: String,
     pub name: String,
@@ -40,6 +44,7 @@ pub struct HaHost {
 
 /// An appliance image on offer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogImage {
     pub version: String,
     pub os: String,
@@ -48,6 +53,7 @@ pub struct CatalogImage {
 
 /// A registered backup disk (`hosted-engine-backup-<timestamp>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BackupDiskInfo {
     pub id: String,
     pub name: String,
@@ -59,6 +65,7 @@ pub struct BackupDiskInfo {
 
 /// `GET /api/hosted_engine`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HostedEngineInfo {
     pub vm: Option<EngineVm>,
     pub engine_version: String,
@@ -76,6 +83,7 @@ pub struct HostedEngineInfo {
 /// `POST /api/hosted_engine/upgrade` (and its preflight): the host the engine VM runs on (id
 /// or name), the appliance version, and the uploaded backup archive's id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApplianceUpgrade {
     pub host: String,
@@ -85,6 +93,7 @@ pub struct ApplianceUpgrade {
 
 /// `POST /api/hosted_engine/rollback`: the backup disk (id or name).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApplianceRollback {
     pub backup: String,
@@ -92,6 +101,7 @@ pub struct ApplianceRollback {
 
 /// One line of the preflight checklist.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PreflightLine {
     pub check: String,
     pub label: String,
@@ -101,6 +111,7 @@ pub struct PreflightLine {
 
 /// An uploaded backup archive (`POST /api/hosted_engine/archives`): its id and what it holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UploadedArchive {
     pub id: String,
     pub description: Vec<String>,

@@ -1,6 +1,6 @@
 //! The REST API of SPEC §4: thin handlers that parse, call the service and serialize.
 
-use app::api::{About, EventQuery, Host, HostQuery, Job, VmQuery};
+use app::api::{About, Cluster, ConfigEntry, Event, EventQuery, Host, HostQuery, Job, Vm, VmQuery};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Authed, SignedIn};
 use super::error::{HttpError, HttpResult};
+use super::openapi::Refusals;
 use super::AppState;
 use crate::service::{Actor, ClusterUpdate, UpgradeOptions};
 
+#[utoipa::path(get, path = "/api", tag = "meta", security(()), responses((status = 200, description = "The product and its version", body = About), Refusals))]
 pub async fn about() -> Json<About> {
     Json(About {
         product: "Uplift".to_string(),
@@ -69,6 +71,7 @@ fn list<T: Serialize>(items: Vec<T>, total: u64) -> Response {
     ([("x-total-count", total.to_string())], Json(items)).into_response()
 }
 
+#[utoipa::path(get, path = "/api/hosts", tag = "hosts", params(HostQuery), responses((status = 200, description = "Hosts; the whole count in X-Total-Count (as XML with Accept: application/xml)", content((Vec<Host> = "application/json"), (String = "application/xml")), headers(("x-total-count" = u64, description = "How many there are in all"))), Refusals))]
 pub async fn hosts(
     State(state): State<AppState>,
     _: SignedIn,
@@ -82,6 +85,7 @@ pub async fn hosts(
     Ok(list(page.items, page.total))
 }
 
+#[utoipa::path(get, path = "/api/hosts/{id}", tag = "hosts", params(("id" = String, Path, description = "The host id")), responses((status = 200, description = "The host (as XML with Accept: application/xml)", content((Host = "application/json"), (String = "application/xml"))), Refusals))]
 pub async fn host(
     State(state): State<AppState>,
     _: SignedIn,
@@ -95,10 +99,12 @@ pub async fn host(
     Ok(Json(host).into_response())
 }
 
+#[utoipa::path(get, path = "/api/clusters", tag = "clusters", responses((status = 200, description = "Every cluster", body = Vec<Cluster>), Refusals))]
 pub async fn clusters(State(state): State<AppState>, _: SignedIn) -> HttpResult<Response> {
     Ok(Json(state.service.cluster_list().await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/clusters/{id}", tag = "clusters", params(("id" = String, Path, description = "The cluster id")), responses((status = 200, description = "The cluster", body = Cluster), Refusals))]
 pub async fn cluster(
     State(state): State<AppState>,
     _: SignedIn,
@@ -107,6 +113,7 @@ pub async fn cluster(
     Ok(Json(state.service.cluster_by_id(&id).await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/vms", tag = "vms", params(VmQuery), responses((status = 200, description = "VMs; the whole count in X-Total-Count", body = Vec<Vm>, headers(("x-total-count" = u64, description = "How many there are in all"))), Refusals))]
 pub async fn vms(
     State(state): State<AppState>,
     _: SignedIn,
@@ -116,6 +123,7 @@ pub async fn vms(
     Ok(list(page.items, page.total))
 }
 
+#[utoipa::path(get, path = "/api/events", tag = "events", params(EventQuery), responses((status = 200, description = "Events, newest first; the whole count in X-Total-Count", body = Vec<Event>, headers(("x-total-count" = u64, description = "How many there are in all"))), Refusals))]
 pub async fn events(
     State(state): State<AppState>,
     _: SignedIn,
@@ -125,10 +133,12 @@ pub async fn events(
     Ok(list(page.items, page.total))
 }
 
+#[utoipa::path(get, path = "/api/config", tag = "config", responses((status = 200, description = "Every configuration value", body = Vec<ConfigEntry>), Refusals))]
 pub async fn config_list(State(state): State<AppState>, _: SignedIn) -> HttpResult<Response> {
     Ok(Json(state.service.config_list().await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/config/{name}", tag = "config", params(("name" = String, Path, description = "A configuration value's name")), responses((status = 200, description = "The value", body = ConfigEntry), Refusals))]
 pub async fn config_get(
     State(state): State<AppState>,
     _: SignedIn,
@@ -137,11 +147,12 @@ pub async fn config_get(
     Ok(Json(state.service.config_get(&name).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ConfigUpdate {
     value: String,
 }
 
+#[utoipa::path(put, path = "/api/config/{name}", tag = "config", params(("name" = String, Path, description = "A configuration value's name")), request_body = ConfigUpdate, responses((status = 200, description = "The value as stored", body = ConfigEntry), Refusals))]
 pub async fn config_put(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -156,7 +167,7 @@ pub async fn config_put(
     Ok(Json(entry).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     job: Job,
 }
@@ -166,6 +177,7 @@ pub(super) fn accepted(job: Job) -> Response {
     (StatusCode::ACCEPTED, Json(Accepted { job })).into_response()
 }
 
+#[utoipa::path(post, path = "/api/hosts/{id}/upgradecheck", tag = "hosts", params(("id" = String, Path, description = "The host id")), responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 pub async fn host_upgradecheck(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -176,6 +188,7 @@ pub async fn host_upgradecheck(
     ))
 }
 
+#[utoipa::path(put, path = "/api/clusters/{id}", tag = "clusters", params(("id" = String, Path, description = "The cluster id")), request_body = ClusterUpdate, responses((status = 200, description = "The cluster as changed", body = Cluster), Refusals))]
 pub async fn cluster_update(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -190,6 +203,7 @@ pub async fn cluster_update(
     Ok(Json(cluster).into_response())
 }
 
+#[utoipa::path(post, path = "/api/clusters/{id}/upgradecheck", tag = "clusters", params(("id" = String, Path, description = "The cluster id")), responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 pub async fn cluster_upgradecheck(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -203,6 +217,7 @@ pub async fn cluster_upgradecheck(
     ))
 }
 
+#[utoipa::path(post, path = "/api/hosts/{id}/deactivate", tag = "hosts", params(("id" = String, Path, description = "The host id")), responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 pub async fn host_deactivate(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -216,6 +231,7 @@ pub async fn host_deactivate(
     ))
 }
 
+#[utoipa::path(post, path = "/api/hosts/{id}/activate", tag = "hosts", params(("id" = String, Path, description = "The host id")), responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 pub async fn host_activate(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -229,6 +245,7 @@ pub async fn host_activate(
     ))
 }
 
+#[utoipa::path(post, path = "/api/hosts/{id}/upgrade", tag = "hosts", params(("id" = String, Path, description = "The host id")), request_body = Option<UpgradeOptions>, responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 pub async fn host_upgrade(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -244,10 +261,12 @@ pub async fn host_upgrade(
     ))
 }
 
+#[utoipa::path(get, path = "/api/jobs", tag = "jobs", responses((status = 200, description = "The latest jobs", body = Vec<Job>), Refusals))]
 pub async fn jobs(State(state): State<AppState>, _: SignedIn) -> HttpResult<Response> {
     Ok(Json(state.service.recent_jobs().await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job with its steps", body = Job), Refusals))]
 pub async fn job(
     State(state): State<AppState>,
     _: SignedIn,

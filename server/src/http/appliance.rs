@@ -2,45 +2,51 @@
 //! storage, backup archives, the preflight, the upgrade and the rollback (jobs), and the
 //! backup disks. Viewers read; changes are the service's to allow.
 
-use app::api::{ApplianceRollback, ApplianceUpgrade};
+use app::api::{
+    ApplianceRollback, ApplianceUpgrade, BackupDiskInfo, HostedEngineInfo, PreflightLine,
+    UploadedArchive,
+};
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::api::{accepted, body};
+use super::api::{accepted, body, Accepted};
 use super::auth::Authed;
 use super::error::HttpResult;
+use super::openapi::Refusals;
 use super::AppState;
 use crate::service::{Actor, MAX_ARCHIVE_BYTES};
 
 /// This resource's routes, but the upload.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/hosted_engine", get(info))
-        .route("/api/hosted_engine/upgrade/preflight", post(preflight))
-        .route("/api/hosted_engine/upgrade", post(upgrade))
-        .route("/api/hosted_engine/rollback", post(rollback))
-        .route("/api/hosted_engine/backups", get(backups))
-        .route("/api/hosted_engine/backups/{id}", delete(delete_backup))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(info))
+        .routes(routes!(preflight))
+        .routes(routes!(upgrade))
+        .routes(routes!(rollback))
+        .routes(routes!(backups))
+        .routes(routes!(delete_backup))
 }
 
 /// The archive upload: outside the router's small body limit, with its own.
-pub fn upload_routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/hosted_engine/archives",
-        post(upload).layer(DefaultBodyLimit::max(MAX_ARCHIVE_BYTES)),
-    )
+pub fn upload_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .layer(DefaultBodyLimit::max(MAX_ARCHIVE_BYTES))
 }
 
+#[utoipa::path(get, path = "/api/hosted_engine", tag = "hosted_engine", responses((status = 200, description = "The hosted engine, its storage and its hosts", body = HostedEngineInfo), Refusals))]
 async fn info(State(state): State<AppState>, Authed(_): Authed) -> HttpResult<Response> {
     Ok(Json(state.service.hosted_engine_info().await?).into_response())
 }
 
 /// The body is the archive itself (`uplift backup create`'s file).
+#[utoipa::path(post, path = "/api/hosted_engine/archives", tag = "hosted_engine", request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "An archive made by `uplift backup create`"), responses((status = 201, description = "Stored", body = UploadedArchive), Refusals))]
 async fn upload(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -53,6 +59,7 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(uploaded)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/hosted_engine/upgrade/preflight", tag = "hosted_engine", request_body = ApplianceUpgrade, responses((status = 200, description = "The checks before an appliance upgrade", body = Vec<PreflightLine>), Refusals))]
 async fn preflight(
     State(state): State<AppState>,
     Authed(_): Authed,
@@ -62,6 +69,7 @@ async fn preflight(
     Ok(Json(state.service.appliance_preflight(&request).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/api/hosted_engine/upgrade", tag = "hosted_engine", request_body = ApplianceUpgrade, responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 async fn upgrade(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -76,6 +84,7 @@ async fn upgrade(
     ))
 }
 
+#[utoipa::path(post, path = "/api/hosted_engine/rollback", tag = "hosted_engine", request_body = ApplianceRollback, responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 async fn rollback(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -90,10 +99,12 @@ async fn rollback(
     ))
 }
 
+#[utoipa::path(get, path = "/api/hosted_engine/backups", tag = "hosted_engine", responses((status = 200, description = "The engine's backup disks", body = Vec<BackupDiskInfo>), Refusals))]
 async fn backups(State(state): State<AppState>, Authed(_): Authed) -> HttpResult<Response> {
     Ok(Json(state.service.hosted_engine_backups().await?).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/hosted_engine/backups/{id}", tag = "hosted_engine", params(("id" = String, Path, description = "The backup disk id")), responses((status = 204, description = "Deleted"), Refusals))]
 async fn delete_backup(
     State(state): State<AppState>,
     Authed(caller): Authed,

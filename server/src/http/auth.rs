@@ -162,6 +162,10 @@ pub async fn authenticate(
     };
 
     let path = request.uri().path();
+    // Server functions are the signed-in portal's: refused before their arguments are read.
+    if resolved.is_none() && path.starts_with("/rpc/") && !path.starts_with("/rpc/whoami") {
+        return HttpError::unauthenticated().into_response();
+    }
     match &resolved {
         None if request.method() == Method::GET && !is_public(path) => {
             return Redirect::to("/login").into_response()

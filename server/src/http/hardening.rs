@@ -170,6 +170,28 @@ pub async fn body_limit(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// A server function whose arguments do not parse is the client's mistake: `server_fn`
+/// answers 500 with an `Args|…` body; it is a 400 like the REST API's bad bodies.
+pub async fn server_fn_bad_arguments(request: Request, next: Next) -> Response {
+    let rpc = request.uri().path().starts_with("/rpc/");
+    let response = next.run(request).await;
+    if !rpc || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Error bodies are a line of text; anything longer is not an argument error.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    let client_mistake = ["Args|", "MissingArg|", "Deserialization|"]
+        .iter()
+        .any(|prefix| bytes.starts_with(prefix.as_bytes()));
+    if client_mistake {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

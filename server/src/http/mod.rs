@@ -10,6 +10,7 @@ mod error;
 mod hardening;
 mod hosted_engine;
 mod login;
+mod openapi;
 mod rolling;
 mod serve;
 mod stream;
@@ -23,13 +24,16 @@ use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::http::{header, HeaderValue};
-use axum::routing::{any, get, post};
+use axum::routing::{any, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::service::Service;
 
@@ -84,63 +88,50 @@ pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Rou
         allowed_hosts: exposure.allowed_hosts.clone(),
     };
 
-    let api = Router::new()
-        .route("/api", get(api::about))
-        .route("/api/hosts", get(api::hosts))
-        .route("/api/hosts/{id}", get(api::host))
-        .route("/api/hosts/{id}/upgradecheck", post(api::host_upgradecheck))
-        .route("/api/hosts/{id}/deactivate", post(api::host_deactivate))
-        .route("/api/hosts/{id}/activate", post(api::host_activate))
-        .route("/api/hosts/{id}/upgrade", post(api::host_upgrade))
-        .route(
-            "/api/hosts/{id}/ha_maintenance",
-            post(hosted_engine::ha_maintenance),
-        )
-        .route("/api/clusters", get(api::clusters))
-        .route(
-            "/api/clusters/{id}",
-            get(api::cluster).put(api::cluster_update),
-        )
-        .route(
-            "/api/clusters/{id}/upgradecheck",
-            post(api::cluster_upgradecheck),
-        )
-        .route("/api/jobs", get(api::jobs))
-        .route("/api/jobs/{id}", get(api::job))
-        .route("/api/jobs/{id}/pause", post(rolling::job_pause))
-        .route("/api/jobs/{id}/resume", post(rolling::job_resume))
-        .route("/api/jobs/{id}/cancel", post(rolling::job_cancel))
-        .route("/api/clusters/{id}/upgrade", post(rolling::upgrade_start))
-        .route(
-            "/api/clusters/{id}/upgrade/plan",
-            post(rolling::upgrade_plan),
-        )
-        .route("/api/vms", get(api::vms))
-        .route("/api/vms/{id}", get(vms::vm).put(vms::vm_update))
-        .route("/api/vms/{id}/placement", get(vms::vm_placement))
-        .route("/api/vms/{id}/start", post(vms::vm_start))
-        .route("/api/vms/{id}/stop", post(vms::vm_stop))
-        .route("/api/vms/{id}/suspend", post(vms::vm_suspend))
-        .route("/api/events", get(api::events))
-        .route("/api/engine", get(engine::engine))
-        .route(
-            "/api/subscriptions",
-            get(subscriptions::list).post(subscriptions::create),
-        )
-        .route(
-            "/api/subscriptions/{id}",
-            axum::routing::delete(subscriptions::delete),
-        )
-        .route("/api/deliveries", get(subscriptions::deliveries))
-        .route("/api/engine/updatecheck", post(engine::engine_updatecheck))
-        .route("/api/events/stream", get(stream::events_stream))
-        .route("/api/config", get(api::config_list))
-        .route(
-            "/api/config/{name}",
-            get(api::config_get).put(api::config_put),
-        )
+    // Every REST route, registered with its OpenAPI description (see `openapi`).
+    let (api, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(api::about))
+        .routes(routes!(openapi::document))
+        .routes(routes!(api::hosts))
+        .routes(routes!(api::host))
+        .routes(routes!(api::host_upgradecheck))
+        .routes(routes!(api::host_deactivate))
+        .routes(routes!(api::host_activate))
+        .routes(routes!(api::host_upgrade))
+        .routes(routes!(hosted_engine::ha_maintenance))
+        .routes(routes!(api::clusters))
+        .routes(routes!(api::cluster, api::cluster_update))
+        .routes(routes!(api::cluster_upgradecheck))
+        .routes(routes!(api::jobs))
+        .routes(routes!(api::job))
+        .routes(routes!(rolling::job_pause))
+        .routes(routes!(rolling::job_resume))
+        .routes(routes!(rolling::job_cancel))
+        .routes(routes!(rolling::upgrade_start))
+        .routes(routes!(rolling::upgrade_plan))
+        .routes(routes!(api::vms))
+        .routes(routes!(vms::vm, vms::vm_update))
+        .routes(routes!(vms::vm_placement))
+        .routes(routes!(vms::vm_start))
+        .routes(routes!(vms::vm_stop))
+        .routes(routes!(vms::vm_suspend))
+        .routes(routes!(api::events))
+        .routes(routes!(stream::events_stream))
+        .routes(routes!(engine::engine))
+        .routes(routes!(engine::engine_updatecheck))
+        .routes(routes!(subscriptions::list, subscriptions::create))
+        .routes(routes!(subscriptions::delete))
+        .routes(routes!(subscriptions::deliveries))
+        .routes(routes!(api::config_list))
+        .routes(routes!(api::config_get, api::config_put))
         .merge(appliance::routes())
         .merge(tokens::routes())
+        .split_for_parts();
+    let (uploads, upload_doc) = appliance::upload_routes().split_for_parts();
+    doc.merge(upload_doc);
+    let doc = Arc::new(doc);
+    let api = api
+        .merge(openapi::docs_page())
         .route("/api/{*rest}", any(api::not_found));
 
     let session_layer = SessionManagerLayer::new(sessions)
@@ -165,16 +156,20 @@ pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Rou
         ))
         .layer(axum::middleware::from_fn(hardening::body_limit))
         // Uploads (appliance archives) have their own, larger limit.
-        .merge(appliance::upload_routes())
+        .merge(uploads)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(context, shell))
+        .layer(axum::Extension(doc))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
         .layer(session_layer)
+        .layer(axum::middleware::from_fn(
+            hardening::server_fn_bad_arguments,
+        ))
         .layer(axum::middleware::from_fn(hardening::same_origin))
         .layer(axum::middleware::from_fn_with_state(
             settings.clone(),

@@ -1,16 +1,17 @@
 //! The REST API of rolling cluster upgrades: the plan preview, the start, and Pause, Resume
 //! and Cancel of a run.
 
-use app::api::{Caller, ClusterUpgradeOptions, JobControl};
+use app::api::{Caller, ClusterUpgradeOptions, Job, JobControl, UpgradePlan};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::api::accepted;
+use super::api::{accepted, Accepted};
 use super::auth::{Authed, SignedIn};
 use super::error::{HttpError, HttpResult};
+use super::openapi::Refusals;
 use super::AppState;
 use crate::service::Actor;
 
@@ -23,6 +24,7 @@ fn options(raw: &Bytes) -> HttpResult<ClusterUpgradeOptions> {
         .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_body", e.to_string()))
 }
 
+#[utoipa::path(post, path = "/api/clusters/{id}/upgrade/plan", tag = "clusters", params(("id" = String, Path, description = "The cluster id")), request_body = Option<ClusterUpgradeOptions>, responses((status = 200, description = "The plan preview; nothing is changed", body = UpgradePlan), Refusals))]
 pub async fn upgrade_plan(
     State(state): State<AppState>,
     _: SignedIn,
@@ -36,6 +38,7 @@ pub async fn upgrade_plan(
     Ok(Json(plan).into_response())
 }
 
+#[utoipa::path(post, path = "/api/clusters/{id}/upgrade", tag = "clusters", params(("id" = String, Path, description = "The cluster id")), request_body = Option<ClusterUpgradeOptions>, responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
 pub async fn upgrade_start(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -62,6 +65,7 @@ async fn control(
     Ok(Json(job).into_response())
 }
 
+#[utoipa::path(post, path = "/api/jobs/{id}/pause", tag = "jobs", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The run, pausing", body = Job), Refusals))]
 pub async fn job_pause(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -70,6 +74,7 @@ pub async fn job_pause(
     control(state, caller, id, JobControl::Pause).await
 }
 
+#[utoipa::path(post, path = "/api/jobs/{id}/resume", tag = "jobs", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The run, going on", body = Job), Refusals))]
 pub async fn job_resume(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -78,6 +83,7 @@ pub async fn job_resume(
     control(state, caller, id, JobControl::Resume).await
 }
 
+#[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "jobs", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The run, ending", body = Job), Refusals))]
 pub async fn job_cancel(
     State(state): State<AppState>,
     Authed(caller): Authed,

@@ -10,6 +10,7 @@ use futures::stream::{self, Stream};
 
 use super::auth::Authed;
 use super::error::HttpResult;
+use super::openapi::Refusals;
 use super::AppState;
 use crate::service::{Service, StreamCursor, StreamPermit};
 
@@ -49,6 +50,7 @@ impl Reader {
     }
 }
 
+#[utoipa::path(get, path = "/api/events/stream", tag = "events", responses((status = 200, description = "Server-sent events: `event` for each new event, `job` for each job change; it does not end", content_type = "text/event-stream", body = String), Refusals))]
 pub async fn events_stream(
     State(state): State<AppState>,
     Authed(caller): Authed,

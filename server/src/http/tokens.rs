@@ -6,34 +6,37 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::api::body;
 use super::auth::{client_address, Authed};
 use super::error::{HttpError, HttpResult};
+use super::openapi::Refusals;
 use super::AppState;
 use crate::service::{Actor, Door, LoginAttempt};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/tokens", post(create))
-        .route("/api/tokens/current", delete(revoke_current))
-        .route("/api/users/{name}/tokens", delete(revoke_of_user))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(revoke_current))
+        .routes(routes!(revoke_of_user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     token: String,
 }
 
+#[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = TokenRequest, security(()), responses((status = 201, description = "A bearer token for 24 hours", body = TokenResponse), Refusals))]
 pub async fn create(
     State(state): State<AppState>,
     extensions: Extensions,
@@ -61,6 +64,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
+#[utoipa::path(delete, path = "/api/tokens/current", tag = "tokens", responses((status = 204, description = "The token this request carries has ended"), Refusals))]
 pub async fn revoke_current(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -77,11 +81,12 @@ pub async fn revoke_current(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Revoked {
     revoked: u64,
 }
 
+#[utoipa::path(delete, path = "/api/users/{name}/tokens", tag = "tokens", params(("name" = String, Path, description = "A user's name")), responses((status = 200, description = "How many tokens ended", body = Revoked), Refusals))]
 pub async fn revoke_of_user(
     State(state): State<AppState>,
     Authed(caller): Authed,

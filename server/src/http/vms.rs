@@ -1,6 +1,6 @@
 //! The REST API of one VM: read it, explain its placement, start, stop, suspend, update.
 
-use app::api::{Caller, VmAction, VmUpdate};
+use app::api::{Caller, Placement, Vm, VmAction, VmUpdate};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -9,9 +9,11 @@ use axum::Json;
 use super::api::body;
 use super::auth::{Authed, SignedIn};
 use super::error::HttpResult;
+use super::openapi::Refusals;
 use super::AppState;
 use crate::service::Actor;
 
+#[utoipa::path(get, path = "/api/vms/{id}", tag = "vms", params(("id" = String, Path, description = "The VM id")), responses((status = 200, description = "The VM", body = Vm), Refusals))]
 pub async fn vm(
     State(state): State<AppState>,
     _: SignedIn,
@@ -20,6 +22,7 @@ pub async fn vm(
     Ok(Json(state.service.vm_by_id(&id).await?).into_response())
 }
 
+#[utoipa::path(get, path = "/api/vms/{id}/placement", tag = "vms", params(("id" = String, Path, description = "The VM id")), responses((status = 200, description = "Where the VM could run, and why not elsewhere", body = Placement), Refusals))]
 pub async fn vm_placement(
     State(state): State<AppState>,
     _: SignedIn,
@@ -28,6 +31,7 @@ pub async fn vm_placement(
     Ok(Json(state.service.vm_placement(&id).await?).into_response())
 }
 
+#[utoipa::path(put, path = "/api/vms/{id}", tag = "vms", params(("id" = String, Path, description = "The VM id")), request_body = VmUpdate, responses((status = 200, description = "The VM as changed", body = Vm), Refusals))]
 pub async fn vm_update(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -42,6 +46,7 @@ pub async fn vm_update(
     Ok(Json(vm).into_response())
 }
 
+#[utoipa::path(post, path = "/api/vms/{id}/start", tag = "vms", params(("id" = String, Path, description = "The VM id")), responses((status = 200, description = "The VM", body = Vm), Refusals))]
 pub async fn vm_start(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -50,6 +55,7 @@ pub async fn vm_start(
     act(state, caller, id, VmAction::Start).await
 }
 
+#[utoipa::path(post, path = "/api/vms/{id}/stop", tag = "vms", params(("id" = String, Path, description = "The VM id")), responses((status = 200, description = "The VM", body = Vm), Refusals))]
 pub async fn vm_stop(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -58,6 +64,7 @@ pub async fn vm_stop(
     act(state, caller, id, VmAction::Stop).await
 }
 
+#[utoipa::path(post, path = "/api/vms/{id}/suspend", tag = "vms", params(("id" = String, Path, description = "The VM id")), responses((status = 200, description = "The VM", body = Vm), Refusals))]
 pub async fn vm_suspend(
     State(state): State<AppState>,
     Authed(caller): Authed,

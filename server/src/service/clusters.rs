@@ -14,7 +14,7 @@ use crate::domain::{is_cluster_level, SchedulingPolicy};
 use crate::store::{NewEvent, VmTraits};
 
 /// The body of `PUT /api/clusters/{id}`; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterUpdate {
     pub scheduling_policy: Option<String>,

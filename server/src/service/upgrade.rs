@@ -23,7 +23,7 @@ const RESPONSE_POLL: Duration = Duration::from_millis(200);
 pub const MAX_TIMEOUT_MINUTES: u64 = 7 * 24 * 60;
 
 /// What the admin chose (`POST /api/hosts/{id}/upgrade` body).
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpgradeOptions {
     #[serde(default = "default_reboot")]
     pub reboot: bool,
