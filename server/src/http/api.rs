@@ -1,7 +1,7 @@
 //! The REST API of SPEC §4: thin handlers that parse, call the service and serialize.
 
 use app::api::{About, Cluster, ConfigEntry, Event, EventQuery, Host, HostQuery, Job, Vm, VmQuery};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Authed, SignedIn};
 use super::error::{HttpError, HttpResult};
+use super::json::{ApiJson, OptionalJson};
 use super::openapi::Refusals;
 use super::AppState;
 use crate::service::{Actor, ClusterUpdate, UpgradeOptions};
@@ -27,12 +28,6 @@ fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> HttpResult<T> {
     parsed
         .map(|Query(q)| q)
         .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
-}
-
-pub(super) fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> HttpResult<T> {
-    parsed
-        .map(|Json(b)| b)
-        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text()))
 }
 
 /// Whether the client asked for XML rather than JSON.
@@ -157,9 +152,8 @@ pub async fn config_put(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(name): Path<String>,
-    update: Result<Json<ConfigUpdate>, JsonRejection>,
+    ApiJson(update): ApiJson<ConfigUpdate>,
 ) -> HttpResult<Response> {
-    let update = body(update)?;
     let entry = state
         .service
         .config_set(Actor::User(&caller), &name, &update.value)
@@ -193,9 +187,8 @@ pub async fn cluster_update(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-    update: Result<Json<ClusterUpdate>, JsonRejection>,
+    ApiJson(update): ApiJson<ClusterUpdate>,
 ) -> HttpResult<Response> {
-    let update = body(update)?;
     let cluster = state
         .service
         .update_cluster(Actor::User(&caller), &id, update)
@@ -250,9 +243,8 @@ pub async fn host_upgrade(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-    options: Option<Json<UpgradeOptions>>,
+    OptionalJson(options): OptionalJson<UpgradeOptions>,
 ) -> HttpResult<Response> {
-    let options = options.map(|Json(o)| o).unwrap_or_default();
     Ok(accepted(
         state
             .service

@@ -7,7 +7,6 @@ use app::api::{
     UploadedArchive,
 };
 use axum::body::Bytes;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,9 +14,10 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{accepted, body, Accepted};
+use super::api::{accepted, Accepted};
 use super::auth::Authed;
 use super::error::HttpResult;
+use super::json::ApiJson;
 use super::openapi::Refusals;
 use super::AppState;
 use crate::service::{Actor, MAX_ARCHIVE_BYTES};
@@ -63,9 +63,8 @@ async fn upload(
 async fn preflight(
     State(state): State<AppState>,
     Authed(_): Authed,
-    request: Result<Json<ApplianceUpgrade>, JsonRejection>,
+    ApiJson(request): ApiJson<ApplianceUpgrade>,
 ) -> HttpResult<Response> {
-    let request = body(request)?;
     Ok(Json(state.service.appliance_preflight(&request).await?).into_response())
 }
 
@@ -73,9 +72,8 @@ async fn preflight(
 async fn upgrade(
     State(state): State<AppState>,
     Authed(caller): Authed,
-    request: Result<Json<ApplianceUpgrade>, JsonRejection>,
+    ApiJson(request): ApiJson<ApplianceUpgrade>,
 ) -> HttpResult<Response> {
-    let request = body(request)?;
     Ok(accepted(
         state
             .service
@@ -88,9 +86,8 @@ async fn upgrade(
 async fn rollback(
     State(state): State<AppState>,
     Authed(caller): Authed,
-    request: Result<Json<ApplianceRollback>, JsonRejection>,
+    ApiJson(request): ApiJson<ApplianceRollback>,
 ) -> HttpResult<Response> {
-    let request = body(request)?;
     Ok(accepted(
         state
             .service

@@ -1,14 +1,13 @@
 //! The REST API of hosted engine (SPEC §9): HA maintenance through a host's agent.
 
 use app::api::HaMaintenance;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::Json;
 
-use super::api::{accepted, body, Accepted};
+use super::api::{accepted, Accepted};
 use super::auth::Authed;
 use super::error::HttpResult;
+use super::json::ApiJson;
 use super::openapi::Refusals;
 use super::AppState;
 use crate::service::Actor;
@@ -20,9 +19,8 @@ pub async fn ha_maintenance(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-    request: Result<Json<HaMaintenance>, JsonRejection>,
+    ApiJson(request): ApiJson<HaMaintenance>,
 ) -> HttpResult<Response> {
-    let request = body(request)?;
     Ok(accepted(
         state
             .service

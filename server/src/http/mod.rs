@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod hardening;
 mod hosted_engine;
+mod json;
 mod login;
 mod openapi;
 mod rolling;

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use app::api::ApiError;
+use app::api::{ApiError, HostSort, HostStatus, Severity, VmStatus};
 use axum::extract::Extension;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -34,7 +34,8 @@ pub struct ErrorBody {
     ),
     modifiers(&Security),
     security(("basic" = []), ("bearer" = []), ("session" = [])),
-    components(schemas(ErrorBody)),
+    // Schemas only query parameters name (the rest come with the operations).
+    components(schemas(ErrorBody, HostStatus, HostSort, VmStatus, Severity)),
 )]
 pub struct ApiDoc;
 

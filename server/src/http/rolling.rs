@@ -2,39 +2,26 @@
 //! and Cancel of a run.
 
 use app::api::{Caller, ClusterUpgradeOptions, Job, JobControl, UpgradePlan};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::api::{accepted, Accepted};
 use super::auth::{Authed, SignedIn};
-use super::error::{HttpError, HttpResult};
+use super::error::HttpResult;
+use super::json::OptionalJson;
 use super::openapi::Refusals;
 use super::AppState;
 use crate::service::Actor;
-
-/// The options of a plan or a start: every field is optional, and so is the body.
-fn options(raw: &Bytes) -> HttpResult<ClusterUpgradeOptions> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(ClusterUpgradeOptions::default());
-    }
-    serde_json::from_slice(raw)
-        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_body", e.to_string()))
-}
 
 #[utoipa::path(post, path = "/api/clusters/{id}/upgrade/plan", tag = "clusters", params(("id" = String, Path, description = "The cluster id")), request_body = Option<ClusterUpgradeOptions>, responses((status = 200, description = "The plan preview; nothing is changed", body = UpgradePlan), Refusals))]
 pub async fn upgrade_plan(
     State(state): State<AppState>,
     _: SignedIn,
     Path(id): Path<String>,
-    raw: Bytes,
+    OptionalJson(options): OptionalJson<ClusterUpgradeOptions>,
 ) -> HttpResult<Response> {
-    let plan = state
-        .service
-        .plan_cluster_upgrade(&id, &options(&raw)?)
-        .await?;
+    let plan = state.service.plan_cluster_upgrade(&id, &options).await?;
     Ok(Json(plan).into_response())
 }
 
@@ -43,11 +30,11 @@ pub async fn upgrade_start(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-    raw: Bytes,
+    OptionalJson(options): OptionalJson<ClusterUpgradeOptions>,
 ) -> HttpResult<Response> {
     let job = state
         .service
-        .start_cluster_upgrade(Actor::User(&caller), &id, options(&raw)?)
+        .start_cluster_upgrade(Actor::User(&caller), &id, options)
         .await?;
     Ok(accepted(job))
 }

@@ -2,15 +2,14 @@
 //! notification subscriptions, and `GET /api/deliveries`: their latest deliveries.
 
 use app::api::{Delivery, NewSubscription, Subscription};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::api::body;
 use super::auth::Authed;
 use super::error::HttpResult;
+use super::json::ApiJson;
 use super::openapi::Refusals;
 use super::AppState;
 
@@ -23,9 +22,9 @@ pub async fn list(State(state): State<AppState>, Authed(caller): Authed) -> Http
 pub async fn create(
     State(state): State<AppState>,
     Authed(caller): Authed,
-    new: Result<Json<NewSubscription>, JsonRejection>,
+    ApiJson(new): ApiJson<NewSubscription>,
 ) -> HttpResult<Response> {
-    let created = state.service.subscribe(&caller, body(new)?).await?;
+    let created = state.service.subscribe(&caller, new).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 

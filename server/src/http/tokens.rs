@@ -2,7 +2,6 @@
 //! `DELETE /api/tokens/current` (the caller ends the token this request carries) and
 //! `DELETE /api/users/{name}/tokens` (an admin ends every token of a user).
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, Extensions, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::body;
 use super::auth::{client_address, Authed};
 use super::error::{HttpError, HttpResult};
+use super::json::ApiJson;
 use super::openapi::Refusals;
 use super::AppState;
 use crate::service::{Actor, Door, LoginAttempt};
@@ -40,9 +39,8 @@ pub struct TokenResponse {
 pub async fn create(
     State(state): State<AppState>,
     extensions: Extensions,
-    request: Result<Json<TokenRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<TokenRequest>,
 ) -> HttpResult<(StatusCode, Json<TokenResponse>)> {
-    let request = body(request)?;
     let token = state
         .service
         .create_token(LoginAttempt {

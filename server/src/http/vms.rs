@@ -1,14 +1,13 @@
 //! The REST API of one VM: read it, explain its placement, start, stop, suspend, update.
 
 use app::api::{Caller, Placement, Vm, VmAction, VmUpdate};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::api::body;
 use super::auth::{Authed, SignedIn};
 use super::error::HttpResult;
+use super::json::ApiJson;
 use super::openapi::Refusals;
 use super::AppState;
 use crate::service::Actor;
@@ -36,9 +35,8 @@ pub async fn vm_update(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
-    update: Result<Json<VmUpdate>, JsonRejection>,
+    ApiJson(update): ApiJson<VmUpdate>,
 ) -> HttpResult<Response> {
-    let update = body(update)?;
     let vm = state
         .service
         .update_vm(Actor::User(&caller), &id, update)
