@@ -110,7 +110,7 @@ test("every page opens, hydrates and answers a click", async ({ page, request })
     const cell = page.locator("#hosts-table tbody tr").first().locator("td").nth(1);
     const box = (await cell.boundingBox())!;
     await cell.click({ button: "right", position: { x: 5, y: 5 } });
-    const menu = page.getByRole("menu");
+    const menu = page.locator(".context-menu");
     await expect(menu).toBeVisible();
     const at = (await menu.boundingBox())!;
     expect(Math.abs(at.x - (box.x + 5))).toBeLessThan(3);

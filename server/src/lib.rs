@@ -24,3 +24,5 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod workflow;
+
+pub use http::api_body;

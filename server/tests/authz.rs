@@ -30,6 +30,18 @@ enum Who {
 
 const EVERYONE: [Who; 4] = [Who::Anonymous, Who::Viewer, Who::CrossSite, Who::Admin];
 
+/// The OpenAPI document the server serves (anonymously: it is public).
+async fn document(server: &Server) -> utoipa::openapi::OpenApi {
+    client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The table's rows: `METHOD /path` -> the four cells.
 fn documented() -> BTreeMap<String, [String; 4]> {
     let text = include_str!("../../docs/security.md");
@@ -224,14 +236,7 @@ async fn every_route_answers_each_caller_as_the_matrix_in_docs_security_md_says(
         .await
         .unwrap();
 
-    let doc: utoipa::openapi::OpenApi = client()
-        .get(server.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&server).await;
     let mut routes = rest_routes(&doc);
     routes.extend(portal_routes());
     // Signing out ends the admin's session: last.
@@ -339,14 +344,7 @@ async fn every_route_answers_each_caller_as_the_matrix_in_docs_security_md_says(
 async fn the_openapi_document_and_its_page_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", FLEET)).await;
-    let doc: utoipa::openapi::OpenApi = client()
-        .get(server.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&server).await;
     let text = serde_json::to_value(&doc).unwrap();
     assert_eq!(text["openapi"], "3.1.0");
     assert!(doc.paths.paths.contains_key("/api/hosts/{id}/upgrade"));

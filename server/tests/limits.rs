@@ -61,15 +61,7 @@ const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
 const VIEWER: (&str, &str) = ("v", "viewer-password");
 
 async fn deliveries(server: &Server, user: (&str, &str)) -> Vec<Delivery> {
-    client()
-        .get(server.url("/api/deliveries"))
-        .basic_auth(user.0, Some(user.1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_as(server, "/api/deliveries", user.0, user.1).await
 }
 
 /// Waits up to `within` until `done` holds for the user's deliveries; returns them.
@@ -285,15 +277,8 @@ async fn subscriptions_streams_and_bodies_are_limited() {
         10,
         "{statuses:?}"
     );
-    let kept: Vec<Subscription> = client()
-        .get(server.url("/api/subscriptions"))
-        .basic_auth("v", Some("viewer-password"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kept: Vec<Subscription> =
+        get_as(&server, "/api/subscriptions", "v", "viewer-password").await;
     assert_eq!(kept.len(), 20);
     let over = subscribe(
         &server,
@@ -417,4 +402,76 @@ async fn the_engine_feed_follows_no_redirect_to_another_host_and_reads_no_huge_b
         Some("99.0.0"),
         "{moved:?}"
     );
+}
+
+#[tokio::test]
+async fn retention_deletes_old_events_ended_jobs_and_expired_tokens_when_the_server_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = write_fleet(dir.path(), "f.toml", TWO_HOSTS);
+    let server = Server::start(dir.path(), &fleet).await;
+    let hosts = ids_by_name(&server, "/api/hosts").await;
+    let job = start_job(
+        &server,
+        &format!("/api/hosts/{}/upgradecheck", hosts["h1"]),
+        json!({}),
+    )
+    .await;
+    wait_job(&server, &job).await;
+    let token: serde_json::Value = client()
+        .post(server.url("/api/tokens"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    let before: Vec<app::api::Event> = admin_get(&server, "/api/events?per_page=500").await;
+    assert!(!before.is_empty());
+    assert!(server.terminate().success());
+
+    // A year passes for everything written so far (the database's clock, not the test's).
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/uplift.db", dir.path().display()))
+        .await
+        .unwrap();
+    for statement in [
+        "UPDATE events SET time = '2025-01-01T00:00:00.000Z'",
+        "UPDATE jobs SET ended_at = '2025-01-01T00:00:00.000Z' WHERE ended_at IS NOT NULL",
+        "UPDATE api_tokens SET expires_at = '2025-01-02T00:00:00.000Z'",
+    ] {
+        sqlx::query(statement).execute(&db).await.unwrap();
+    }
+    db.close().await;
+
+    let server = Server::start(dir.path(), &fleet).await;
+    let after: Vec<app::api::Event> = admin_get(&server, "/api/events?per_page=500").await;
+    let old: Vec<i64> = before.iter().map(|e| e.id).collect();
+    assert!(after.iter().all(|e| !old.contains(&e.id)), "{after:?}");
+    let pruned = after
+        .iter()
+        .find(|e| e.code == "retention_pruned")
+        .expect("the prune says what it deleted");
+    assert_eq!(pruned.user.as_deref(), Some("system"));
+    assert!(
+        pruned
+            .message
+            .contains(&format!("Retention deleted {} events", before.len())),
+        "{}",
+        pruned.message
+    );
+    let gone = client()
+        .get(server.url(&format!("/api/jobs/{job}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    let expired = client()
+        .get(server.url("/api/hosts"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 401);
 }

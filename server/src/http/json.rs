@@ -30,6 +30,12 @@ fn object<T: DeserializeOwned>(raw: &[u8]) -> Result<T, HttpError> {
     serde_json::from_value(value).map_err(|e| bad(e.to_string()))
 }
 
+/// The REST API's body parsing on its own, for the fuzzers (`fuzz/`): the value, or the error
+/// a handler would answer with.
+pub fn api_body<T: DeserializeOwned>(raw: &[u8]) -> Result<T, app::api::ApiError> {
+    object(raw).map_err(|e| e.error)
+}
+
 async fn bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, HttpError> {
     Bytes::from_request(request, state)
         .await

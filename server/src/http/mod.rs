@@ -38,6 +38,7 @@ use utoipa_axum::routes;
 
 use crate::service::Service;
 
+pub use json::api_body;
 pub use serve::{serve, tls_config};
 
 /// What every handler can reach.

@@ -450,6 +450,24 @@ pub async fn host_map(server: &Server) -> HashMap<String, app::api::Host> {
         .collect()
 }
 
+/// GET as `user`, read as an API type.
+pub async fn get_as<T: serde::de::DeserializeOwned>(
+    server: &Server,
+    path: &str,
+    user: &str,
+    password: &str,
+) -> T {
+    client()
+        .get(server.url(path))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("the API type")
+}
+
 /// GET as the admin, read as an API type.
 pub async fn admin_get<T: serde::de::DeserializeOwned>(server: &Server, path: &str) -> T {
     let response = client()
