@@ -246,3 +246,37 @@ async fn a_token_is_revoked_by_its_holder_and_all_of_a_users_by_an_admin() {
         "Revoked 1 API tokens of v."
     );
 }
+
+/// Found by schemathesis: revoking a user's tokens read the user and then deleted in one
+/// transaction, which SQLite refuses ("database is locked", 500) when another request writes
+/// in between. Four clients revoke and sign in at once; no answer may be a failure.
+#[tokio::test]
+async fn revoking_a_users_tokens_while_others_get_tokens_never_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", FLEET)).await;
+    let clients = (0..4).map(|_| async {
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            let revoked = client()
+                .delete(server.url("/api/users/admin/tokens"))
+                .basic_auth("admin", Some(ADMIN_PASSWORD))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(revoked.status().as_u16());
+            statuses.push(
+                token_attempt(&server, "admin", ADMIN_PASSWORD)
+                    .await
+                    .status()
+                    .as_u16(),
+            );
+        }
+        statuses
+    });
+    let statuses: Vec<u16> = futures::future::join_all(clients).await.concat();
+    assert_eq!(statuses.len(), 160);
+    assert!(
+        statuses.iter().all(|s| [200, 201].contains(s)),
+        "{statuses:?}"
+    );
+}

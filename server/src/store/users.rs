@@ -147,21 +147,20 @@ impl Store {
     }
 
     /// Ends every token of the user named `name`: `None` when there is no such user, else how
-    /// many tokens ended.
+    /// many tokens ended. One statement each, no read-then-write transaction: SQLite would
+    /// refuse to upgrade such a transaction's lock while another connection writes.
     pub async fn delete_tokens_of(&self, name: &str) -> StoreResult<Option<u64>> {
-        let mut tx = self.pool.begin().await?;
         let user: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
             .bind(name)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.pool)
             .await?;
         let Some(user) = user else {
             return Ok(None);
         };
         let done = sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
             .bind(user)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await?;
-        tx.commit().await?;
         Ok(Some(done.rows_affected()))
     }
 }
