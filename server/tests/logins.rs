@@ -146,14 +146,7 @@ async fn a_token_is_revoked_by_its_holder_and_all_of_a_users_by_an_admin() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", FLEET)).await;
     add_viewer(dir.path());
-    let token = || async {
-        let answer: serde_json::Value = token_attempt(&server, "v", "viewer-password")
-            .await
-            .json()
-            .await
-            .unwrap();
-        answer["token"].as_str().unwrap().to_string()
-    };
+    let token = || token_for(&server, "v", "viewer-password");
     let with = |token: String, method: reqwest::Method, path: &str| {
         client()
             .request(method, server.url(path))

@@ -450,6 +450,20 @@ pub async fn host_map(server: &Server) -> HashMap<String, app::api::Host> {
         .collect()
 }
 
+/// A bearer token for `user` from `POST /api/tokens`.
+pub async fn token_for(server: &Server, user: &str, password: &str) -> String {
+    let answer: serde_json::Value = client()
+        .post(server.url("/api/tokens"))
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    answer["token"].as_str().expect("a token").to_string()
+}
+
 /// GET as `user`, read as an API type.
 pub async fn get_as<T: serde::de::DeserializeOwned>(
     server: &Server,
