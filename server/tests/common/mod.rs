@@ -306,39 +306,50 @@ impl Server {
             "{}",
             String::from_utf8_lossy(&off.stderr)
         );
-        let port = free_port();
-        let log = data_dir.join(format!("server-{port}.log"));
-        let child = uplift(data_dir)
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--fleet"])
-            .arg(fleet)
-            .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("UPLIFT_LOG", "info")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("uplift serve starts");
-        let mut server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            data_dir: data_dir.to_path_buf(),
-            log,
-        };
-        server.wait_ready().await;
-        server
+        // A port found free can be taken (by any process's outgoing connection) before the
+        // server binds it: then it says so and exits, and it starts again on another port.
+        for _ in 0..5 {
+            let port = free_port();
+            let log = data_dir.join(format!("server-{port}.log"));
+            let child = uplift(data_dir)
+                .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--fleet"])
+                .arg(fleet)
+                .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                .env("UPLIFT_LOG", "info")
+                .envs(env.iter().copied())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("log file"))
+                .spawn()
+                .expect("uplift serve starts");
+            let mut server = Server {
+                child,
+                base: format!("http://127.0.0.1:{port}"),
+                data_dir: data_dir.to_path_buf(),
+                log,
+            };
+            if server.wait_ready().await {
+                return server;
+            }
+        }
+        panic!("uplift found no free port in five tries");
     }
 
-    async fn wait_ready(&mut self) {
+    /// Waits until the server answers: `false` when it exited because its port was taken.
+    async fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = reqwest::Client::new();
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("uplift exited with {status}:\n{}", self.log());
+                let log = self.log();
+                if log.contains("Address already in use") {
+                    return false;
+                }
+                panic!("uplift exited with {status}:\n{log}");
             }
             if let Ok(response) = client.get(format!("{}/api", self.base)).send().await {
                 if response.status().is_success() {
-                    return;
+                    return true;
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
