@@ -16,7 +16,7 @@ use crate::http::{self, AppState, Exposure, SessionIdle};
 pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
     let (addr, fleet_source) = (options.addr, options.fleet.as_str());
     let fleet = fleet::load(fleet_source)?;
-    let service = cli.service().await?;
+    let service = cli.service_for(Some(&fleet)).await?;
 
     let given = std::env::var("UPLIFT_ADMIN_PASSWORD")
         .ok()
@@ -26,13 +26,10 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
         tracing::warn!("created user admin with password {password} (shown once; change it with `uplift user passwd admin`)");
     }
     if service.load_world(&fleet, fleet_source).await? {
-        tracing::info!(
-            fleet = fleet_source,
-            "loaded the simulated fleet into the database"
-        );
+        tracing::info!(fleet = fleet_source, "loaded the fleet into the database");
     } else {
         let source = service.store().world_source().await?.unwrap_or_default();
-        tracing::info!(loaded_from = %source, "continuing the simulated world already in the database");
+        tracing::info!(loaded_from = %source, "continuing the world already in the database");
     }
 
     let sessions = SqliteStore::new(service.store().pool().clone())
@@ -60,6 +57,7 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
         tokio::spawn(work);
     }
     tokio::spawn(service.clone().run_ha_monitor());
+    tokio::spawn(service.clone().run_host_survey());
     tokio::spawn(service.clone().run_periodic_checks());
     tokio::spawn(service.clone().run_engine_checks());
     tokio::spawn(service.clone().run_deliveries());

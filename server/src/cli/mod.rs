@@ -9,14 +9,16 @@ use app::api::Role;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::backup::BackupError;
-use crate::fleet::sim::SimDriver;
 use crate::fleet::{self, generate, FailMode, FleetError};
 use crate::service::{Actor, Service, ServiceError};
 use crate::store::{Store, StoreError};
 use crate::workflow::{Faults, SystemClock};
 
 mod hosted_engine;
+mod world;
+
 pub use hosted_engine::{run_hosted_engine, HaModeArg, HostedEngineCommand};
+pub use world::run_host;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +64,9 @@ pub enum Command {
     /// Back up Uplift's own state, check an archive, or restore one into an empty data dir.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Real hosts (the `ssh` driver): their pinned keys and Uplift's own key.
+    #[command(subcommand)]
+    Host(world::HostCommand),
     /// Exit 0 and print the version when an engine update is available, otherwise exit 1.
     #[command(name = "engine-upgrade-check")]
     EngineUpgradeCheck {
@@ -237,6 +242,11 @@ impl Cli {
 
     /// Opens the database (creating the data dir) and the service over it.
     pub async fn service(&self) -> Result<Service, CliError> {
+        self.service_for(None).await
+    }
+
+    /// The service, with the driver of `fleet` when the database holds no datacenter yet.
+    pub async fn service_for(&self, fleet: Option<&fleet::FleetFile>) -> Result<Service, CliError> {
         if self.db.is_none() {
             private_dir(&self.data_dir).map_err(|e| {
                 CliError::Usage(format!(
@@ -246,7 +256,7 @@ impl Cli {
             })?;
         }
         let store = Store::open(&self.database_url()).await?;
-        let driver = std::sync::Arc::new(SimDriver::new(store.clone()));
+        let driver = world::driver(&store, &self.data_dir, fleet).await?;
         // Faults are injected only where the crash tests ask for them (workflow::faults).
         let faults = Faults::from_env().map_err(CliError::Usage)?;
         Ok(Service::with(

@@ -25,6 +25,36 @@ pub struct Installed {
     pub os: String,
     /// The cluster levels the host supports now; empty when the install did not change them.
     pub supported_cluster_levels: Vec<String>,
+    /// What the package manager said, for the job's log (empty when nothing ran).
+    pub log: String,
+}
+
+/// What a host says about itself when a driver asks (real hosts; the simulator's hosts are
+/// their fleet file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostFacts {
+    pub os: String,
+    pub cpu_cores: u32,
+    pub memory_mb: u64,
+    /// Its VMs as its hypervisor lists them; `None` when it has no hypervisor to ask.
+    pub vms: Option<Vec<VmFacts>>,
+}
+
+/// A VM as its host's hypervisor describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmFacts {
+    pub name: String,
+    pub status: app::api::VmStatus,
+    pub cpus: u32,
+    pub memory_mb: u64,
+}
+
+/// One look at a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Survey {
+    Answered(HostFacts),
+    /// It did not answer; why, in words for the host's events.
+    Silent(String),
 }
 
 /// The managed engine: the version it runs, and the newer one its own channel offers.
@@ -114,6 +144,17 @@ pub trait Driver: Send + Sync + 'static {
         mode: HaMode,
         enabled: bool,
     ) -> Result<(), DriverError>;
+
+    /// How often the service should look at every host with [`Driver::survey`]; `None` for a
+    /// driver whose hosts never change unasked (the simulator).
+    fn survey_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Asks the host what it is and runs (OS, cores, memory, VMs), or learns why it is silent.
+    async fn survey(&self, host_id: &str) -> Result<Survey, DriverError> {
+        Err(DriverError::UnknownHost(host_id.to_string()))
+    }
 
     /// The hosted-engine storage domain and engine disk, if this datacenter has them.
     fn appliance(&self) -> Option<&dyn super::ApplianceDriver> {

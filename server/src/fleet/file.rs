@@ -22,10 +22,37 @@ pub struct FleetError {
     pub reason: String,
 }
 
+impl FleetError {
+    /// The error at byte `span` of `text` (line 1 when there is no span).
+    pub(super) fn at(
+        file: &str,
+        text: &str,
+        span: Option<std::ops::Range<usize>>,
+        reason: String,
+    ) -> FleetError {
+        FleetError {
+            file: file.to_string(),
+            line: span.map_or(1, |s| line_of(text, s.start)),
+            reason,
+        }
+    }
+}
+
+/// Strict TOML into `T`, errors with file and line.
+pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<T, FleetError> {
+    toml::from_str(text).map_err(|e| FleetError::at(file, text, e.span(), tidy(e.message())))
+}
+
 /// A validated fleet: every name unique, every reference resolved, memory within limits.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fleet {
+    /// `kind = "sim"` (the default); `ssh` fleets are `super::ssh::SshFleet`.
+    #[serde(default)]
+    pub driver: Option<SimDriver>,
     #[serde(default)]
     pub simulation: Simulation,
     #[serde(default)]
@@ -41,6 +68,18 @@ pub struct Fleet {
     /// The hosted-engine storage domain, appliance and catalog (SPEC §9).
     #[serde(default)]
     pub hosted_engine: Option<super::file_he::HostedEngineWorld>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimDriver {
+    pub kind: SimKind,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimKind {
+    Sim,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -286,15 +325,10 @@ fn gb_to_mb(gb: f64) -> u64 {
 impl Fleet {
     /// Parses and validates `text`, naming `file` in every error.
     pub fn parse(file: &str, text: &str) -> Result<Fleet, FleetError> {
-        let at = |span: Option<std::ops::Range<usize>>, reason: String| FleetError {
-            file: file.to_string(),
-            line: span.map_or(1, |s| line_of(text, s.start)),
-            reason,
-        };
-        let fleet: Fleet = toml::from_str(text).map_err(|e| at(e.span(), tidy(e.message())))?;
+        let fleet: Fleet = parse_toml(file, text)?;
         fleet
             .validate()
-            .map_err(|(span, reason)| at(Some(span), reason))?;
+            .map_err(|(span, reason)| FleetError::at(file, text, Some(span), reason))?;
         Ok(fleet)
     }
 
@@ -325,28 +359,7 @@ impl Fleet {
             }
         }
 
-        let mut cluster_names = HashSet::new();
-        for cluster in &self.clusters {
-            unique(&mut cluster_names, &cluster.name, "cluster")?;
-            let level = &cluster.compatibility_version;
-            if !is_cluster_level(level.get_ref()) {
-                return Err((
-                    level.span(),
-                    format!(
-                        "compatibility_version {:?} is not a level like \"4.7\"",
-                        level.get_ref()
-                    ),
-                ));
-            }
-            if let Some(headroom) = &cluster.memory_headroom_percent {
-                if *headroom.get_ref() > 90 {
-                    return Err((
-                        headroom.span(),
-                        "memory_headroom_percent must be 0 to 90".into(),
-                    ));
-                }
-            }
-        }
+        let cluster_names = validate_clusters(&self.clusters)?;
 
         let mut hosts = HashMap::new();
         for host in &self.hosts {
@@ -509,6 +522,35 @@ impl Fleet {
     }
 }
 
+/// Cluster names are unique, levels look like levels, headroom is sane; returns the names.
+pub(super) fn validate_clusters(
+    clusters: &[ClusterSpec],
+) -> Result<HashSet<&str>, (std::ops::Range<usize>, String)> {
+    let mut cluster_names = HashSet::new();
+    for cluster in clusters {
+        unique(&mut cluster_names, &cluster.name, "cluster")?;
+        let level = &cluster.compatibility_version;
+        if !is_cluster_level(level.get_ref()) {
+            return Err((
+                level.span(),
+                format!(
+                    "compatibility_version {:?} is not a level like \"4.7\"",
+                    level.get_ref()
+                ),
+            ));
+        }
+        if let Some(headroom) = &cluster.memory_headroom_percent {
+            if *headroom.get_ref() > 90 {
+                return Err((
+                    headroom.span(),
+                    "memory_headroom_percent must be 0 to 90".into(),
+                ));
+            }
+        }
+    }
+    Ok(cluster_names)
+}
+
 fn positive(value: &Spanned<f64>, key: &str) -> Result<(), (std::ops::Range<usize>, String)> {
     let v = *value.get_ref();
     if v.is_finite() && v > 0.0 {
@@ -521,7 +563,7 @@ fn positive(value: &Spanned<f64>, key: &str) -> Result<(), (std::ops::Range<usiz
     }
 }
 
-fn unique<'a>(
+pub(super) fn unique<'a>(
     seen: &mut HashSet<&'a str>,
     name: &'a Spanned<String>,
     kind: &str,

@@ -14,25 +14,41 @@ pub mod ha;
 pub mod sim;
 mod sim_appliance;
 mod sim_ha;
+pub mod ssh;
 
 pub use appliance_driver::{ApplianceDriver, ApplianceWorld, BackupDisk, DiskContent};
 
-pub use file::{FailMode, Fleet, FleetError, Repository};
+pub use file::{ClusterSpec, FailMode, Fleet, FleetError, Repository};
 
 /// The demo fleet shipped with Uplift (`--fleet demo`, the default).
 pub const DEMO: &str = include_str!("../../fleets/demo.toml");
 
-/// Reads and validates the fleet named by `--fleet`: `demo` or a file path.
-pub fn load(source: &str) -> Result<Fleet, FleetError> {
+/// A fleet file: the simulator's datacenter, or real hosts.
+#[derive(Debug)]
+pub enum FleetFile {
+    Sim(Fleet),
+    Ssh(ssh::SshFleet),
+}
+
+/// Reads and validates the fleet named by `--fleet`: `demo` or a file path. A file whose
+/// `[driver]` says `kind = "ssh"` lists real hosts; any other is the simulator's.
+pub fn load(source: &str) -> Result<FleetFile, FleetError> {
     if source == "demo" {
-        return Fleet::parse("demo.toml", DEMO);
+        return Fleet::parse("demo.toml", DEMO).map(FleetFile::Sim);
     }
     let text = std::fs::read_to_string(source).map_err(|e| FleetError {
         file: source.to_string(),
         line: 0,
         reason: format!("cannot read the fleet file: {e}"),
     })?;
-    Fleet::parse(source, &text)
+    let kind = toml::from_str::<toml::Table>(&text).ok().and_then(|table| {
+        let kind = table.get("driver")?.get("kind")?.as_str()?.to_string();
+        Some(kind)
+    });
+    if kind.as_deref() == Some("ssh") {
+        return ssh::SshFleet::parse(source, &text).map(FleetFile::Ssh);
+    }
+    Fleet::parse(source, &text).map(FleetFile::Sim)
 }
 
 #[cfg(test)]
@@ -41,7 +57,9 @@ mod tests {
 
     #[test]
     fn the_demo_fleet_is_valid_and_as_varied_as_promised() {
-        let fleet = load("demo").expect("the demo fleet is valid");
+        let Ok(FleetFile::Sim(fleet)) = load("demo") else {
+            panic!("the demo fleet is a valid simulated fleet");
+        };
         assert!(fleet.clusters.len() >= 3);
         assert!(fleet.hosts.len() >= 30);
         assert!(fleet.vms.len() >= 200);

@@ -304,6 +304,7 @@ impl Driver for SimDriver {
         if updates.is_empty() {
             // Nothing pending (an install done before a crash): nothing to do.
             return Ok(Installed {
+                log: String::new(),
                 os: host.os,
                 supported_cluster_levels: levels,
             });
@@ -331,6 +332,7 @@ impl Driver for SimDriver {
             .await
             .map_err(store_error)?;
         Ok(Installed {
+            log: String::new(),
             os,
             // The repository's packages bring the levels it lists.
             supported_cluster_levels: levels,

@@ -1,4 +1,4 @@
-//! Reading the inventory, and loading the simulated world into it.
+//! Reading the inventory, and loading the fleet file's world into it.
 
 use app::api::{
     ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpgradeOptions,
@@ -11,7 +11,7 @@ use app::backend::Backend;
 
 use super::{Actor, Service, ServiceError, ServiceResult, UpgradeOptions};
 use crate::domain::common_levels;
-use crate::fleet::Fleet;
+use crate::fleet::FleetFile;
 use crate::store::Window;
 
 /// How many events a listing without a page size returns: the log grows without bound.
@@ -40,23 +40,31 @@ fn paged<T>(items: Vec<T>, total: u64, window: Window) -> Page<T> {
 impl Service {
     /// Loads the fleet into an empty database. Returns false when a world exists already:
     /// then the database is the truth, as a real datacenter outlives its manager's restarts.
-    pub async fn load_world(&self, fleet: &Fleet, source: &str) -> ServiceResult<bool> {
+    pub async fn load_world(&self, fleet: &FleetFile, source: &str) -> ServiceResult<bool> {
         if self.store().has_world().await? {
             return Ok(false);
         }
-        self.store().load_fleet(fleet, source).await?;
-        self.record(
-            "fleet_loaded",
-            Severity::Normal,
-            format!(
-                "Loaded the simulated fleet {source}: {} clusters, {} hosts, {} VMs.",
-                fleet.clusters.len(),
-                fleet.hosts.len(),
-                fleet.vms.len()
-            ),
-            None,
-        )
-        .await?;
+        let message = match fleet {
+            FleetFile::Sim(fleet) => {
+                self.store().load_fleet(fleet, source).await?;
+                format!(
+                    "Loaded the simulated fleet {source}: {} clusters, {} hosts, {} VMs.",
+                    fleet.clusters.len(),
+                    fleet.hosts.len(),
+                    fleet.vms.len()
+                )
+            }
+            FleetFile::Ssh(fleet) => {
+                self.store().load_ssh_fleet(fleet, source).await?;
+                format!(
+                    "Loaded the real hosts of {source}: {} clusters, {} hosts reached over SSH.",
+                    fleet.clusters.len(),
+                    fleet.hosts.len()
+                )
+            }
+        };
+        self.record("fleet_loaded", Severity::Normal, message, None)
+            .await?;
         Ok(true)
     }
 

@@ -21,6 +21,7 @@ mod outbound;
 mod retention;
 mod rolling;
 mod stream;
+mod survey;
 mod throttle;
 mod upgrade;
 mod users;

@@ -191,11 +191,17 @@ impl Service {
             self.store()
                 .record_install(&host.id, &installed.os, &installed.supported_cluster_levels)
                 .await?;
-            Ok(format!(
+            let mut message = format!(
                 "installed the {} pending updates; the host runs {}",
                 host.available_updates.len(),
                 installed.os
-            ))
+            );
+            // The package manager's own words, for the job's log.
+            if !installed.log.trim().is_empty() {
+                message.push_str(":\n");
+                message.push_str(installed.log.trim_end());
+            }
+            Ok(message)
         })
         .await?;
         if params.reboot {

@@ -17,6 +17,7 @@ mod placement;
 mod retention;
 mod rolling;
 mod sim;
+mod ssh;
 mod users;
 mod vms;
 mod workflow;
@@ -38,6 +39,7 @@ pub use placement::PlacedVm;
 pub use retention::{Cutoffs, Pruned};
 pub use rolling::ActiveRun;
 pub use sim::{SimAgent, SimEngineVm, SimHost, SimVm, SimWorld};
+pub use ssh::{PinOutcome, SshHostRow, SshWorld, SurveyTarget};
 pub use users::UserRow;
 pub use workflow::JobRow;
 

@@ -8,16 +8,20 @@ impl Store {
     /// Whether a simulated world was loaded before (then the database, not the file, is the
     /// truth).
     pub async fn has_world(&self) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sim_world")
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM sim_world) + (SELECT COUNT(*) FROM ssh_world)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n > 0)
     }
 
     /// Where the loaded world came from, if any.
     pub async fn world_source(&self) -> StoreResult<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT source FROM sim_world WHERE id = 1")
+            sqlx::query_scalar(
+                "SELECT source FROM sim_world WHERE id = 1 UNION ALL SELECT source FROM ssh_world WHERE id = 1",
+            )
                 .fetch_optional(&self.pool)
                 .await?,
         )
@@ -45,22 +49,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
 
-        let mut cluster_ids = HashMap::new();
-        for cluster in &fleet.clusters {
-            let id = new_id();
-            sqlx::query(
-                "INSERT INTO clusters (id, name, compatibility_version, scheduling_policy, memory_headroom_percent)
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(cluster.name.get_ref())
-            .bind(cluster.compatibility_version.get_ref())
-            .bind(cluster.scheduling_policy.as_str())
-            .bind(i64::from(cluster.memory_headroom_percent()))
-            .execute(&mut *tx)
-            .await?;
-            cluster_ids.insert(cluster.name.get_ref().as_str(), id);
-        }
+        let cluster_ids = insert_clusters(&mut tx, &fleet.clusters).await?;
 
         let mut host_ids = HashMap::new();
         let mut global_maintenance = false;
@@ -164,4 +153,28 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The fleet file's clusters, in the loading transaction; returns name -> id.
+pub(super) async fn insert_clusters<'a>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    clusters: &'a [crate::fleet::ClusterSpec],
+) -> StoreResult<HashMap<&'a str, String>> {
+    let mut cluster_ids = HashMap::new();
+    for cluster in clusters {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO clusters (id, name, compatibility_version, scheduling_policy, memory_headroom_percent)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(cluster.name.get_ref())
+        .bind(cluster.compatibility_version.get_ref())
+        .bind(cluster.scheduling_policy.as_str())
+        .bind(i64::from(cluster.memory_headroom_percent()))
+        .execute(&mut **tx)
+        .await?;
+        cluster_ids.insert(cluster.name.get_ref().as_str(), id);
+    }
+    Ok(cluster_ids)
 }

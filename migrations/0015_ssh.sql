@@ -1,0 +1,30 @@
+-- Real hosts reached over SSH (the `ssh` driver, issue 18). A datacenter is either simulated
+-- (sim_world) or real (ssh_world), chosen by the fleet file of the first start.
+CREATE TABLE ssh_world (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    source           TEXT NOT NULL,
+    key_file         TEXT,            -- NULL: ~/.ssh/id_ed25519, or a key Uplift made
+    engine_version   TEXT NOT NULL,
+    engine_available TEXT,
+    survey_seconds   INTEGER NOT NULL CHECK (survey_seconds >= 1),  -- how often hosts are looked at
+    loaded_at        TEXT NOT NULL
+);
+
+CREATE TABLE ssh_hosts (
+    host_id        TEXT PRIMARY KEY REFERENCES hosts (id),
+    port           INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+    login_user     TEXT NOT NULL,
+    libvirt_uri    TEXT NOT NULL,
+    family         TEXT CHECK (family IN ('apt', 'dnf')),  -- once the host said
+    boot_id        TEXT,                                   -- as last seen
+    rebooting_from TEXT   -- the boot id before a reboot Uplift asked for, until a new one answers
+);
+
+-- A host's SSH key, pinned on first contact; a different key is refused until an admin
+-- forgets this one.
+CREATE TABLE host_keys (
+    host_id     TEXT PRIMARY KEY REFERENCES hosts (id),
+    public_key  TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    pinned_at   TEXT NOT NULL
+);

@@ -1,0 +1,142 @@
+//! The survey of real hosts: every `survey_interval` the driver is asked what each host is and
+//! runs. The answers keep the inventory true (OS, cores, memory, VMs); a host that stops
+//! answering becomes Non Responsive with the reason in its events, and Up again when it answers.
+//!
+//! Status changes here never undo a job's: they apply only to a host still in the status the
+//! survey saw and with no host job running (one statement, `set_status_if_idle`). Drivers
+//! without a survey (the simulator) never start this loop.
+
+use app::api::{HostStatus, Severity};
+use futures::StreamExt;
+
+use super::{Actor, Service, ServiceError, ServiceResult};
+use crate::fleet::driver::{HostFacts, Survey};
+use crate::store::{NewEvent, SurveyTarget};
+
+/// Hosts surveyed at once.
+const SURVEYED_AT_ONCE: usize = 16;
+
+impl Service {
+    /// Surveys every host now and then, until the process ends.
+    pub async fn run_host_survey(self) {
+        let Some(interval) = self.driver().survey_interval() else {
+            return;
+        };
+        loop {
+            if let Err(error) = self.survey_hosts().await {
+                tracing::warn!(%error, "the host survey failed");
+            }
+            self.clock().sleep(interval).await;
+        }
+    }
+
+    /// One look at every host.
+    pub async fn survey_hosts(&self) -> ServiceResult<()> {
+        let targets = self.store().survey_targets().await?;
+        let results: Vec<ServiceResult<()>> = futures::stream::iter(targets)
+            .map(|target| async move { self.survey_host(&target).await })
+            .buffer_unordered(SURVEYED_AT_ONCE)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    async fn survey_host(&self, target: &SurveyTarget) -> ServiceResult<()> {
+        let survey = match self.driver().survey(&target.host_id).await {
+            Ok(survey) => survey,
+            Err(error) => {
+                tracing::warn!(host = %target.name, %error, "cannot survey the host");
+                return Ok(());
+            }
+        };
+        match survey {
+            Survey::Answered(facts) => self.answered(target, &facts).await,
+            Survey::Silent(reason) => self.silent(target, &reason).await,
+        }
+    }
+
+    async fn answered(&self, target: &SurveyTarget, facts: &HostFacts) -> ServiceResult<()> {
+        self.store()
+            .record_host_facts(&target.host_id, facts)
+            .await?;
+        if let Some(vms) = &facts.vms {
+            let new = self
+                .store()
+                .sync_host_vms(&target.host_id, &target.cluster_id, vms)
+                .await?;
+            if !new.is_empty() {
+                let event = NewEvent::new(
+                    "vms_discovered",
+                    Severity::Normal,
+                    format!(
+                        "Host {} runs VMs new to the inventory: {}.",
+                        target.name,
+                        new.join(", ")
+                    ),
+                )
+                .host(&target.host_id, &target.cluster_id);
+                self.emit(event).await?;
+            }
+        }
+        if target.status == HostStatus::NonResponsive
+            && self
+                .store()
+                .set_status_if_idle(&target.host_id, HostStatus::NonResponsive, HostStatus::Up)
+                .await?
+        {
+            let event = NewEvent::new(
+                "host_responding",
+                Severity::Normal,
+                format!(
+                    "Host {} answers over SSH: {}, {} cores, {:.1} GiB of memory.",
+                    target.name,
+                    facts.os,
+                    facts.cpu_cores,
+                    facts.memory_mb as f64 / 1024.0
+                ),
+            )
+            .host(&target.host_id, &target.cluster_id);
+            self.emit(event).await?;
+        }
+        Ok(())
+    }
+
+    async fn silent(&self, target: &SurveyTarget, reason: &str) -> ServiceResult<()> {
+        let watched = matches!(target.status, HostStatus::Up | HostStatus::NonOperational);
+        if watched
+            && self
+                .store()
+                .set_status_if_idle(&target.host_id, target.status, HostStatus::NonResponsive)
+                .await?
+        {
+            let event = NewEvent::new(
+                "host_non_responsive",
+                Severity::Error,
+                format!("Host {} does not answer: {reason}.", target.name),
+            )
+            .host(&target.host_id, &target.cluster_id);
+            self.emit(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets a real host's pinned SSH key (the admin knows it was reinstalled).
+    pub async fn forget_host_key(&self, actor: Actor<'_>, name: &str) -> ServiceResult<()> {
+        actor.require_admin()?;
+        let Some((host_id, cluster_id)) = self.store().ssh_host_named(name).await? else {
+            return Err(ServiceError::NotFound(format!(
+                "There is no host {name} reached over SSH."
+            )));
+        };
+        let forgot = self.store().forget_host_key(&host_id).await?;
+        let message = if forgot {
+            format!("The SSH key of host {name} was forgotten; its next answer pins a new one.")
+        } else {
+            format!("Host {name} had no pinned SSH key.")
+        };
+        let event = NewEvent::new("host_key_forgotten", Severity::Warning, message)
+            .host(&host_id, &cluster_id)
+            .user(Some(&actor.name()));
+        self.emit(event).await
+    }
+}

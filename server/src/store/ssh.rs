@@ -1,0 +1,414 @@
+//! The `ssh` driver's rows: the real datacenter as its fleet file named it, where each host
+//! is reached, its pinned key, the boot it runs, and what the hosts said about themselves.
+
+use std::collections::HashSet;
+
+use app::api::{HostStatus, VmStatus};
+
+use super::world::insert_clusters;
+use super::{new_id, now_rfc3339, Store, StoreResult};
+use crate::fleet::driver::{HostFacts, VmFacts};
+use crate::fleet::ssh::SshFleet;
+
+/// The real datacenter's own settings.
+#[derive(Clone, Debug)]
+pub struct SshWorld {
+    pub key_file: Option<String>,
+    pub engine_version: String,
+    pub engine_available: Option<String>,
+    pub survey_seconds: u64,
+}
+
+/// Where and as whom a host is reached, and what Uplift knows of its state.
+#[derive(Clone, Debug)]
+pub struct SshHostRow {
+    pub host_id: String,
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    pub user: String,
+    pub libvirt_uri: String,
+    pub family: Option<String>,
+    pub rebooting_from: Option<String>,
+}
+
+/// How a host's offered key compares with the pinned one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinOutcome {
+    /// First contact: the key is pinned now.
+    Pinned,
+    Matches,
+    Differs {
+        pinned: String,
+        since: String,
+    },
+}
+
+type HostRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+impl Store {
+    /// Writes a validated real-hosts fleet in one transaction: clusters, and hosts that are
+    /// Non Responsive until they first answer.
+    pub async fn load_ssh_fleet(&self, fleet: &SshFleet, source: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO ssh_world (id, source, key_file, engine_version, engine_available,
+                                    survey_seconds, loaded_at)
+             VALUES (1, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(source)
+        .bind(
+            fleet
+                .driver
+                .key_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        )
+        .bind(&fleet.engine.version)
+        .bind(&fleet.engine.available_version)
+        .bind(i64::try_from(*fleet.driver.survey_seconds.get_ref()).unwrap_or(i64::MAX))
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        let cluster_ids = insert_clusters(&mut tx, &fleet.clusters).await?;
+        for host in &fleet.hosts {
+            let id = new_id();
+            let cluster = host.cluster.get_ref().as_str();
+            let level = fleet
+                .clusters
+                .iter()
+                .find(|c| c.name.get_ref() == cluster)
+                .map(|c| c.compatibility_version.get_ref().clone());
+            // A plain KVM host has no management agent to name the levels it supports; it
+            // runs its cluster's.
+            let levels = serde_json::to_string(&level.into_iter().collect::<Vec<_>>())
+                .unwrap_or_else(|_| "[]".into());
+            sqlx::query(
+                "INSERT INTO hosts (id, name, cluster_id, address, status, os, cpu_cores, memory_mb,
+                                    supported_cluster_levels)
+                 VALUES (?, ?, ?, ?, ?, 'unknown', 0, 0, ?)",
+            )
+            .bind(&id)
+            .bind(host.name.get_ref())
+            .bind(&cluster_ids[cluster])
+            .bind(host.address.get_ref())
+            .bind(HostStatus::NonResponsive.as_str())
+            .bind(levels)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO ssh_hosts (host_id, port, login_user, libvirt_uri) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(i64::from(*host.port.get_ref()))
+            .bind(host.user(&fleet.driver))
+            .bind(host.libvirt_uri())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn ssh_world(&self) -> StoreResult<Option<SshWorld>> {
+        let row: Option<(Option<String>, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT key_file, engine_version, engine_available, survey_seconds
+             FROM ssh_world WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(
+            |(key_file, engine_version, engine_available, survey)| SshWorld {
+                key_file,
+                engine_version,
+                engine_available,
+                survey_seconds: u64::try_from(survey).unwrap_or(30),
+            },
+        ))
+    }
+
+    /// The host the inventory says the VM runs on.
+    pub async fn vm_host_id(&self, vm_id: &str) -> StoreResult<Option<String>> {
+        let host: Option<Option<String>> =
+            sqlx::query_scalar("SELECT host_id FROM vms WHERE id = ?")
+                .bind(vm_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(host.flatten())
+    }
+
+    pub async fn ssh_host(&self, host_id: &str) -> StoreResult<Option<SshHostRow>> {
+        let row: Option<HostRow> = sqlx::query_as(
+            "SELECT h.id, h.name, h.address, s.port, s.login_user, s.libvirt_uri, s.family,
+                    s.rebooting_from
+             FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id WHERE s.host_id = ?",
+        )
+        .bind(host_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(ssh_host_row))
+    }
+
+    /// Every real host, the one named `first` (if any) first.
+    pub async fn ssh_hosts(&self, first: Option<&str>) -> StoreResult<Vec<SshHostRow>> {
+        let rows: Vec<HostRow> = sqlx::query_as(
+            "SELECT h.id, h.name, h.address, s.port, s.login_user, s.libvirt_uri, s.family,
+                    s.rebooting_from
+             FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id
+             ORDER BY h.id = ? DESC, h.name",
+        )
+        .bind(first.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ssh_host_row).collect())
+    }
+
+    pub async fn set_ssh_family(&self, host_id: &str, family: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE ssh_hosts SET family = ? WHERE host_id = ?")
+            .bind(family)
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The boot a host answered from; a reboot Uplift waited for ends when it differs.
+    pub async fn set_boot_id(&self, host_id: &str, boot_id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE ssh_hosts SET boot_id = ?,
+                    rebooting_from = CASE WHEN rebooting_from = ? THEN rebooting_from END
+             WHERE host_id = ?",
+        )
+        .bind(boot_id)
+        .bind(boot_id)
+        .bind(host_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records, before a reboot is asked for, the boot it leaves (`None`: no reboot pending).
+    pub async fn set_rebooting_from(
+        &self,
+        host_id: &str,
+        boot_id: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE ssh_hosts SET rebooting_from = ? WHERE host_id = ?")
+            .bind(boot_id)
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Pins `public_key` for the host at first contact, in one statement (two first contacts
+    /// at once pin one key), else compares it with the pinned one.
+    pub async fn pin_host_key(
+        &self,
+        host_id: &str,
+        public_key: &str,
+        fingerprint: &str,
+    ) -> StoreResult<PinOutcome> {
+        let inserted = sqlx::query(
+            "INSERT INTO host_keys (host_id, public_key, fingerprint, pinned_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (host_id) DO NOTHING",
+        )
+        .bind(host_id)
+        .bind(public_key)
+        .bind(fingerprint)
+        .bind(now_rfc3339())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(PinOutcome::Pinned);
+        }
+        let (pinned_key, pinned, since): (String, String, String) = sqlx::query_as(
+            "SELECT public_key, fingerprint, pinned_at FROM host_keys WHERE host_id = ?",
+        )
+        .bind(host_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(if pinned_key == public_key {
+            PinOutcome::Matches
+        } else {
+            PinOutcome::Differs { pinned, since }
+        })
+    }
+
+    /// Forgets a host's pinned key; the next contact pins the key it offers then.
+    pub async fn forget_host_key(&self, host_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM host_keys WHERE host_id = ?")
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// What a host said about itself (its VMs are synced by [`Store::sync_host_vms`]).
+    pub async fn record_host_facts(&self, host_id: &str, facts: &HostFacts) -> StoreResult<()> {
+        sqlx::query("UPDATE hosts SET os = ?, cpu_cores = ?, memory_mb = ? WHERE id = ?")
+            .bind(&facts.os)
+            .bind(i64::from(facts.cpu_cores))
+            .bind(i64::try_from(facts.memory_mb).unwrap_or(i64::MAX))
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes the inventory say what the host's libvirt says: its domains (by name) run here or
+    /// are defined here; a VM the inventory had running here that the host no longer has runs
+    /// nowhere (until another host reports it). Returns the names of VMs seen for the first time.
+    pub async fn sync_host_vms(
+        &self,
+        host_id: &str,
+        cluster_id: &str,
+        vms: &[VmFacts],
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await?;
+        let mut new = Vec::new();
+        for vm in vms {
+            let running = vm.status.is_running();
+            let host = running.then_some(host_id);
+            let updated = sqlx::query(
+                "UPDATE vms SET host_id = CASE WHEN ? THEN ? WHEN host_id = ? THEN NULL ELSE host_id END,
+                                status = CASE WHEN ? OR host_id IS NULL OR host_id = ? THEN ? ELSE status END,
+                                cpus = ?, memory_mb = ?
+                 WHERE name = ?",
+            )
+            .bind(running)
+            .bind(host)
+            .bind(host_id)
+            .bind(running)
+            .bind(host_id)
+            .bind(vm.status.as_str())
+            .bind(i64::from(vm.cpus))
+            .bind(i64::try_from(vm.memory_mb).unwrap_or(i64::MAX))
+            .bind(&vm.name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                sqlx::query(
+                    "INSERT INTO vms (id, name, host_id, status, cpus, memory_mb, migration, cluster_id)
+                     VALUES (?, ?, ?, ?, ?, ?, 'migratable', ?)",
+                )
+                .bind(new_id())
+                .bind(&vm.name)
+                .bind(host)
+                .bind(vm.status.as_str())
+                .bind(i64::from(vm.cpus))
+                .bind(i64::try_from(vm.memory_mb).unwrap_or(i64::MAX))
+                .bind(cluster_id)
+                .execute(&mut *tx)
+                .await?;
+                new.push(vm.name.clone());
+            }
+        }
+        let present: HashSet<&str> = vms.iter().map(|vm| vm.name.as_str()).collect();
+        let here: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, name FROM vms WHERE host_id = ?")
+                .bind(host_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, _) in here
+            .iter()
+            .filter(|(_, name)| !present.contains(name.as_str()))
+        {
+            sqlx::query("UPDATE vms SET host_id = NULL, status = ? WHERE id = ?")
+                .bind(VmStatus::Down.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+}
+
+fn ssh_host_row(row: HostRow) -> SshHostRow {
+    let (host_id, name, address, port, user, libvirt_uri, family, rebooting_from) = row;
+    SshHostRow {
+        host_id,
+        name,
+        address,
+        port: u16::try_from(port).unwrap_or(22),
+        user,
+        libvirt_uri,
+        family,
+        rebooting_from,
+    }
+}
+
+/// A host the survey looks at.
+#[derive(Clone, Debug)]
+pub struct SurveyTarget {
+    pub host_id: String,
+    pub name: String,
+    pub cluster_id: String,
+    pub status: HostStatus,
+}
+
+impl Store {
+    /// Every host of a real datacenter, with its status.
+    pub async fn survey_targets(&self) -> StoreResult<Vec<SurveyTarget>> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT h.id, h.name, h.cluster_id, h.status
+             FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id ORDER BY h.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(host_id, name, cluster_id, status)| {
+                Some(SurveyTarget {
+                    host_id,
+                    name,
+                    cluster_id,
+                    status: HostStatus::parse(&status)?,
+                })
+            })
+            .collect())
+    }
+
+    /// Moves a host from `from` to `to` only if it is still `from` and no host job runs on it:
+    /// what a survey saw must not undo what a job did meanwhile. Says whether it moved.
+    pub async fn set_status_if_idle(
+        &self,
+        host_id: &str,
+        from: HostStatus,
+        to: HostStatus,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE hosts SET status = ? WHERE id = ? AND status = ?
+               AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.host_id = hosts.id AND ended_at IS NULL
+                               AND kind IN ('host_maintenance', 'host_activate', 'host_upgrade'))",
+        )
+        .bind(to.as_str())
+        .bind(host_id)
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A real host's id and cluster by name.
+    pub async fn ssh_host_named(&self, name: &str) -> StoreResult<Option<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT h.id, h.cluster_id FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id WHERE h.name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
