@@ -28,3 +28,11 @@ CREATE TABLE host_keys (
     fingerprint TEXT NOT NULL,
     pinned_at   TEXT NOT NULL
 );
+
+-- Every status change bumps the host's revision, so a slow look at a host (the survey) can
+-- change its status only if nothing else did since it looked, even a change and back.
+ALTER TABLE hosts ADD COLUMN status_rev INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER hosts_status_rev AFTER UPDATE OF status ON hosts
+BEGIN
+    UPDATE hosts SET status_rev = OLD.status_rev + 1 WHERE id = NEW.id;
+END;

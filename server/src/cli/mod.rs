@@ -269,7 +269,7 @@ impl Cli {
 }
 
 /// Creates `dir` (and its parents) readable by the owner only, when it does not exist.
-fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(super) fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -71,6 +71,14 @@ pub async fn run_host(cli: &Cli, command: &HostCommand) -> Result<(), CliError> 
             println!("Forgot the SSH key of host {name}; its next answer pins the key it offers.");
         }
         HostCommand::PublicKey => {
+            if cli.db.is_none() {
+                super::private_dir(&cli.data_dir).map_err(|e| {
+                    CliError::Usage(format!(
+                        "cannot create the data dir {}: {e}",
+                        cli.data_dir.display()
+                    ))
+                })?;
+            }
             let store = Store::open(&cli.database_url()).await?;
             let key_file = store.ssh_world().await?.and_then(|w| w.key_file);
             let (identity, _, _) =

@@ -26,7 +26,7 @@ pub const DEMO: &str = include_str!("../../fleets/demo.toml");
 /// A fleet file: the simulator's datacenter, or real hosts.
 #[derive(Debug)]
 pub enum FleetFile {
-    Sim(Fleet),
+    Sim(Box<Fleet>),
     Ssh(ssh::SshFleet),
 }
 
@@ -34,7 +34,7 @@ pub enum FleetFile {
 /// `[driver]` says `kind = "ssh"` lists real hosts; any other is the simulator's.
 pub fn load(source: &str) -> Result<FleetFile, FleetError> {
     if source == "demo" {
-        return Fleet::parse("demo.toml", DEMO).map(FleetFile::Sim);
+        return Fleet::parse("demo.toml", DEMO).map(|f| FleetFile::Sim(Box::new(f)));
     }
     let text = std::fs::read_to_string(source).map_err(|e| FleetError {
         file: source.to_string(),
@@ -48,7 +48,7 @@ pub fn load(source: &str) -> Result<FleetFile, FleetError> {
     if kind.as_deref() == Some("ssh") {
         return ssh::SshFleet::parse(source, &text).map(FleetFile::Ssh);
     }
-    Fleet::parse(source, &text).map(FleetFile::Sim)
+    Fleet::parse(source, &text).map(|f| FleetFile::Sim(Box::new(f)))
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! runs. The answers keep the inventory true (OS, cores, memory, VMs); a host that stops
 //! answering becomes Non Responsive with the reason in its events, and Up again when it answers.
 //!
-//! Status changes here never undo a job's: they apply only to a host still in the status the
-//! survey saw and with no host job running (one statement, `set_status_if_idle`). Drivers
+//! Status changes here never undo a job's: they apply only to a host whose status did not change
+//! since the survey looked (its status revision, bumped by a trigger on every change) and with
+//! no host job running (one statement, `set_status_if_idle`). Drivers
 //! without a survey (the simulator) never start this loop.
 
 use app::api::{HostStatus, Severity};
@@ -81,7 +82,7 @@ impl Service {
         if target.status == HostStatus::NonResponsive
             && self
                 .store()
-                .set_status_if_idle(&target.host_id, HostStatus::NonResponsive, HostStatus::Up)
+                .set_status_if_idle(&target.host_id, target.status_rev, HostStatus::Up)
                 .await?
         {
             let event = NewEvent::new(
@@ -102,11 +103,16 @@ impl Service {
     }
 
     async fn silent(&self, target: &SurveyTarget, reason: &str) -> ServiceResult<()> {
+        tracing::debug!(host = %target.name, %reason, "the host does not answer");
         let watched = matches!(target.status, HostStatus::Up | HostStatus::NonOperational);
         if watched
             && self
                 .store()
-                .set_status_if_idle(&target.host_id, target.status, HostStatus::NonResponsive)
+                .set_status_if_idle(
+                    &target.host_id,
+                    target.status_rev,
+                    HostStatus::NonResponsive,
+                )
                 .await?
         {
             let event = NewEvent::new(

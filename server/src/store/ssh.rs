@@ -357,46 +357,50 @@ pub struct SurveyTarget {
     pub name: String,
     pub cluster_id: String,
     pub status: HostStatus,
+    /// The status revision seen (see migration 0015).
+    pub status_rev: i64,
 }
 
 impl Store {
     /// Every host of a real datacenter, with its status.
     pub async fn survey_targets(&self) -> StoreResult<Vec<SurveyTarget>> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT h.id, h.name, h.cluster_id, h.status
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT h.id, h.name, h.cluster_id, h.status, h.status_rev
              FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id ORDER BY h.name",
         )
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(host_id, name, cluster_id, status)| {
+            .filter_map(|(host_id, name, cluster_id, status, status_rev)| {
                 Some(SurveyTarget {
                     host_id,
                     name,
                     cluster_id,
                     status: HostStatus::parse(&status)?,
+                    status_rev,
                 })
             })
             .collect())
     }
 
-    /// Moves a host from `from` to `to` only if it is still `from` and no host job runs on it:
-    /// what a survey saw must not undo what a job did meanwhile. Says whether it moved.
+    /// Moves a host seen in status revision `seen` to `to` only if its status did not change
+    /// since and no host job runs on it: what a survey saw must not undo what a job did
+    /// meanwhile. Says whether it moved.
     pub async fn set_status_if_idle(
         &self,
         host_id: &str,
-        from: HostStatus,
+        seen: i64,
         to: HostStatus,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE hosts SET status = ? WHERE id = ? AND status = ?
+            "UPDATE hosts SET status = ? WHERE id = ? AND status_rev = ?
                AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.host_id = hosts.id AND ended_at IS NULL
                                AND kind IN ('host_maintenance', 'host_activate', 'host_upgrade'))",
         )
         .bind(to.as_str())
         .bind(host_id)
-        .bind(from.as_str())
+        .bind(seen)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -315,7 +315,10 @@ impl Server {
                 .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--fleet"])
                 .arg(fleet)
                 .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-                .env("UPLIFT_LOG", "info")
+                .env(
+                    "UPLIFT_LOG",
+                    std::env::var("UPLIFT_TEST_SERVER_LOG").unwrap_or("info".into()),
+                )
                 .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -173,8 +173,11 @@ pub struct Sessions {
     identity: Identity,
     config: Arc<client::Config>,
     /// host id -> its connection, made by the first operation that needs it.
-    hosts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>>>,
+    hosts: Mutex<HashMap<String, Slot>>,
 }
+
+/// A host's connection, once made; locked while it is being made.
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
 
 struct Connection {
     handle: Handle<Pinning>,
@@ -261,7 +264,7 @@ impl Sessions {
         }
     }
 
-    fn slot(&self, host_id: &str) -> Arc<tokio::sync::Mutex<Option<Arc<Connection>>>> {
+    fn slot(&self, host_id: &str) -> Slot {
         self.hosts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

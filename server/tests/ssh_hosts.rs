@@ -1,0 +1,327 @@
+//! The `ssh` driver against real hosts (issue 18): network namespaces with their own Debian
+//! root, a real OpenSSH server, apt and dpkg, made by `.ci/testhosts`. Uplift reaches them over
+//! veth pairs exactly as it would reach a datacenter's hosts. The one stand-in is a host's
+//! reboot: its sshd restarts and its boot id changes (the host has no kernel of its own).
+//!
+//! Needs root (namespaces, mounts); `.ci/test` runs as root and `.ci/install` installs
+//! debootstrap and what the hosts need.
+
+mod common;
+#[path = "common/lab.rs"]
+mod lab;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use app::api::{Event, Host, HostStatus, Job, JobStatus, Vm, VmStatus};
+use common::*;
+use lab::{Lab, Repo};
+use serde_json::json;
+
+/// Uplift's SSH key for a test: made by Uplift itself (`uplift host public-key` makes it in the
+/// data dir on first use), so the hosts trust the key Uplift will use.
+fn uplift_key(data_dir: &Path) -> (PathBuf, PathBuf) {
+    let output = run(uplift(data_dir)
+        .env("HOME", data_dir)
+        .args(["host", "public-key"]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(line.starts_with("ssh-ed25519 "), "{line}");
+    let key = data_dir.join("ssh/id_ed25519");
+    let public = data_dir.join("ssh/id_ed25519.pub");
+    assert_eq!(std::fs::read_to_string(&public).unwrap().trim(), line);
+    (key, public)
+}
+
+struct Setup {
+    lab: Lab,
+    server: Server,
+    _data: tempfile::TempDir,
+}
+
+async fn setup(hosts: &[(&str, Repo)], libvirt_uri: Option<&str>) -> Setup {
+    let data = tempfile::tempdir().unwrap();
+    let (key, public) = uplift_key(data.path());
+    let lab = Lab::start(hosts, &public);
+    let fleet = write_fleet(data.path(), "real.toml", &lab.fleet(&key, libvirt_uri));
+    let server = Server::start(data.path(), &fleet).await;
+    Setup {
+        lab,
+        server,
+        _data: data,
+    }
+}
+
+async fn host(server: &Server, name: &str) -> Host {
+    let hosts: Vec<Host> = admin_get(server, "/api/hosts").await;
+    hosts
+        .into_iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no host {name}"))
+}
+
+/// Waits (at most 30 s) until the host is in `status`.
+async fn wait_status(server: &Server, name: &str, status: HostStatus) -> Host {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = host(server, name).await;
+        if now.status == status {
+            return now;
+        }
+        if Instant::now() >= deadline {
+            let events = events_of(server, &now).await;
+            panic!("{name} is {:?}, not {status:?}: {events:#?}", now.status);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn events_of(server: &Server, host: &Host) -> Vec<Event> {
+    admin_get(server, &format!("/api/events?host={}", host.id)).await
+}
+
+async fn job(server: &Server, path: &str, body: serde_json::Value) -> Job {
+    let response = admin_post(server, path, body).await;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(status, 202, "{path}: {text}");
+    #[derive(serde::Deserialize)]
+    struct Accepted {
+        job: Job,
+    }
+    let accepted: Accepted = serde_json::from_str(&text).expect("202 {\"job\": …}");
+    let id = accepted.job.id;
+    wait_job(server, &id).await;
+    admin_get(server, &format!("/api/jobs/{id}")).await
+}
+
+#[tokio::test]
+async fn a_check_finds_the_new_package_and_the_upgrade_installs_it_and_reboots() {
+    let setup = setup(&[("kvm-01", Repo::Good)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    // Inventory comes from the host itself.
+    let kvm = wait_status(server, "kvm-01", HostStatus::Up).await;
+    assert_eq!(kvm.os, "Debian GNU/Linux 12 (bookworm)");
+    assert!(kvm.memory_mb.total > 0);
+    let answered = events_of(server, &kvm).await;
+    assert!(
+        answered
+            .iter()
+            .any(|e| e.code == "host_responding" && e.message.contains("cores")),
+        "{answered:?}"
+    );
+
+    let check = job(
+        server,
+        &format!("/api/hosts/{}/upgradecheck", kvm.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    let kvm = host(server, "kvm-01").await;
+    let mut found: Vec<_> = kvm
+        .available_updates
+        .iter()
+        .map(|u| {
+            (
+                u.name.as_str(),
+                u.current_version.as_str(),
+                u.available_version.as_str(),
+            )
+        })
+        .collect();
+    found.sort();
+    // The unmonitored package has an update too, and is not listed.
+    assert_eq!(found, [("vdsm", "1.0", "1.1"), ("vdsm-cli", "1.0", "1.1")]);
+
+    let boot_before = lab.boot_id("kvm-01");
+    let upgrade = job(server, &format!("/api/hosts/{}/upgrade", kvm.id), json!({})).await;
+    assert_eq!(
+        upgrade.status,
+        JobStatus::Succeeded,
+        "{upgrade:?}\n{}",
+        server.log()
+    );
+    assert_eq!(lab.installed("kvm-01", "vdsm"), "1.1");
+    assert_eq!(lab.installed("kvm-01", "vdsm-cli"), "1.1");
+    assert_eq!(
+        lab.installed("kvm-01", "uplift-test-tool"),
+        "1.0",
+        "only monitored packages"
+    );
+    assert_ne!(lab.boot_id("kvm-01"), boot_before, "the host rebooted");
+    let install = upgrade
+        .steps
+        .iter()
+        .find(|s| s.phase == "install")
+        .expect("an install step");
+    let log = install.message.as_deref().unwrap_or_default();
+    assert!(
+        log.contains("Setting up vdsm (1.1)"),
+        "apt's own words in the job: {log}"
+    );
+    let kvm = host(server, "kvm-01").await;
+    assert_eq!(kvm.status, HostStatus::Up);
+    assert!(!kvm.updates_available);
+}
+
+#[tokio::test]
+async fn a_failing_install_ends_install_failed_with_apts_words() {
+    let setup = setup(&[("kvm-bad", Repo::Broken)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    let kvm = wait_status(server, "kvm-bad", HostStatus::Up).await;
+    let check = job(
+        server,
+        &format!("/api/hosts/{}/upgradecheck", kvm.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    let upgrade = job(server, &format!("/api/hosts/{}/upgrade", kvm.id), json!({})).await;
+    assert_eq!(upgrade.status, JobStatus::Failed);
+    let message = upgrade.message.unwrap_or_default();
+    assert!(message.contains("exit code 100"), "{message}");
+    assert!(
+        message.contains("Sub-process /usr/bin/dpkg returned an error code (1)"),
+        "{message}"
+    );
+    assert_eq!(
+        host(server, "kvm-bad").await.status,
+        HostStatus::InstallFailed
+    );
+    // dpkg unpacked 1.1 but could not configure it, as apt said.
+    assert_eq!(lab.installed("kvm-bad", "vdsm"), "1.1 half-configured");
+}
+
+#[tokio::test]
+async fn a_host_whose_sshd_stops_is_non_responsive_until_it_answers_again() {
+    let setup = setup(&[("kvm-quiet", Repo::Good)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    wait_status(server, "kvm-quiet", HostStatus::Up).await;
+    lab.stop_sshd("kvm-quiet");
+    let kvm = wait_status(server, "kvm-quiet", HostStatus::NonResponsive).await;
+    let events = events_of(server, &kvm).await;
+    let silent = events
+        .iter()
+        .find(|e| e.code == "host_non_responsive")
+        .expect("a non-responsive event");
+    assert!(
+        silent.message.contains("cannot connect to kvm-quiet"),
+        "the reason is in the event: {}",
+        silent.message
+    );
+    lab.start_sshd("kvm-quiet");
+    wait_status(server, "kvm-quiet", HostStatus::Up).await;
+}
+
+#[tokio::test]
+async fn a_changed_host_key_is_refused_until_an_admin_forgets_the_old_one() {
+    let setup = setup(&[("kvm-moved", Repo::Good)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    wait_status(server, "kvm-moved", HostStatus::Up).await;
+    lab.new_host_key("kvm-moved");
+    let kvm = wait_status(server, "kvm-moved", HostStatus::NonResponsive).await;
+    // The first silence may be sshd restarting with its new key; then the key is refused.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let refused = loop {
+        let events = events_of(server, &kvm).await;
+        if let Some(e) = events
+            .into_iter()
+            .find(|e| e.message.contains("has changed"))
+        {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "no refusal of the changed key");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(refused.code, "host_non_responsive");
+    assert!(
+        refused.message.contains("forget-key"),
+        "{}",
+        refused.message
+    );
+    // Still refused a while later: Uplift does not give in.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        host(server, "kvm-moved").await.status,
+        HostStatus::NonResponsive
+    );
+
+    let forgot = run(uplift(&server.data_dir).args(["host", "forget-key", "kvm-moved"]));
+    assert!(
+        forgot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forgot.stderr)
+    );
+    wait_status(server, "kvm-moved", HostStatus::Up).await;
+    let events = events_of(server, &kvm).await;
+    assert!(events
+        .iter()
+        .any(|e| e.code == "host_key_forgotten" && e.user.as_deref() == Some("cli")));
+}
+
+#[tokio::test]
+async fn vms_are_read_from_the_hosts_libvirt() {
+    // libvirt's own test driver stands in for a QEMU libvirtd (see docs/ssh.md): its default
+    // domain "test" runs on the host.
+    let setup = setup(&[("kvm-virt", Repo::Good)], Some("test:///default")).await;
+    let server = &setup.server;
+    wait_status(server, "kvm-virt", HostStatus::Up).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let vm = loop {
+        let vms: Vec<Vm> = admin_get(server, "/api/vms").await;
+        if let Some(vm) = vms.into_iter().find(|v| v.name == "test") {
+            break vm;
+        }
+        assert!(Instant::now() < deadline, "no VM test:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(vm.status, VmStatus::Up);
+    assert_eq!(vm.host.map(|h| h.name).as_deref(), Some("kvm-virt"));
+    assert_eq!((vm.cpus, vm.memory_mb), (2, 8192));
+}
+
+#[tokio::test]
+async fn a_rolling_upgrade_of_three_hosts_runs_through_ssh() {
+    let hosts = [
+        ("r-01", Repo::Good),
+        ("r-02", Repo::Good),
+        ("r-03", Repo::Good),
+    ];
+    let setup = setup(&hosts, None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    for (name, _) in hosts {
+        wait_status(server, name, HostStatus::Up).await;
+    }
+    let cluster = host(server, "r-01").await.cluster.id;
+    let check = job(
+        server,
+        &format!("/api/clusters/{cluster}/upgradecheck"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    let run = job(
+        server,
+        &format!("/api/clusters/{cluster}/upgrade"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        run.status,
+        JobStatus::Succeeded,
+        "{run:?}\n{}",
+        server.log()
+    );
+    for (name, _) in hosts {
+        assert_eq!(lab.installed(name, "vdsm"), "1.1", "{name}");
+        let now = host(server, name).await;
+        let events = events_of(server, &now).await;
+        assert_eq!(now.status, HostStatus::Up, "{name}: {events:#?}");
+        assert!(!now.updates_available, "{name}");
+    }
+}
