@@ -5,7 +5,8 @@
 //! 1. `domain`: the words (statuses, versions, package patterns, configuration), pure.
 //! 2. `scheduler` and `planner`: where VMs go and how a rolling upgrade is cut into waves, pure.
 //! 3. `store`: every SQL query, and the migrations' schema.
-//! 4. `fleet`: the `Driver` trait hosts are touched through, the `sim` driver, fleet files.
+//! 4. `fleet`: the `Driver` trait hosts are touched through, the `sim` driver, the `ssh` driver
+//!    for real hosts (`fleet::ssh`), fleet files.
 //! 5. `workflow`: the step runner every long operation runs on (docs/workflows.md).
 //! 6. `service`: the one place that decides; `service::jobs` starts and resumes every job, and
 //!    each feature module holds its flow.

@@ -1,8 +1,10 @@
-//! The `sim` driver's world: the fleet file, the built-in demo fleet and the generator.
+//! The drivers hosts are touched through, and the fleet files that name the hosts: the `sim`
+//! driver's simulated datacenter (the demo fleet, the generator) and the `ssh` driver's real
+//! hosts (`ssh/`, docs/ssh.md).
 //!
-//! The simulated datacenter is loaded from a fleet file into the database once, on the first
-//! start; from then on the database is the world, exactly as a real datacenter would outlive a
-//! restart of its manager.
+//! A datacenter is loaded from its fleet file into the database once, on the first start; from
+//! then on the database is the world, exactly as a real datacenter outlives a restart of its
+//! manager. No service policy here: drivers do what they are asked.
 
 pub mod appliance;
 pub mod appliance_driver;
