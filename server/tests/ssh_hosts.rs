@@ -297,6 +297,13 @@ async fn a_rolling_upgrade_of_three_hosts_runs_through_ssh() {
     for (name, _) in hosts {
         wait_status(server, name, HostStatus::Up).await;
     }
+    // This admin upgrades every package, not only the monitored ones.
+    let all = run(uplift(&server.data_dir).args(["config", "set", "HostUpgradeInstalls=all"]));
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
     let cluster = host(server, "r-01").await.cluster.id;
     let check = job(
         server,
@@ -319,6 +326,7 @@ async fn a_rolling_upgrade_of_three_hosts_runs_through_ssh() {
     );
     for (name, _) in hosts {
         assert_eq!(lab.installed(name, "vdsm"), "1.1", "{name}");
+        assert_eq!(lab.installed(name, "uplift-test-tool"), "1.1", "{name}");
         let now = host(server, name).await;
         let events = events_of(server, &now).await;
         assert_eq!(now.status, HostStatus::Up, "{name}: {events:#?}");

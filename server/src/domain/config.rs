@@ -115,6 +115,12 @@ pub const DEFINITIONS: &[Definition] = &[
         meaning: "how the mail server connection is secured: none, starttls or tls",
     },
     Definition {
+        name: "HostUpgradeInstalls",
+        kind: Kind::Choice(&["monitored", "all"]),
+        default: "monitored",
+        meaning: "what a host upgrade installs: the monitored packages' updates, or all updates",
+    },
+    Definition {
         name: "WebhookAllowedNetworks",
         kind: Kind::NetworkList,
         default: "",

@@ -111,6 +111,15 @@ impl Service {
         Ok(Monitored::from_lists([base.as_str(), user.as_str()]))
     }
 
+    /// What a host upgrade installs (`HostUpgradeInstalls`): the monitored packages' updates,
+    /// or every update the host's repositories offer.
+    pub(super) async fn upgrade_installs(&self) -> ServiceResult<Monitored> {
+        if self.config_text("HostUpgradeInstalls").await? == "all" {
+            return Ok(Monitored::from_lists(["*"]));
+        }
+        self.monitored().await
+    }
+
     /// "Check for Upgrade" on one host (`POST /api/hosts/{id}/upgradecheck`). Refused with 409
     /// for statuses that cannot be checked; a check already running is answered with its job.
     pub async fn check_host(&self, actor: Actor<'_>, host_id: &str) -> ServiceResult<Job> {

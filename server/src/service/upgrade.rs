@@ -181,11 +181,11 @@ impl Service {
             self.store()
                 .set_host_status(&host.id, HostStatus::Installing)
                 .await?;
-            let monitored = self.monitored().await?;
+            let installs = self.upgrade_installs().await?;
             // Safe to repeat: a host with nothing pending installs nothing.
             let installed = self
                 .driver()
-                .install_updates(&host.id, &monitored)
+                .install_updates(&host.id, &installs)
                 .await
                 .map_err(|e| StepError::Host(format!("installing the updates failed: {e}")))?;
             self.store()
