@@ -36,3 +36,11 @@ CREATE TRIGGER hosts_status_rev AFTER UPDATE OF status ON hosts
 BEGIN
     UPDATE hosts SET status_rev = OLD.status_rev + 1 WHERE id = NEW.id;
 END;
+
+-- The same for a VM's place and status: the survey's picture of a host's VMs applies only to
+-- VMs nothing else moved or changed since the survey began.
+ALTER TABLE vms ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER vms_rev AFTER UPDATE OF host_id, status ON vms
+BEGIN
+    UPDATE vms SET rev = OLD.rev + 1 WHERE id = NEW.id;
+END;

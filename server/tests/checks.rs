@@ -219,7 +219,10 @@ async fn config_values_are_validated_and_the_old_value_kept() {
     // SPEC §3's eight values, the four of the mail server, the webhook networks, the
     // three retention values (issue 17) and what an upgrade installs (issue 18).
     assert_eq!(text.lines().count(), 17, "{text}");
-    assert!(text.contains("HostUpgradeInstalls: monitored version: general"), "{text}");
+    assert!(
+        text.contains("HostUpgradeInstalls: monitored version: general"),
+        "{text}"
+    );
     assert!(text.contains("SmtpTls: none version: general"), "{text}");
 
     let viewer = run(uplift(dir.path())

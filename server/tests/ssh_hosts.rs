@@ -333,3 +333,96 @@ async fn a_rolling_upgrade_of_three_hosts_runs_through_ssh() {
         assert!(!now.updates_available, "{name}");
     }
 }
+
+/// Waits (at most 30 s) until the inventory has VM `name` as `ready` wants it.
+async fn wait_vm(server: &Server, name: &str, ready: impl Fn(&Vm) -> bool) -> Vm {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let vms: Vec<Vm> = admin_get(server, "/api/vms").await;
+        if let Some(vm) = vms.into_iter().find(|v| v.name == name && ready(v)) {
+            return vm;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "VM {name} is not as expected:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn on(vm: &Vm, host: &str) -> bool {
+    vm.host.as_ref().is_some_and(|h| h.name == host)
+}
+
+#[tokio::test]
+async fn maintenance_live_migrates_a_real_guest_and_suspend_and_start_go_through_libvirt() {
+    let setup = setup(&[("mig-a", Repo::Good), ("mig-b", Repo::Good)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    wait_status(server, "mig-a", HostStatus::Up).await;
+    wait_status(server, "mig-b", HostStatus::Up).await;
+    // A real QEMU guest (KVM where this machine has /dev/kvm), found by the survey.
+    lab.tiny_vm("mig-a", "tiny");
+    let vm = wait_vm(server, "tiny", |vm| {
+        on(vm, "mig-a") && vm.status == VmStatus::Up
+    })
+    .await;
+    assert_eq!((vm.cpus, vm.memory_mb), (1, 64));
+
+    let a = host(server, "mig-a").await;
+    let evacuate = job(
+        server,
+        &format!("/api/hosts/{}/deactivate", a.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        evacuate.status,
+        JobStatus::Succeeded,
+        "{evacuate:?}\n{}",
+        server.log()
+    );
+    assert_eq!(host(server, "mig-a").await.status, HostStatus::Maintenance);
+    // libvirt says so too: the guest runs on mig-b, and mig-a no longer defines it.
+    assert_eq!(
+        lab.virsh("mig-b", &["domstate", "--domain", "tiny"]),
+        "running"
+    );
+    assert!(!lab
+        .virsh("mig-a", &["list", "--all", "--name"])
+        .contains("tiny"));
+    let vm: Vm = admin_get(server, &format!("/api/vms/{}", vm.id)).await;
+    assert!(on(&vm, "mig-b"), "{vm:?}");
+    assert_eq!(vm.migrations, 1);
+
+    // Suspend keeps the guest's memory on disk (virsh managedsave); start brings it back.
+    let suspended = admin_post(server, &format!("/api/vms/{}/suspend", vm.id), json!({})).await;
+    assert_eq!(
+        suspended.status(),
+        200,
+        "{}",
+        suspended.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        lab.virsh("mig-b", &["domstate", "--domain", "tiny"]),
+        "shut off"
+    );
+    let info = lab.virsh("mig-b", &["dominfo", "--domain", "tiny"]);
+    assert!(info.contains("Managed save:   yes"), "{info}");
+    let started = admin_post(server, &format!("/api/vms/{}/start", vm.id), json!({})).await;
+    assert_eq!(
+        started.status(),
+        200,
+        "{}",
+        started.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        lab.virsh("mig-b", &["domstate", "--domain", "tiny"]),
+        "running"
+    );
+    let vm = wait_vm(server, "tiny", |vm| {
+        on(vm, "mig-b") && vm.status == VmStatus::Up
+    })
+    .await;
+    assert_eq!(vm.status, VmStatus::Up);
+}

@@ -150,6 +150,7 @@ struct Inner {
     running: jobs::Running,
     logins: users::Logins,
     streams: stream::OpenStreams,
+    silences: survey::Silences,
 }
 
 impl Service {
@@ -176,6 +177,7 @@ impl Service {
                 running: jobs::Running::default(),
                 logins: users::Logins::default(),
                 streams: stream::OpenStreams::default(),
+                silences: survey::Silences::default(),
             }),
         }
     }

@@ -1,6 +1,7 @@
 //! The survey of real hosts: every `survey_interval` the driver is asked what each host is and
 //! runs. The answers keep the inventory true (OS, cores, memory, VMs); a host that stops
-//! answering becomes Non Responsive with the reason in its events, and Up again when it answers.
+//! answering becomes Non Responsive with the reason in its events (again whenever the reason
+//! changes), and Up again when it answers.
 //!
 //! Status changes here never undo a job's: they apply only to a host whose status did not change
 //! since the survey looked (its status revision, bumped by a trigger on every change) and with
@@ -16,6 +17,31 @@ use crate::store::{NewEvent, SurveyTarget};
 
 /// Hosts surveyed at once.
 const SURVEYED_AT_ONCE: usize = 16;
+
+/// Why each silent host was last said to be silent: a new reason (sshd was restarting, now its
+/// key has changed) is a new event; the same one again is not.
+#[derive(Default)]
+pub(super) struct Silences(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl Silences {
+    /// Records `reason` for the host; says whether it differs from the last one.
+    fn note(&self, host_id: &str, reason: &str) -> bool {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.insert(host_id.to_string(), reason.to_string())
+            .as_deref()
+            != Some(reason)
+    }
+
+    fn clear(&self, host_id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(host_id);
+    }
+}
 
 impl Service {
     /// Surveys every host now and then, until the process ends.
@@ -43,6 +69,8 @@ impl Service {
     }
 
     async fn survey_host(&self, target: &SurveyTarget) -> ServiceResult<()> {
+        // Before the host is asked: changes made meanwhile are newer than its answer.
+        let seen = self.store().vm_revisions().await?;
         let survey = match self.driver().survey(&target.host_id).await {
             Ok(survey) => survey,
             Err(error) => {
@@ -51,19 +79,25 @@ impl Service {
             }
         };
         match survey {
-            Survey::Answered(facts) => self.answered(target, &facts).await,
+            Survey::Answered(facts) => self.answered(target, &facts, &seen).await,
             Survey::Silent(reason) => self.silent(target, &reason).await,
         }
     }
 
-    async fn answered(&self, target: &SurveyTarget, facts: &HostFacts) -> ServiceResult<()> {
+    async fn answered(
+        &self,
+        target: &SurveyTarget,
+        facts: &HostFacts,
+        seen: &std::collections::HashMap<String, i64>,
+    ) -> ServiceResult<()> {
+        self.inner.silences.clear(&target.host_id);
         self.store()
             .record_host_facts(&target.host_id, facts)
             .await?;
         if let Some(vms) = &facts.vms {
             let new = self
                 .store()
-                .sync_host_vms(&target.host_id, &target.cluster_id, vms)
+                .sync_host_vms(&target.host_id, &target.cluster_id, vms, seen)
                 .await?;
             if !new.is_empty() {
                 let event = NewEvent::new(
@@ -105,7 +139,7 @@ impl Service {
     async fn silent(&self, target: &SurveyTarget, reason: &str) -> ServiceResult<()> {
         tracing::debug!(host = %target.name, %reason, "the host does not answer");
         let watched = matches!(target.status, HostStatus::Up | HostStatus::NonOperational);
-        if watched
+        let moved = watched
             && self
                 .store()
                 .set_status_if_idle(
@@ -113,8 +147,12 @@ impl Service {
                     target.status_rev,
                     HostStatus::NonResponsive,
                 )
-                .await?
-        {
+                .await?;
+        if !moved && target.status != HostStatus::NonResponsive {
+            return Ok(());
+        }
+        // Said when the host goes silent, and again when the reason changes.
+        if self.inner.silences.note(&target.host_id, reason) || moved {
             let event = NewEvent::new(
                 "host_non_responsive",
                 Severity::Error,

@@ -1,7 +1,7 @@
 //! The `ssh` driver's rows: the real datacenter as its fleet file named it, where each host
 //! is reached, its pinned key, the boot it runs, and what the hosts said about themselves.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use app::api::{HostStatus, VmStatus};
 
@@ -266,25 +266,56 @@ impl Store {
         Ok(())
     }
 
+    /// Every VM's revision by name (see migration 0015), read before a survey asks the hosts.
+    pub async fn vm_revisions(&self) -> StoreResult<HashMap<String, i64>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, rev FROM vms")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Makes the inventory say what the host's libvirt says: its domains (by name) run here or
     /// are defined here; a VM the inventory had running here that the host no longer has runs
-    /// nowhere (until another host reports it). Returns the names of VMs seen for the first time.
+    /// nowhere (until another host reports it). Only VMs whose revision is still the one in
+    /// `seen` change: what a job did while the host was asked wins. Returns the names of VMs
+    /// seen for the first time.
     pub async fn sync_host_vms(
         &self,
         host_id: &str,
         cluster_id: &str,
         vms: &[VmFacts],
+        seen: &HashMap<String, i64>,
     ) -> StoreResult<Vec<String>> {
         let mut tx = self.pool.begin().await?;
         let mut new = Vec::new();
         for vm in vms {
             let running = vm.status.is_running();
             let host = running.then_some(host_id);
-            let updated = sqlx::query(
+            let Some(rev) = seen.get(&vm.name) else {
+                let inserted = sqlx::query(
+                    "INSERT INTO vms (id, name, host_id, status, cpus, memory_mb, migration, cluster_id)
+                     VALUES (?, ?, ?, ?, ?, ?, 'migratable', ?) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(new_id())
+                .bind(&vm.name)
+                .bind(host)
+                .bind(vm.status.as_str())
+                .bind(i64::from(vm.cpus))
+                .bind(i64::try_from(vm.memory_mb).unwrap_or(i64::MAX))
+                .bind(cluster_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 1 {
+                    new.push(vm.name.clone());
+                }
+                continue;
+            };
+            sqlx::query(
                 "UPDATE vms SET host_id = CASE WHEN ? THEN ? WHEN host_id = ? THEN NULL ELSE host_id END,
                                 status = CASE WHEN ? OR host_id IS NULL OR host_id = ? THEN ? ELSE status END,
                                 cpus = ?, memory_mb = ?
-                 WHERE name = ?",
+                 WHERE name = ? AND rev = ?",
             )
             .bind(running)
             .bind(host)
@@ -295,25 +326,9 @@ impl Store {
             .bind(i64::from(vm.cpus))
             .bind(i64::try_from(vm.memory_mb).unwrap_or(i64::MAX))
             .bind(&vm.name)
+            .bind(rev)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if updated == 0 {
-                sqlx::query(
-                    "INSERT INTO vms (id, name, host_id, status, cpus, memory_mb, migration, cluster_id)
-                     VALUES (?, ?, ?, ?, ?, ?, 'migratable', ?)",
-                )
-                .bind(new_id())
-                .bind(&vm.name)
-                .bind(host)
-                .bind(vm.status.as_str())
-                .bind(i64::from(vm.cpus))
-                .bind(i64::try_from(vm.memory_mb).unwrap_or(i64::MAX))
-                .bind(cluster_id)
-                .execute(&mut *tx)
-                .await?;
-                new.push(vm.name.clone());
-            }
+            .await?;
         }
         let present: HashSet<&str> = vms.iter().map(|vm| vm.name.as_str()).collect();
         let here: Vec<(String, String)> =
@@ -321,13 +336,15 @@ impl Store {
                 .bind(host_id)
                 .fetch_all(&mut *tx)
                 .await?;
-        for (id, _) in here
+        for (id, name) in here
             .iter()
             .filter(|(_, name)| !present.contains(name.as_str()))
         {
-            sqlx::query("UPDATE vms SET host_id = NULL, status = ? WHERE id = ?")
+            let Some(rev) = seen.get(name) else { continue };
+            sqlx::query("UPDATE vms SET host_id = NULL, status = ? WHERE id = ? AND rev = ?")
                 .bind(VmStatus::Down.as_str())
                 .bind(id)
+                .bind(rev)
                 .execute(&mut *tx)
                 .await?;
         }

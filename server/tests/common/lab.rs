@@ -142,6 +142,20 @@ impl Lab {
         testhosts(&["new-host-key", &self.host(host).slot, &self.root()]);
     }
 
+    /// `virsh ARGS` on the host's libvirt (QEMU; KVM when this machine has /dev/kvm).
+    pub fn virsh(&self, host: &str, args: &[&str]) -> String {
+        let mut all = vec!["virsh", self.host(host).slot.as_str()];
+        let root = self.root();
+        all.push(&root);
+        all.extend_from_slice(args);
+        testhosts(&all)
+    }
+
+    /// Defines and starts a tiny guest (64 MiB, one vCPU, no disk) on the host.
+    pub fn tiny_vm(&self, host: &str, vm: &str) {
+        testhosts(&["tiny-vm", &self.host(host).slot, &self.root(), vm]);
+    }
+
     /// The host's boot id, as its (stand-in) reboot leaves it.
     pub fn boot_id(&self, host: &str) -> String {
         testhosts(&["boot-id", &self.host(host).slot, &self.root()])

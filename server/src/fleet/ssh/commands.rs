@@ -333,20 +333,31 @@ pub fn domain_state_command(uri: &str, vm: &str) -> String {
     )
 }
 
-/// A live migration that moves the definition along: run on the source host.
-pub fn migrate_command(uri: &str, vm: &str, destination_uri: &str) -> String {
+/// A live migration that moves the definition along: run on the source host. The memory goes
+/// straight to the target's address (`--migrateuri`), not to whatever its host name resolves to.
+pub fn migrate_command(uri: &str, vm: &str, destination_uri: &str, target_address: &str) -> String {
     format!(
         "LC_ALL=C virsh -q -c {} migrate --live --persistent --undefinesource --domain {} \
-         --desturi {}",
+         --desturi {} --migrateuri {}",
         quote(uri),
         quote(vm),
-        quote(destination_uri)
+        quote(destination_uri),
+        quote(&format!("tcp://{}", bracketed(target_address)))
     )
+}
+
+/// An IPv6 address in brackets, as URIs need it.
+fn bracketed(address: &str) -> String {
+    if address.contains(':') {
+        format!("[{address}]")
+    } else {
+        address.to_string()
+    }
 }
 
 /// Where the source host reaches the target's libvirt: over SSH, as its own root.
 pub fn destination_uri(user: &str, address: &str, port: u16) -> String {
-    format!("qemu+ssh://{user}@{address}:{port}/system")
+    format!("qemu+ssh://{user}@{}:{port}/system", bracketed(address))
 }
 
 #[cfg(test)]

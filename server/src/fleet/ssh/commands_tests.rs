@@ -105,9 +105,19 @@ fn other_arguments_are_quoted() {
     let command = migrate_command(
         "qemu:///system",
         "db'1",
-        "qemu+ssh://root@10.0.0.2:22/system",
+        &destination_uri("root", "10.0.0.2", 22),
+        "10.0.0.2",
     );
     assert!(command.contains("--domain 'db'\\''1'"), "{command}");
+    assert!(
+        command
+            .ends_with("--desturi qemu+ssh://root@10.0.0.2:22/system --migrateuri tcp://10.0.0.2"),
+        "{command}"
+    );
+    assert_eq!(
+        destination_uri("root", "fd00::2", 2222),
+        "qemu+ssh://root@[fd00::2]:2222/system"
+    );
 }
 
 /// `apt-get -s -q dist-upgrade` on a Debian 12 test host (recorded), plus a line for a package

@@ -263,7 +263,8 @@ impl Driver for SshDriver {
             return Ok(());
         }
         let destination = commands::destination_uri(&target.user, &target.address, target.port);
-        let command = commands::migrate_command(&source.libvirt_uri, &vm.name, &destination);
+        let command =
+            commands::migrate_command(&source.libvirt_uri, &vm.name, &destination, &target.address);
         let what = format!("the live migration of VM {} to {}", vm.name, target.name);
         self.run(&source, &what, &command, MIGRATION_TIMEOUT)
             .await
