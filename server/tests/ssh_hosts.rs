@@ -426,3 +426,74 @@ async fn maintenance_live_migrates_a_real_guest_and_suspend_and_start_go_through
     .await;
     assert_eq!(vm.status, VmStatus::Up);
 }
+
+#[tokio::test]
+async fn a_dnf_host_is_checked_and_upgraded_with_dnf() {
+    let setup = setup(&[("el-01", Repo::DnfGood)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    let el = wait_status(server, "el-01", HostStatus::Up).await;
+    assert_eq!(el.os, "Uplift dnf test host");
+    let check = job(
+        server,
+        &format!("/api/hosts/{}/upgradecheck", el.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    let el = host(server, "el-01").await;
+    let mut found: Vec<_> = el
+        .available_updates
+        .iter()
+        .map(|u| {
+            (
+                u.name.as_str(),
+                u.current_version.as_str(),
+                u.available_version.as_str(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [("vdsm", "1.0-1", "1.1-1"), ("vdsm-cli", "1.0-1", "1.1-1")]
+    );
+    let upgrade = job(server, &format!("/api/hosts/{}/upgrade", el.id), json!({})).await;
+    assert_eq!(upgrade.status, JobStatus::Succeeded, "{upgrade:?}");
+    assert_eq!(lab.installed("el-01", "vdsm"), "1.1");
+    assert_eq!(
+        lab.installed("el-01", "uplift-test-tool"),
+        "1.0",
+        "only monitored packages"
+    );
+    let install = upgrade.steps.iter().find(|s| s.phase == "install").unwrap();
+    let log = install.message.as_deref().unwrap_or_default();
+    assert!(
+        log.contains("Upgraded:"),
+        "dnf's own words in the job: {log}"
+    );
+    assert_eq!(host(server, "el-01").await.status, HostStatus::Up);
+}
+
+#[tokio::test]
+async fn a_failing_dnf_install_ends_install_failed_with_dnfs_words() {
+    let setup = setup(&[("el-bad", Repo::DnfBroken)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    let el = wait_status(server, "el-bad", HostStatus::Up).await;
+    let check = job(
+        server,
+        &format!("/api/hosts/{}/upgradecheck", el.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    let upgrade = job(server, &format!("/api/hosts/{}/upgrade", el.id), json!({})).await;
+    assert_eq!(upgrade.status, JobStatus::Failed);
+    let message = upgrade.message.unwrap_or_default();
+    assert!(message.contains("exit code 1"), "{message}");
+    assert!(message.contains("Error: Transaction failed"), "{message}");
+    assert_eq!(
+        host(server, "el-bad").await.status,
+        HostStatus::InstallFailed
+    );
+    assert_eq!(lab.installed("el-bad", "vdsm"), "1.0");
+}

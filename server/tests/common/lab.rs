@@ -6,13 +6,32 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Which repository a host installs from.
-#[derive(Clone, Copy, Debug)]
+/// Which package manager a host has and which repository it installs from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Repo {
-    /// vdsm and vdsm-cli 1.1, and an unmonitored package 1.1.
+    /// apt: vdsm and vdsm-cli 1.1, and an unmonitored package 1.1.
     Good,
-    /// The same, but vdsm 1.1's post-installation script fails.
+    /// apt: the same, but vdsm 1.1's post-installation script fails.
     Broken,
+    /// dnf (Debian's dnf and rpm; the host names itself like Fedora): the same as `Good`.
+    DnfGood,
+    /// dnf: vdsm 1.1's pre-installation scriptlet fails.
+    DnfBroken,
+}
+
+impl Repo {
+    fn kind(self) -> &'static str {
+        match self {
+            Repo::Good | Repo::DnfGood => "good",
+            Repo::Broken | Repo::DnfBroken => "broken",
+        }
+    }
+    fn family(self) -> &'static str {
+        match self {
+            Repo::Good | Repo::Broken => "apt",
+            Repo::DnfGood | Repo::DnfBroken => "dnf",
+        }
+    }
 }
 
 /// Address blocks 10.199.N.0/24; each host of this test process takes the next.
@@ -56,12 +75,9 @@ impl Lab {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = |p: &Path| p.to_str().expect("utf-8 path").to_string();
         let root = path(dir.path());
-        for (kind, name) in [(Repo::Good, "good"), (Repo::Broken, "broken")] {
-            if hosts
-                .iter()
-                .any(|(_, r)| std::mem::discriminant(r) == std::mem::discriminant(&kind))
-            {
-                testhosts(&["repo", &format!("{root}/repo-{name}"), name]);
+        for kind in ["good", "broken"] {
+            if hosts.iter().any(|(_, r)| r.kind() == kind) {
+                testhosts(&["repo", &format!("{root}/repo-{kind}"), kind]);
             }
         }
         let mut lab = Lab {
@@ -72,17 +88,14 @@ impl Lab {
             let index = NEXT.fetch_add(1, Ordering::SeqCst);
             assert!(index < 250, "a test process has room for 249 test hosts");
             let slot = format!("t{index}");
-            let repo = match repo {
-                Repo::Good => "good",
-                Repo::Broken => "broken",
-            };
             let address = testhosts(&[
                 "up",
                 &slot,
                 &index.to_string(),
                 &root,
                 &path(public_key),
-                &format!("{root}/repo-{repo}"),
+                &format!("{root}/repo-{}", repo.kind()),
+                repo.family(),
             ]);
             lab.hosts.push(TestHost {
                 name: name.to_string(),

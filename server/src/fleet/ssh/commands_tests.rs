@@ -152,10 +152,27 @@ fn apt_simulation_lists_upgrades_of_installed_packages() {
     assert_eq!(epoch[0].available_version, "1:7.2+dfsg-7+deb12u7");
 }
 
-/// The shape of `dnf -q check-update` on an EL 9 oVirt host: a name too long for its column
-/// pushes the version and repository onto the next line, epochs appear, and the
-/// "Obsoleting Packages" part follows the updates. (Written after dnf 4's output format; no
-/// dnf host can run here, see docs/ssh.md.)
+/// `dnf -q check-update` (dnf 4.14) on a dnf test host, recorded, and `rpm -q` after it.
+const DNF_RECORDED: &str = "
+uplift-test-tool.noarch                    1.1-1                     uplift-test
+vdsm.noarch                                1.1-1                     uplift-test
+vdsm-cli.noarch                            1.1-1                     uplift-test
+";
+const RPM_RECORDED: &str = "vdsm 1.0-1\nvdsm-cli 1.0-1\npackage nope is not installed\n";
+
+#[test]
+fn dnf_check_update_as_a_test_host_answered() {
+    let available = parse_dnf_check_update(DNF_RECORDED);
+    assert_eq!(available.len(), 3);
+    assert_eq!(available["vdsm-cli"], "1.1-1");
+    let installed = parse_rpm_versions(RPM_RECORDED);
+    assert_eq!(installed.len(), 2);
+    assert_eq!(installed["vdsm"], "1.0-1");
+}
+
+/// The shape of `dnf -q check-update` on an EL 9 oVirt host, written after dnf 4's output
+/// format (not recorded): a name too long for its column pushes the version and repository
+/// onto the next line, epochs appear, and the "Obsoleting Packages" part follows the updates.
 const DNF_CHECK_UPDATE: &str = "
 NetworkManager.x86_64                      1:1.46.0-8.el9_4          baseos
 kernel.x86_64                              5.14.0-427.20.1.el9_4     baseos
