@@ -138,6 +138,13 @@ async fn a_check_finds_the_new_package_and_the_upgrade_installs_it_and_reboots()
     // The unmonitored package has an update too, and is not listed.
     assert_eq!(found, [("vdsm", "1.0", "1.1"), ("vdsm-cli", "1.0", "1.1")]);
 
+    // One connection serves the surveys (one a second) and the check.
+    assert_eq!(
+        lab.logins("kvm-01"),
+        1,
+        "one SSH connection per host, reused"
+    );
+
     let boot_before = lab.boot_id("kvm-01");
     let upgrade = job(server, &format!("/api/hosts/{}/upgrade", kvm.id), json!({})).await;
     assert_eq!(
@@ -154,6 +161,7 @@ async fn a_check_finds_the_new_package_and_the_upgrade_installs_it_and_reboots()
         "only monitored packages"
     );
     assert_ne!(lab.boot_id("kvm-01"), boot_before, "the host rebooted");
+    assert_eq!(lab.reboots("kvm-01"), 1);
     let install = upgrade
         .steps
         .iter()
@@ -167,6 +175,14 @@ async fn a_check_finds_the_new_package_and_the_upgrade_installs_it_and_reboots()
     let kvm = host(server, "kvm-01").await;
     assert_eq!(kvm.status, HostStatus::Up);
     assert!(!kvm.updates_available);
+    // The reboot ended the first connection; the one made after it serves the next surveys.
+    let after_reboot = lab.logins("kvm-01");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        lab.logins("kvm-01"),
+        after_reboot,
+        "surveys reuse the connection"
+    );
 }
 
 #[tokio::test]
@@ -496,4 +512,48 @@ async fn a_failing_dnf_install_ends_install_failed_with_dnfs_words() {
         HostStatus::InstallFailed
     );
     assert_eq!(lab.installed("el-bad", "vdsm"), "1.0");
+}
+
+#[tokio::test]
+async fn a_kill_9_while_a_real_host_reboots_is_resumed_and_finishes() {
+    let setup = setup(&[("kvm-crash", Repo::Good)], None).await;
+    let (lab, server) = (&setup.lab, &setup.server);
+    let kvm = wait_status(server, "kvm-crash", HostStatus::Up).await;
+    let check = job(
+        server,
+        &format!("/api/hosts/{}/upgradecheck", kvm.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    lab.set_reboot_seconds("kvm-crash", 4);
+    let id = start_job(server, &format!("/api/hosts/{}/upgrade", kvm.id), json!({})).await;
+    // Killed while the host is down: after the reboot was asked for, before it answered.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = host(server, "kvm-crash").await.status;
+        if matches!(now, HostStatus::Reboot | HostStatus::NonResponsive) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the host never rebooted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let boot_before = lab.boot_id("kvm-crash");
+    let data_dir = server.data_dir.clone();
+    let fleet = data_dir.join("real.toml");
+    let Setup { lab, server, _data } = setup;
+    server.kill();
+    let server = Server::start(&data_dir, &fleet).await;
+    wait_job(&server, &id).await;
+    let done: Job = admin_get(&server, &format!("/api/jobs/{id}")).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    let installs = done.steps.iter().filter(|s| s.phase == "install").count();
+    assert_eq!(installs, 1, "the install is not repeated");
+    assert_eq!(lab.installed("kvm-crash", "vdsm"), "1.1");
+    // One reboot: the resumed step found the reboot under way and did not ask again.
+    assert_ne!(lab.boot_id("kvm-crash"), boot_before);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(lab.reboots("kvm-crash"), 1);
+    assert_eq!(host(&server, "kvm-crash").await.status, HostStatus::Up);
+    drop(_data);
 }

@@ -169,6 +169,34 @@ impl Lab {
         testhosts(&["tiny-vm", &self.host(host).slot, &self.root(), vm]);
     }
 
+    /// How long the host's (stand-in) reboot keeps sshd down.
+    pub fn set_reboot_seconds(&self, host: &str, seconds: u32) {
+        let file = self
+            .dir
+            .path()
+            .join(&self.host(host).slot)
+            .join("reboot-seconds");
+        std::fs::write(file, format!("{seconds}\n")).expect("the host's reboot-seconds file");
+    }
+
+    /// How many times the host rebooted.
+    pub fn reboots(&self, host: &str) -> usize {
+        let file = self.dir.path().join(&self.host(host).slot).join("reboots");
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
+
+    /// How many SSH logins the host's sshd accepted so far (its log).
+    pub fn logins(&self, host: &str) -> usize {
+        let log = self.dir.path().join(&self.host(host).slot).join("sshd.log");
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .matches("Accepted publickey for root")
+            .count()
+    }
+
     /// The host's boot id, as its (stand-in) reboot leaves it.
     pub fn boot_id(&self, host: &str) -> String {
         testhosts(&["boot-id", &self.host(host).slot, &self.root()])

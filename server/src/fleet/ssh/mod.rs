@@ -353,12 +353,22 @@ impl Driver for SshDriver {
             )
             .await
             .and_then(|o| o.success("reading the boot id"))
-            .map_err(failed)?;
-        // The intent first: whoever asks next whether the host is back compares with this.
-        self.store
-            .set_rebooting_from(host_id, Some(boot.stdout.trim()))
-            .await
-            .map_err(store_error)?;
+            .map(|o| o.stdout.trim().to_string());
+        // A repeated step (Uplift restarted meanwhile): the reboot asked for before is under way
+        // (the host is silent) or done (another boot answers). The same boot answering may not
+        // have got the request yet: asking again is harmless.
+        match (&host.rebooting_from, boot) {
+            (Some(_), Err(e)) if e.is_unreachable() => return Ok(()),
+            (Some(from), Ok(now)) if *from != now => return Ok(()),
+            (_, Err(e)) => return Err(failed(e)),
+            (Some(_), Ok(_)) => {}
+            // The intent first: whoever asks next whether the host is back compares with this.
+            (None, Ok(now)) => self
+                .store
+                .set_rebooting_from(host_id, Some(&now))
+                .await
+                .map_err(store_error)?,
+        }
         match self
             .run(
                 &host,

@@ -106,6 +106,16 @@ pub enum SshError {
     },
 }
 
+impl SshError {
+    /// Whether the host did not answer at all (rather than answering badly).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            SshError::Connect { .. } | SshError::Timeout { .. } | SshError::Connection { .. }
+        )
+    }
+}
+
 /// Uplift's own key pair, as the hosts know it.
 pub struct Identity {
     key: Arc<PrivateKey>,
