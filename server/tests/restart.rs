@@ -62,7 +62,9 @@ async fn users_sessions_and_the_world_survive_kill_9() {
     let olga = get_json(&server, "/api/vms", "olga", "olga-password").await;
     assert_eq!(olga, vms_before);
     assert!(
-        server.log().contains("continuing the simulated world"),
+        server
+            .log()
+            .contains("continuing the world already in the database"),
         "{}",
         server.log()
     );

@@ -99,6 +99,27 @@ async fn job(server: &Server, path: &str, body: serde_json::Value) -> Job {
     admin_get(server, &format!("/api/jobs/{id}")).await
 }
 
+/// Runs an update check of the host; returns what it found: (name, current, available), sorted.
+async fn checked_updates(server: &Server, name: &str) -> Vec<(String, String, String)> {
+    let id = host(server, name).await.id;
+    let check = job(server, &format!("/api/hosts/{id}/upgradecheck"), json!({})).await;
+    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    let mut found: Vec<_> = host(server, name)
+        .await
+        .available_updates
+        .into_iter()
+        .map(|u| (u.name, u.current_version, u.available_version))
+        .collect();
+    found.sort();
+    found
+}
+
+fn updates(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    list.iter()
+        .map(|(n, c, a)| (n.to_string(), c.to_string(), a.to_string()))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_check_finds_the_new_package_and_the_upgrade_installs_it_and_reboots() {
     let setup = setup(&[("kvm-01", Repo::Good)], None).await;
@@ -115,28 +136,11 @@ async fn a_check_finds_the_new_package_and_the_upgrade_installs_it_and_reboots()
         "{answered:?}"
     );
 
-    let check = job(
-        server,
-        &format!("/api/hosts/{}/upgradecheck", kvm.id),
-        json!({}),
-    )
-    .await;
-    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
-    let kvm = host(server, "kvm-01").await;
-    let mut found: Vec<_> = kvm
-        .available_updates
-        .iter()
-        .map(|u| {
-            (
-                u.name.as_str(),
-                u.current_version.as_str(),
-                u.available_version.as_str(),
-            )
-        })
-        .collect();
-    found.sort();
     // The unmonitored package has an update too, and is not listed.
-    assert_eq!(found, [("vdsm", "1.0", "1.1"), ("vdsm-cli", "1.0", "1.1")]);
+    assert_eq!(
+        checked_updates(server, "kvm-01").await,
+        updates(&[("vdsm", "1.0", "1.1"), ("vdsm-cli", "1.0", "1.1")])
+    );
 
     // One connection serves the surveys (one a second) and the check.
     assert_eq!(
@@ -190,13 +194,7 @@ async fn a_failing_install_ends_install_failed_with_apts_words() {
     let setup = setup(&[("kvm-bad", Repo::Broken)], None).await;
     let (lab, server) = (&setup.lab, &setup.server);
     let kvm = wait_status(server, "kvm-bad", HostStatus::Up).await;
-    let check = job(
-        server,
-        &format!("/api/hosts/{}/upgradecheck", kvm.id),
-        json!({}),
-    )
-    .await;
-    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    checked_updates(server, &kvm.name).await;
     let upgrade = job(server, &format!("/api/hosts/{}/upgrade", kvm.id), json!({})).await;
     assert_eq!(upgrade.status, JobStatus::Failed);
     let message = upgrade.message.unwrap_or_default();
@@ -449,29 +447,9 @@ async fn a_dnf_host_is_checked_and_upgraded_with_dnf() {
     let (lab, server) = (&setup.lab, &setup.server);
     let el = wait_status(server, "el-01", HostStatus::Up).await;
     assert_eq!(el.os, "Uplift dnf test host");
-    let check = job(
-        server,
-        &format!("/api/hosts/{}/upgradecheck", el.id),
-        json!({}),
-    )
-    .await;
-    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
-    let el = host(server, "el-01").await;
-    let mut found: Vec<_> = el
-        .available_updates
-        .iter()
-        .map(|u| {
-            (
-                u.name.as_str(),
-                u.current_version.as_str(),
-                u.available_version.as_str(),
-            )
-        })
-        .collect();
-    found.sort();
     assert_eq!(
-        found,
-        [("vdsm", "1.0-1", "1.1-1"), ("vdsm-cli", "1.0-1", "1.1-1")]
+        checked_updates(server, "el-01").await,
+        updates(&[("vdsm", "1.0-1", "1.1-1"), ("vdsm-cli", "1.0-1", "1.1-1")])
     );
     let upgrade = job(server, &format!("/api/hosts/{}/upgrade", el.id), json!({})).await;
     assert_eq!(upgrade.status, JobStatus::Succeeded, "{upgrade:?}");
@@ -495,13 +473,7 @@ async fn a_failing_dnf_install_ends_install_failed_with_dnfs_words() {
     let setup = setup(&[("el-bad", Repo::DnfBroken)], None).await;
     let (lab, server) = (&setup.lab, &setup.server);
     let el = wait_status(server, "el-bad", HostStatus::Up).await;
-    let check = job(
-        server,
-        &format!("/api/hosts/{}/upgradecheck", el.id),
-        json!({}),
-    )
-    .await;
-    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    checked_updates(server, &el.name).await;
     let upgrade = job(server, &format!("/api/hosts/{}/upgrade", el.id), json!({})).await;
     assert_eq!(upgrade.status, JobStatus::Failed);
     let message = upgrade.message.unwrap_or_default();
@@ -519,13 +491,7 @@ async fn a_kill_9_while_a_real_host_reboots_is_resumed_and_finishes() {
     let setup = setup(&[("kvm-crash", Repo::Good)], None).await;
     let (lab, server) = (&setup.lab, &setup.server);
     let kvm = wait_status(server, "kvm-crash", HostStatus::Up).await;
-    let check = job(
-        server,
-        &format!("/api/hosts/{}/upgradecheck", kvm.id),
-        json!({}),
-    )
-    .await;
-    assert_eq!(check.status, JobStatus::Succeeded, "{check:?}");
+    checked_updates(server, &kvm.name).await;
     lab.set_reboot_seconds("kvm-crash", 4);
     let id = start_job(server, &format!("/api/hosts/{}/upgrade", kvm.id), json!({})).await;
     // Killed while the host is down: after the reboot was asked for, before it answered.

@@ -77,6 +77,16 @@ impl SshDriver {
             .await
     }
 
+    /// Which boot the host runs: the quick question "do you answer?".
+    async fn boot_id(&self, host: &SshHostRow) -> Result<String, SshError> {
+        let what = "reading the boot id";
+        let output = self
+            .run(host, what, commands::BOOT_ID, PROBE_TIMEOUT)
+            .await?
+            .success(what)?;
+        Ok(output.stdout.trim().to_string())
+    }
+
     /// The host's package manager: as recorded, or asked once.
     async fn family(&self, host: &SshHostRow) -> Result<Family, DriverError> {
         match host.family.as_deref() {
@@ -344,16 +354,7 @@ impl Driver for SshDriver {
 
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError> {
         let host = self.host(host_id).await?;
-        let boot = self
-            .run(
-                &host,
-                "reading the boot id",
-                commands::BOOT_ID,
-                PROBE_TIMEOUT,
-            )
-            .await
-            .and_then(|o| o.success("reading the boot id"))
-            .map(|o| o.stdout.trim().to_string());
+        let boot = self.boot_id(&host).await;
         // A repeated step (Uplift restarted meanwhile): the reboot asked for before is under way
         // (the host is silent) or done (another boot answers). The same boot answering may not
         // have got the request yet: asking again is harmless.
@@ -420,19 +421,10 @@ impl Driver for SshDriver {
 
     async fn is_responding(&self, host_id: &str) -> Result<bool, DriverError> {
         let host = self.host(host_id).await?;
-        let answer = self
-            .run(
-                &host,
-                "reading the boot id",
-                commands::BOOT_ID,
-                PROBE_TIMEOUT,
-            )
-            .await
-            .and_then(|o| o.success("reading the boot id"));
-        let Ok(output) = answer else {
+        let Ok(boot) = self.boot_id(&host).await else {
             return Ok(false);
         };
-        let boot = output.stdout.trim();
+        let boot = boot.as_str();
         // Still the boot a reboot was asked to end: the reboot has not happened yet.
         if host.rebooting_from.as_deref() == Some(boot) {
             return Ok(false);
