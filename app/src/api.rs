@@ -499,6 +499,16 @@ pub struct VmUpdate {
     pub host_devices: Option<bool>,
 }
 
+/// The body of `POST /api/vms/{id}/migrate`: the target host, or none for the scheduler's
+/// choice ("the best host").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VmMigrate {
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
 /// Why a VM goes where it goes (`GET /api/vms/{id}/placement`): every host of its cluster with
 /// the filter that rejected it or its weighted score, under the cluster's policy now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -691,6 +701,7 @@ labelled_enum!(
         HostHaMaintenance => "host_ha_maintenance", "Hosted engine HA maintenance";
         HostedEngineUpgrade => "hosted_engine_upgrade", "Hosted engine appliance upgrade";
         HostedEngineRollback => "hosted_engine_rollback", "Hosted engine rollback";
+        VmMigrate => "vm_migrate", "VM migration";
     }
 );
 

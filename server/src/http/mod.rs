@@ -117,6 +117,7 @@ pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Rou
         .routes(routes!(vms::vm_start))
         .routes(routes!(vms::vm_stop))
         .routes(routes!(vms::vm_suspend))
+        .routes(routes!(vms::vm_migrate))
         .routes(routes!(api::events))
         .routes(routes!(stream::events_stream))
         .routes(routes!(engine::engine))

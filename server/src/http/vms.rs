@@ -1,13 +1,15 @@
-//! The REST API of one VM: read it, explain its placement, start, stop, suspend, update.
+//! The REST API of one VM: read it, explain its placement, start, stop, suspend, migrate,
+//! update.
 
-use app::api::{Caller, Placement, Vm, VmAction, VmUpdate};
+use app::api::{Caller, Placement, Vm, VmAction, VmMigrate, VmUpdate};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::api::{accepted, Accepted};
 use super::auth::{Authed, SignedIn};
 use super::error::HttpResult;
-use super::json::ApiJson;
+use super::json::{ApiJson, OptionalJson};
 use super::openapi::Refusals;
 use super::AppState;
 use crate::service::Actor;
@@ -69,6 +71,21 @@ pub async fn vm_suspend(
     Path(id): Path<String>,
 ) -> HttpResult<Response> {
     act(state, caller, id, VmAction::Suspend).await
+}
+
+#[utoipa::path(post, path = "/api/vms/{id}/migrate", tag = "vms", params(("id" = String, Path, description = "The VM id")), request_body = Option<VmMigrate>, responses((status = 202, description = "Started: the job that migrates the VM", body = Accepted), Refusals))]
+pub async fn vm_migrate(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<VmMigrate>,
+) -> HttpResult<Response> {
+    Ok(accepted(
+        state
+            .service
+            .migrate_vm_by_hand(Actor::User(&caller), &id, request)
+            .await?,
+    ))
 }
 
 async fn act(

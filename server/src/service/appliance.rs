@@ -415,6 +415,7 @@ impl Service {
                 host_status_before: None,
                 params: Some(&params),
                 parent_id: None,
+                vm_id: None,
             },
             || "An appliance upgrade or rollback is running already.".to_string(),
         )

@@ -204,6 +204,7 @@ impl Service {
                 host_status_before: None,
                 params: Some(&params),
                 parent_id: None,
+                vm_id: None,
             },
             String::new,
         )

@@ -111,6 +111,7 @@ impl Service {
                 host_status_before: None,
                 params: None,
                 parent_id: None,
+                vm_id: None,
             },
             String::new,
         )

@@ -77,6 +77,7 @@ impl Service {
                 host_status_before: Some(host.status),
                 params: Some(&params),
                 parent_id: None,
+                vm_id: None,
             },
             String::new,
         )

@@ -113,6 +113,7 @@ impl Service {
                 host_status_before: Some(host.status),
                 params: Some(&params),
                 parent_id: None,
+                vm_id: None,
             },
             || {
                 format!(

@@ -25,6 +25,7 @@ mod survey;
 mod throttle;
 mod upgrade;
 mod users;
+mod vm_migrate;
 mod vms;
 
 use std::sync::Arc;

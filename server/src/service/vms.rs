@@ -78,7 +78,7 @@ impl Service {
         Ok(ClusterView::new(hosts, rules))
     }
 
-    async fn placed(&self, id: &str) -> ServiceResult<PlacedVm> {
+    pub(super) async fn placed(&self, id: &str) -> ServiceResult<PlacedVm> {
         self.store()
             .placed_vm(id)
             .await?

@@ -17,6 +17,8 @@ pub struct NewJob<'a> {
     /// The flow's parameters (JSON).
     pub params: Option<&'a str>,
     pub parent_id: Option<&'a str>,
+    /// The VM a VM job works on (one unfinished per VM).
+    pub vm_id: Option<&'a str>,
 }
 
 /// What inserting a job did.
@@ -55,8 +57,8 @@ impl Store {
         let now = now_rfc3339();
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, user_name,
-                               host_status_before, params, parent_id, created_at, updated_at)
-             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               host_status_before, params, parent_id, vm_id, created_at, updated_at)
+             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(job.id)
@@ -68,6 +70,7 @@ impl Store {
         .bind(job.host_status_before.map(HostStatus::as_str))
         .bind(job.params)
         .bind(job.parent_id)
+        .bind(job.vm_id)
         .bind(&now)
         .bind(&now)
         .execute(&self.pool)

@@ -458,6 +458,7 @@ impl Service {
                 host_status_before: Some(before),
                 params: Some(&text),
                 parent_id: Some(&row.id),
+                vm_id: None,
             })
             .await?;
         if inserted == JobInsert::Busy {

@@ -76,6 +76,7 @@ impl Service {
                 host_status_before: None,
                 params: Some(&text),
                 parent_id: None,
+                vm_id: None,
             },
             || busy(None),
         )
