@@ -207,6 +207,8 @@ async fn in_cluster_upgrade_is_refused_naming_every_violation_and_allowed_withou
         message.contains("RHEL hosts still run major versions 8 and 9"),
         "{message}"
     );
+    // The refusal names the hosts still on the older version (issue 19, item 7).
+    assert!(message.contains("not upgraded yet: c1;"), "{message}");
     let forced = put(
         &server,
         &ids["clean"],

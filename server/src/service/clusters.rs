@@ -89,19 +89,30 @@ impl Service {
                 && policy != SchedulingPolicy::InClusterUpgrade
                 && !update.force
             {
-                let mut majors: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-                for os in hosts.iter().filter_map(|h| parse_os(&h.os).ok()) {
-                    let list = majors.entry(os.family).or_default();
-                    if !list.contains(&os.major) {
-                        list.push(os.major);
+                // family -> major -> the hosts on it (by name, as `hosts` come).
+                let mut majors: BTreeMap<String, BTreeMap<u64, Vec<&str>>> = BTreeMap::new();
+                for host in &hosts {
+                    if let Ok(os) = parse_os(&host.os) {
+                        majors
+                            .entry(os.family)
+                            .or_default()
+                            .entry(os.major)
+                            .or_default()
+                            .push(host.name.as_str());
                     }
                 }
-                for (family, mut list) in majors.into_iter().filter(|(_, l)| l.len() > 1) {
-                    list.sort_unstable();
-                    let list: Vec<String> = list.iter().map(u64::to_string).collect();
+                for (family, by_major) in majors.into_iter().filter(|(_, m)| m.len() > 1) {
+                    let list: Vec<String> = by_major.keys().map(u64::to_string).collect();
+                    let newest = by_major.keys().max().copied();
+                    let older: Vec<&str> = by_major
+                        .iter()
+                        .filter(|(major, _)| Some(**major) != newest)
+                        .flat_map(|(_, names)| names.iter().copied())
+                        .collect();
                     violations.push(format!(
-                        "{family} hosts still run major versions {}; finish the upgrade or set \"force\": true",
-                        list.join(" and ")
+                        "{family} hosts still run major versions {}; not upgraded yet: {}; finish the upgrade or set \"force\": true",
+                        list.join(" and "),
+                        older.join(", ")
                     ));
                 }
             }
