@@ -16,7 +16,6 @@ CREATE TABLE ssh_hosts (
     login_user     TEXT NOT NULL,
     libvirt_uri    TEXT NOT NULL,
     family         TEXT CHECK (family IN ('apt', 'dnf')),  -- once the host said
-    boot_id        TEXT,                                   -- as last seen
     rebooting_from TEXT   -- the boot id before a reboot Uplift asked for, until a new one answers
 );
 

@@ -52,7 +52,7 @@ pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(
 pub struct Fleet {
     /// `kind = "sim"` (the default); `ssh` fleets are `super::ssh::SshFleet`.
     #[serde(default)]
-    pub driver: Option<SimDriver>,
+    pub driver: Option<SimDriverTable>,
     #[serde(default)]
     pub simulation: Simulation,
     #[serde(default)]
@@ -70,9 +70,10 @@ pub struct Fleet {
     pub hosted_engine: Option<super::file_he::HostedEngineWorld>,
 }
 
+/// The `[driver]` table of a simulated fleet: `kind = "sim"` only.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SimDriver {
+pub struct SimDriverTable {
     pub kind: SimKind,
 }
 

@@ -8,6 +8,8 @@
 //! no host job running (one statement, `set_status_if_idle`). Drivers
 //! without a survey (the simulator) never start this loop.
 
+use std::collections::HashMap;
+
 use app::api::{HostStatus, Severity};
 use futures::StreamExt;
 
@@ -21,7 +23,7 @@ const SURVEYED_AT_ONCE: usize = 16;
 /// Why each silent host was last said to be silent: a new reason (sshd was restarting, now its
 /// key has changed) is a new event; the same one again is not.
 #[derive(Default)]
-pub(super) struct Silences(std::sync::Mutex<std::collections::HashMap<String, String>>);
+pub(super) struct Silences(std::sync::Mutex<HashMap<String, String>>);
 
 impl Silences {
     /// Records `reason` for the host; says whether it differs from the last one.
@@ -60,17 +62,22 @@ impl Service {
     /// One look at every host.
     pub async fn survey_hosts(&self) -> ServiceResult<()> {
         let targets = self.store().survey_targets().await?;
+        // Before any host is asked: changes made meanwhile are newer than the answers.
+        let seen = self.store().vm_revisions().await?;
+        let seen = &seen;
         let results: Vec<ServiceResult<()>> = futures::stream::iter(targets)
-            .map(|target| async move { self.survey_host(&target).await })
+            .map(|target| async move { self.survey_host(&target, seen).await })
             .buffer_unordered(SURVEYED_AT_ONCE)
             .collect()
             .await;
         results.into_iter().collect()
     }
 
-    async fn survey_host(&self, target: &SurveyTarget) -> ServiceResult<()> {
-        // Before the host is asked: changes made meanwhile are newer than its answer.
-        let seen = self.store().vm_revisions().await?;
+    async fn survey_host(
+        &self,
+        target: &SurveyTarget,
+        seen: &HashMap<String, i64>,
+    ) -> ServiceResult<()> {
         let survey = match self.driver().survey(&target.host_id).await {
             Ok(survey) => survey,
             Err(error) => {
@@ -79,7 +86,7 @@ impl Service {
             }
         };
         match survey {
-            Survey::Answered(facts) => self.answered(target, &facts, &seen).await,
+            Survey::Answered(facts) => self.answered(target, &facts, seen).await,
             Survey::Silent(reason) => self.silent(target, &reason).await,
         }
     }
@@ -88,7 +95,7 @@ impl Service {
         &self,
         target: &SurveyTarget,
         facts: &HostFacts,
-        seen: &std::collections::HashMap<String, i64>,
+        seen: &HashMap<String, i64>,
     ) -> ServiceResult<()> {
         self.inner.silences.clear(&target.host_id);
         self.store()

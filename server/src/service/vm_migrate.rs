@@ -32,20 +32,7 @@ impl Service {
         request: VmMigrate,
     ) -> ServiceResult<Job> {
         actor.require_admin()?;
-        let vm = self.placed(vm_id).await?;
-        let Some(from) = vm.host_id.clone() else {
-            return Err(ServiceError::Conflict(format!(
-                "VM {} is {}; only a running VM can be migrated.",
-                vm.view.name,
-                vm.status.label()
-            )));
-        };
-        let placement = self.vm_placement(vm_id).await?;
-        if let Some(wanted) = request.host.as_deref() {
-            // A host that does not exist at all is "not found", not a refusal.
-            self.host_by_id(wanted).await?;
-        }
-        let target = choose(&placement, &from, request.host.as_deref())?;
+        let (planned, cluster_id) = self.plan_move(vm_id, request.host.as_deref()).await?;
         let params = MigrateParams {
             vm_id: vm_id.to_string(),
             host: request.host.clone(),
@@ -58,18 +45,18 @@ impl Service {
                 id: &id,
                 kind: JobKind::VmMigrate,
                 correlation_id: &correlation_id,
-                host_id: Some(&from),
-                cluster_id: Some(&placement.cluster.id),
+                host_id: Some(&planned.from),
+                cluster_id: Some(&cluster_id),
                 user: Some(&user),
                 host_status_before: None,
                 params: Some(&params),
                 parent_id: None,
                 vm_id: Some(vm_id),
             },
-            || format!("VM {} is being migrated already.", vm.view.name),
+            || format!("VM {} is being migrated already.", planned.vm),
         )
         .await?;
-        tracing::info!(vm = %vm.view.name, to = %target.name, "manual migration requested");
+        tracing::info!(vm = %planned.vm, to = %planned.to_name, "manual migration requested");
         self.spawn_job(&id);
         self.job_by_id(&id).await
     }
@@ -78,20 +65,12 @@ impl Service {
         let params: MigrateParams = job_params(row)?;
         let planned: PlannedMove = flow
             .step(Step::once("choose the target"), || async {
-                let vm = self.placed(&params.vm_id).await?;
-                let from = vm.host_id.clone().ok_or_else(|| {
-                    StepError::Refused(format!("VM {} no longer runs", vm.view.name))
-                })?;
-                let placement = self.vm_placement(&params.vm_id).await?;
-                let to = choose(&placement, &from, params.host.as_deref())
-                    .map_err(|e| StepError::Refused(e.to_string()))?;
-                Ok(PlannedMove {
-                    vm_id: params.vm_id.clone(),
-                    vm: vm.view.name.clone(),
-                    from,
-                    to: to.id,
-                    to_name: to.name,
-                })
+                // Again: what was true at the request may not be now.
+                match self.plan_move(&params.vm_id, params.host.as_deref()).await {
+                    Ok((planned, _)) => Ok(planned),
+                    Err(ServiceError::Conflict(why)) => Err(StepError::Refused(why)),
+                    Err(other) => Err(other.into()),
+                }
             })
             .await?;
         let outcome = self.migrate(flow, std::slice::from_ref(&planned), "").await;
@@ -126,6 +105,39 @@ impl Service {
             Ok(()) => JobEnd::succeeded(message),
             Err(_) => JobEnd::failed(message),
         })
+    }
+}
+
+impl Service {
+    /// The move the VM would make now (and its cluster), or why it cannot: it must run, and the
+    /// target must exist, be in its cluster, and pass the scheduler's filters.
+    async fn plan_move(
+        &self,
+        vm_id: &str,
+        wanted: Option<&str>,
+    ) -> ServiceResult<(PlannedMove, String)> {
+        let vm = self.placed(vm_id).await?;
+        let Some(from) = vm.host_id.clone() else {
+            return Err(ServiceError::Conflict(format!(
+                "VM {} is {}; only a running VM can be migrated.",
+                vm.view.name,
+                vm.status.label()
+            )));
+        };
+        let placement = self.vm_placement(vm_id).await?;
+        if let Some(wanted) = wanted {
+            // A host that does not exist at all is "not found", not a refusal.
+            self.host_by_id(wanted).await?;
+        }
+        let to = choose(&placement, &from, wanted)?;
+        let planned = PlannedMove {
+            vm_id: vm_id.to_string(),
+            vm: vm.view.name,
+            from,
+            to: to.id,
+            to_name: to.name,
+        };
+        Ok((planned, placement.cluster.id))
     }
 }
 

@@ -181,16 +181,13 @@ impl Store {
         Ok(())
     }
 
-    /// The boot a host answered from; a reboot Uplift waited for ends when it differs.
-    pub async fn set_boot_id(&self, host_id: &str, boot_id: &str) -> StoreResult<()> {
+    /// A reboot Uplift asked for is over once the host answers from another boot.
+    pub async fn end_reboot_if_new_boot(&self, host_id: &str, boot_id: &str) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE ssh_hosts SET boot_id = ?,
-                    rebooting_from = CASE WHEN rebooting_from = ? THEN rebooting_from END
-             WHERE host_id = ?",
+            "UPDATE ssh_hosts SET rebooting_from = NULL WHERE host_id = ? AND rebooting_from <> ?",
         )
-        .bind(boot_id)
-        .bind(boot_id)
         .bind(host_id)
+        .bind(boot_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -379,11 +376,10 @@ pub struct SurveyTarget {
 }
 
 impl Store {
-    /// Every host of a real datacenter, with its status.
+    /// Every host, with its status and status revision, for a survey.
     pub async fn survey_targets(&self) -> StoreResult<Vec<SurveyTarget>> {
         let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT h.id, h.name, h.cluster_id, h.status, h.status_rev
-             FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id ORDER BY h.name",
+            "SELECT id, name, cluster_id, status, status_rev FROM hosts ORDER BY name",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -36,6 +36,22 @@ pub enum Family {
     Dnf,
 }
 
+impl Family {
+    /// The name the driver's rows keep it by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Apt => "apt",
+            Family::Dnf => "dnf",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Family> {
+        [Family::Apt, Family::Dnf]
+            .into_iter()
+            .find(|f| f.as_str() == name)
+    }
+}
+
 /// What a host says about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Facts {
@@ -303,15 +319,22 @@ pub enum DomainAction {
     Suspend,
 }
 
+impl DomainAction {
+    /// virsh's command for it.
+    pub fn verb(self) -> &'static str {
+        match self {
+            DomainAction::Start => "start",
+            DomainAction::Shutdown => "shutdown",
+            DomainAction::Suspend => "managedsave",
+        }
+    }
+}
+
 pub fn domain_command(uri: &str, action: DomainAction, vm: &str) -> String {
-    let verb = match action {
-        DomainAction::Start => "start",
-        DomainAction::Shutdown => "shutdown",
-        DomainAction::Suspend => "managedsave",
-    };
     format!(
-        "LC_ALL=C virsh -q -c {} {verb} --domain {}",
+        "LC_ALL=C virsh -q -c {} {} --domain {}",
         quote(uri),
+        action.verb(),
         quote(vm)
     )
 }

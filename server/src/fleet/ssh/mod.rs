@@ -20,9 +20,9 @@ use crate::domain::packages::Monitored;
 use crate::scheduler::VmView;
 use crate::store::{SshHostRow, Store};
 use commands::{DomainAction, Family};
-pub use file::{SshFleet, SshHostSpec, SshSettings};
+pub use file::SshFleet;
+pub use session::Identity;
 use session::{Endpoint, Output, Sessions, SshError};
-pub use session::{Identity, SESSIONS_PER_HOST};
 
 /// How long "do you answer?" may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -89,12 +89,11 @@ impl SshDriver {
 
     /// The host's package manager: as recorded, or asked once.
     async fn family(&self, host: &SshHostRow) -> Result<Family, DriverError> {
-        match host.family.as_deref() {
-            Some("apt") => return Ok(Family::Apt),
-            Some("dnf") => return Ok(Family::Dnf),
-            _ => {}
+        if let Some(family) = host.family.as_deref().and_then(Family::parse) {
+            return Ok(family);
         }
         let facts = self.facts(host).await.map_err(failed)?;
+        self.remember(host, &facts).await?;
         facts.family.ok_or_else(|| {
             DriverError::Failed(format!(
                 "{} runs {}, which has neither apt nor dnf",
@@ -103,41 +102,45 @@ impl SshDriver {
         })
     }
 
-    /// Asks the host what it is; records its package manager and boot.
+    /// Asks the host what it is.
     async fn facts(&self, host: &SshHostRow) -> Result<commands::Facts, SshError> {
+        let what = "reading the host's facts";
         let output = self
-            .run(
-                host,
-                "reading the host's facts",
-                commands::FACTS,
-                SURVEY_TIMEOUT,
-            )
+            .run(host, what, commands::FACTS, SURVEY_TIMEOUT)
             .await?
-            .success("reading the host's facts")?;
-        let facts = commands::parse_facts(&output.stdout).map_err(|e| SshError::Command {
-            what: "reading the host's facts".into(),
+            .success(what)?;
+        commands::parse_facts(&output.stdout).map_err(|e| SshError::Command {
+            what: what.into(),
             code: "0".into(),
             words: e.to_string(),
-        })?;
+        })
+    }
+
+    /// Keeps what the facts say that later operations need: the package manager, and whether
+    /// a reboot Uplift asked for is over (another boot answers).
+    async fn remember(
+        &self,
+        host: &SshHostRow,
+        facts: &commands::Facts,
+    ) -> Result<(), DriverError> {
         if let Some(family) = facts.family {
-            let name = match family {
-                Family::Apt => "apt",
-                Family::Dnf => "dnf",
-            };
             self.store
-                .set_ssh_family(&host.host_id, name)
+                .set_ssh_family(&host.host_id, family.as_str())
                 .await
-                .map_err(|e| SshError::Connection {
-                    endpoint: host.name.clone(),
-                    reason: format!("cannot record the host's package manager: {e}"),
-                })?;
+                .map_err(store_error)?;
         }
-        Ok(facts)
+        self.store
+            .end_reboot_if_new_boot(&host.host_id, &facts.boot_id)
+            .await
+            .map_err(store_error)
     }
 
     /// The newer versions of installed packages the host's repositories offer, monitored or not.
-    async fn pending(&self, host: &SshHostRow) -> Result<Vec<AvailableUpdate>, DriverError> {
-        let family = self.family(host).await?;
+    async fn pending(
+        &self,
+        host: &SshHostRow,
+        family: Family,
+    ) -> Result<Vec<AvailableUpdate>, DriverError> {
         let what = "the update check";
         let output = self
             .run(host, what, commands::check_command(family), CHECK_TIMEOUT)
@@ -199,7 +202,7 @@ impl SshDriver {
         vm: &VmView,
     ) -> Result<(), DriverError> {
         let command = commands::domain_command(&host.libvirt_uri, action, &vm.name);
-        let what = format!("virsh {action:?} of VM {}", vm.name).to_lowercase();
+        let what = format!("virsh {} of VM {}", action.verb(), vm.name);
         self.run(host, &what, &command, VIRSH_TIMEOUT)
             .await
             .and_then(|o| o.success(&what))
@@ -253,7 +256,8 @@ impl Driver for SshDriver {
         monitored: &Monitored,
     ) -> Result<Vec<AvailableUpdate>, DriverError> {
         let host = self.host(host_id).await?;
-        let mut updates = self.pending(&host).await?;
+        let family = self.family(&host).await?;
+        let mut updates = self.pending(&host, family).await?;
         updates.retain(|u| monitored.matches(&u.name));
         Ok(updates)
     }
@@ -326,8 +330,9 @@ impl Driver for SshDriver {
         monitored: &Monitored,
     ) -> Result<Installed, DriverError> {
         let host = self.host(host_id).await?;
+        let family = self.family(&host).await?;
         let names: Vec<String> = self
-            .pending(&host)
+            .pending(&host, family)
             .await?
             .into_iter()
             .map(|u| u.name)
@@ -335,7 +340,6 @@ impl Driver for SshDriver {
             .collect();
         let mut log = String::new();
         if !names.is_empty() {
-            let family = self.family(&host).await?;
             let command = commands::install_command(family, &names).map_err(unreadable)?;
             let output = self
                 .run(&host, "the install", &command, INSTALL_TIMEOUT)
@@ -430,7 +434,7 @@ impl Driver for SshDriver {
             return Ok(false);
         }
         self.store
-            .set_boot_id(host_id, boot)
+            .end_reboot_if_new_boot(host_id, boot)
             .await
             .map_err(store_error)?;
         Ok(true)
@@ -463,12 +467,7 @@ impl Driver for SshDriver {
             Ok(facts) => facts,
             Err(e) => return Ok(Survey::Silent(e.to_string())),
         };
-        if host.rebooting_from.as_deref() != Some(facts.boot_id.as_str()) {
-            self.store
-                .set_boot_id(host_id, &facts.boot_id)
-                .await
-                .map_err(store_error)?;
-        }
+        self.remember(&host, &facts).await?;
         let vms = if facts.has_virsh {
             let command = commands::list_domains_command(&host.libvirt_uri);
             let output = self

@@ -210,8 +210,9 @@ impl Sessions {
         }
     }
 
-    /// Runs `command` on the host; `what` names it in errors. A connection found dead is made
-    /// again once.
+    /// Runs `command` on the host; `what` names it in errors. A connection found dead (the
+    /// command's channel could not be opened or started) is made again once; a command that
+    /// started is never sent twice.
     pub async fn run(
         &self,
         endpoint: &Endpoint,
