@@ -99,6 +99,27 @@ labelled_enum!(
 );
 
 labelled_enum!(
+    /// A cluster's scheduling policy (SPEC §8): the policy units behind each live in the
+    /// server's scheduler.
+    SchedulingPolicy {
+        None => "none", "None";
+        EvenlyDistributed => "evenly_distributed", "Evenly distributed";
+        PowerSaving => "power_saving", "Power saving";
+        InClusterUpgrade => "in_cluster_upgrade", "In-cluster upgrade";
+        ClusterMaintenance => "cluster_maintenance", "Cluster maintenance";
+    }
+);
+
+labelled_enum!(
+    /// How a host is upgraded (seed 000): a plain host package by package, an oVirt Node as a
+    /// whole new image, always with a reboot.
+    HostType {
+        Plain => "plain", "Plain host";
+        Node => "node", "oVirt Node";
+    }
+);
+
+labelled_enum!(
     /// What a user may do: admins everything, viewers read.
     Role {
         Admin => "admin", "Admin";
@@ -233,6 +254,9 @@ pub struct Host {
     pub address: String,
     pub cluster: Ref,
     pub status: HostStatus,
+    /// Plain host or oVirt Node: how it is upgraded.
+    #[serde(rename = "type", default = "plain_host")]
+    pub host_type: HostType,
     pub os: String,
     pub updates_available: bool,
     #[serde(default)]
@@ -241,9 +265,17 @@ pub struct Host {
     pub last_update_check: Option<String>,
     #[serde(default)]
     pub supported_cluster_levels: Vec<String>,
+    /// The cluster levels the host will support once its pending updates are installed
+    /// (empty when nothing is pending or the last check could not tell).
+    #[serde(default)]
+    pub levels_after_upgrade: Vec<String>,
     pub vm_count: u32,
     pub memory_mb: MemoryMb,
     pub hosted_engine: Option<HostedEngine>,
+}
+
+fn plain_host() -> HostType {
+    HostType::Plain
 }
 
 impl Host {
@@ -509,6 +541,60 @@ pub struct VmMigrate {
     pub host: Option<String>,
 }
 
+/// A host a cluster upgrade chose that has not started yet (the run's progress page).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WaitingHost {
+    pub host: Ref,
+    pub status: HostStatus,
+    /// The wave the plan gives it now, 1 being the next; `None` when the plan leaves it out.
+    pub wave: Option<u32>,
+}
+
+/// The body of `PUT /api/clusters/{id}`; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClusterUpdate {
+    pub scheduling_policy: Option<String>,
+    pub compatibility_version: Option<String>,
+    /// Leave `in_cluster_upgrade` although the cluster still runs mixed OS versions.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// One reason a cluster cannot take a scheduling policy, with the VM or host to fix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PolicyViolation {
+    pub vm: Option<Ref>,
+    pub host: Option<Ref>,
+    pub reason: String,
+    /// An admin may go ahead anyway (`"force": true`): leaving `in_cluster_upgrade` while
+    /// OS versions are mixed.
+    pub forceable: bool,
+}
+
+/// `POST /api/hosts/{id}/reinstall`: redeploy the host's management software, then activate
+/// it unless `activate` is false.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HostReinstall {
+    #[serde(default = "activate_after_reinstall")]
+    pub activate: bool,
+}
+
+fn activate_after_reinstall() -> bool {
+    true
+}
+
+impl Default for HostReinstall {
+    fn default() -> Self {
+        HostReinstall { activate: true }
+    }
+}
+
 /// Why a VM goes where it goes (`GET /api/vms/{id}/placement`): every host of its cluster with
 /// the filter that rejected it or its weighted score, under the cluster's policy now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -672,6 +758,55 @@ pub struct Dashboard {
     pub vms_running: u64,
     /// Hosts per status, only statuses that occur.
     pub hosts_by_status: Vec<(HostStatus, u64)>,
+    /// Per cluster, its hosts' memory and state: the dashboard's picture.
+    #[serde(default)]
+    pub memory: Vec<ClusterMemory>,
+}
+
+/// One cluster's hosts on the dashboard, by name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterMemory {
+    pub cluster: Ref,
+    pub hosts: Vec<HostMemory>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HostMemory {
+    pub host: Ref,
+    pub status: HostStatus,
+    pub updates_available: bool,
+    pub memory_mb: MemoryMb,
+}
+
+labelled_enum!(
+    /// Where a host stands in an upgrade, at a glance (the dashboard's colours).
+    HostCondition {
+        UpToDate => "up_to_date", "Up to date";
+        Outdated => "outdated", "Updates available";
+        Maintenance => "maintenance", "In maintenance";
+        Upgrading => "upgrading", "Being upgraded";
+        Failed => "failed", "Failed or unreachable";
+    }
+);
+
+impl HostCondition {
+    pub fn of(status: HostStatus, updates_available: bool) -> HostCondition {
+        match status {
+            HostStatus::Maintenance => HostCondition::Maintenance,
+            HostStatus::PreparingForMaintenance
+            | HostStatus::Installing
+            | HostStatus::Reboot
+            | HostStatus::Initializing => HostCondition::Upgrading,
+            HostStatus::InstallFailed
+            | HostStatus::NonOperational
+            | HostStatus::NonResponsive
+            | HostStatus::Down => HostCondition::Failed,
+            HostStatus::Up if updates_available => HostCondition::Outdated,
+            HostStatus::Up => HostCondition::UpToDate,
+        }
+    }
 }
 
 labelled_enum!(
@@ -702,6 +837,7 @@ labelled_enum!(
         HostedEngineUpgrade => "hosted_engine_upgrade", "Hosted engine appliance upgrade";
         HostedEngineRollback => "hosted_engine_rollback", "Hosted engine rollback";
         VmMigrate => "vm_migrate", "VM migration";
+        HostReinstall => "host_reinstall", "Host reinstall";
     }
 );
 

@@ -8,10 +8,11 @@
 use std::sync::Arc;
 
 use crate::api::{
-    ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpgradeOptions,
-    ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host,
-    HostQuery, HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement, PreflightLine,
-    Subscription, UpgradePlan, Vm, VmAction, VmQuery,
+    ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpdate,
+    ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery,
+    HaMaintenance, Host, HostQuery, HostReinstall, HostedEngineInfo, Job, JobControl,
+    NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Subscription, UpgradePlan,
+    Vm, VmAction, VmMigrate, VmQuery, WaitingHost,
 };
 
 #[async_trait::async_trait]
@@ -38,6 +39,30 @@ pub trait Backend: Send + Sync + 'static {
         request: HaMaintenance,
     ) -> Result<Job, ApiError>;
     async fn check_cluster(&self, caller: &Caller, id: &str) -> Result<Job, ApiError>;
+    async fn update_cluster(
+        &self,
+        caller: &Caller,
+        id: &str,
+        update: ClusterUpdate,
+    ) -> Result<Cluster, ApiError>;
+    async fn policy_violations(
+        &self,
+        caller: &Caller,
+        id: &str,
+        policy: &str,
+    ) -> Result<Vec<PolicyViolation>, ApiError>;
+    async fn migrate_vm(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: VmMigrate,
+    ) -> Result<Job, ApiError>;
+    async fn reinstall_host(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: HostReinstall,
+    ) -> Result<Job, ApiError>;
     async fn plan_upgrade(
         &self,
         caller: &Caller,
@@ -58,8 +83,20 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Job, ApiError>;
     /// The host upgrade jobs of a cluster upgrade, oldest first.
     async fn run_host_jobs(&self, caller: &Caller, job_id: &str) -> Result<Vec<Job>, ApiError>;
+    /// The hosts of a cluster upgrade not started yet, with their planned wave.
+    async fn run_waiting_hosts(
+        &self,
+        caller: &Caller,
+        job_id: &str,
+    ) -> Result<Vec<WaitingHost>, ApiError>;
     async fn engine(&self, caller: &Caller) -> Result<EngineStatus, ApiError>;
-    async fn engine_notice(&self, caller: &Caller) -> Result<Option<EngineStatus>, ApiError>;
+    /// `closed_for_now`: the version whose dialog this session closed (it comes back at the
+    /// next login).
+    async fn engine_notice(
+        &self,
+        caller: &Caller,
+        closed_for_now: Option<&str>,
+    ) -> Result<Option<EngineStatus>, ApiError>;
     async fn check_engine(&self, caller: &Caller) -> Result<EngineStatus, ApiError>;
     async fn dismiss_engine_update(&self, caller: &Caller, version: &str) -> Result<(), ApiError>;
     async fn subscriptions(&self, caller: &Caller) -> Result<Vec<Subscription>, ApiError>;

@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
+        <components::ThemeRoot/>
         <Stylesheet id="leptos" href="/pkg/uplift.css"/>
         <Title formatter=|title: String| if title.is_empty() { "Uplift".to_string() } else { format!("{title} · Uplift") }/>
         // Async rendering everywhere: every page arrives complete, so reading works without

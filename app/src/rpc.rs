@@ -8,10 +8,11 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::api::{
-    ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpgradeOptions, ConfigEntry,
-    Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host, HostQuery,
-    HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement, PreflightLine,
-    Subscription, UpgradePlan, Vm, VmAction, VmQuery,
+    ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpdate, ClusterUpgradeOptions,
+    ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host,
+    HostQuery, HostReinstall, HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement,
+    PolicyViolation, PreflightLine, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery,
+    WaitingHost,
 };
 
 #[cfg(feature = "ssr")]
@@ -37,6 +38,17 @@ mod context {
             .ok_or_else(|| fail(ApiError::new("internal_error", "The server is not ready.")))?;
         Ok((caller, backend))
     }
+
+    /// This browser's session (the engine notice closed for now is kept there).
+    pub fn browser_session() -> Option<tower_sessions::Session> {
+        use_context::<http::request::Parts>()?
+            .extensions
+            .get::<tower_sessions::Session>()
+            .cloned()
+    }
+
+    /// The session key of the engine update version whose dialog was closed for now.
+    pub const NOTICE_CLOSED: &str = "engine_notice_closed";
 
     /// The error for the browser, with the status the REST API would answer.
     pub fn fail(error: ApiError) -> ServerFnError {
@@ -92,7 +104,78 @@ pub async fn get_engine() -> Result<EngineStatus, ServerFnError> {
 #[server(prefix = "/rpc")]
 pub async fn get_engine_notice() -> Result<Option<EngineStatus>, ServerFnError> {
     let (caller, backend) = context::session()?;
-    backend.engine_notice(&caller).await.map_err(context::fail)
+    let closed = match context::browser_session() {
+        Some(session) => session
+            .get::<String>(context::NOTICE_CLOSED)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    backend
+        .engine_notice(&caller, closed.as_deref())
+        .await
+        .map_err(context::fail)
+}
+
+/// Closes the engine update dialog for this session: it comes back at the next login.
+#[server(prefix = "/rpc")]
+pub async fn close_engine_notice(version: String) -> Result<(), ServerFnError> {
+    context::session()?;
+    let session = context::browser_session().ok_or_else(|| {
+        context::fail(crate::api::ApiError::new(
+            "invalid_session",
+            "Only a signed-in browser session can close the dialog for now.",
+        ))
+    })?;
+    session
+        .insert(context::NOTICE_CLOSED, version)
+        .await
+        .map_err(|e| {
+            context::fail(crate::api::ApiError::new(
+                "internal_error",
+                format!("the session could not be written: {e}"),
+            ))
+        })
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn update_cluster(id: String, update: ClusterUpdate) -> Result<Cluster, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .update_cluster(&caller, &id, update)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn cluster_policy_violations(
+    id: String,
+    policy: String,
+) -> Result<Vec<PolicyViolation>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .policy_violations(&caller, &id, &policy)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn migrate_vm(id: String, request: VmMigrate) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .migrate_vm(&caller, &id, request)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json)]
+pub async fn reinstall_host(id: String, request: HostReinstall) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .reinstall_host(&caller, &id, request)
+        .await
+        .map_err(context::fail)
 }
 
 #[server(prefix = "/rpc")]
@@ -193,6 +276,15 @@ pub async fn run_host_jobs(job_id: String) -> Result<Vec<Job>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
         .run_host_jobs(&caller, &job_id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc")]
+pub async fn run_waiting_hosts(job_id: String) -> Result<Vec<WaitingHost>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .run_waiting_hosts(&caller, &job_id)
         .await
         .map_err(context::fail)
 }

@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 
 use super::hosted_engine::global_ha_action;
+use super::modal::Modal;
 use super::portal::Portal;
-use crate::api::{Caller, Host, HostStatus, Job};
+use crate::api::{Caller, Host, HostReinstall, HostStatus, HostType, Job};
 
 /// Where a host's right-click menu is open.
 #[derive(Clone, Debug)]
@@ -21,6 +22,14 @@ fn can_enter_maintenance(host: &Host) -> bool {
     matches!(
         host.status,
         HostStatus::Up | HostStatus::NonOperational | HostStatus::InstallFailed
+    )
+}
+
+/// Reinstall is for hosts out of service: in maintenance, or whose install failed (seed 002).
+fn can_reinstall(host: &Host) -> bool {
+    matches!(
+        host.status,
+        HostStatus::Maintenance | HostStatus::InstallFailed
     )
 }
 
@@ -46,6 +55,8 @@ pub fn HostMenuBar(host: Signal<Option<Host>>, me: Option<Caller>) -> impl IntoV
                     .is_some_and(|h| h.status == HostStatus::Maintenance)
             })
     };
+    let reinstall_disabled =
+        move || !admin || !host.with(|h| h.as_ref().is_some_and(can_reinstall));
     view! {
         <div class="menubar" role="toolbar" aria-label="Host actions">
             <button type="button" disabled=check_disabled
@@ -64,6 +75,10 @@ pub fn HostMenuBar(host: Signal<Option<Host>>, me: Option<Caller>) -> impl IntoV
                 on:click=move |_| if let Some(h) = host.get_untracked() { portal.activate(&h) }>
                 "Activate"
             </button>
+            <button type="button" disabled=reinstall_disabled
+                on:click=move |_| portal.reinstall_dialog.set(host.get_untracked())>
+                "Reinstall"
+            </button>
             // Only for hosted-engine hosts (seed 004): it asks first.
             {move || host.get().and_then(|h| {
                 let (label, enable) = global_ha_action(&h)?;
@@ -78,39 +93,36 @@ pub fn HostMenuBar(host: Signal<Option<Host>>, me: Option<Caller>) -> impl IntoV
     }
 }
 
-/// The right-click menu of a host.
+/// The right-click menu of a host; from the keyboard, the context-menu key or Shift+F10 on a
+/// row opens it, the arrows (and Home, End) move between its items, Enter runs one, Escape or
+/// Tab closes it and gives the focus back to the row.
 #[component]
 pub fn HostContextMenu(menu: RwSignal<Option<MenuAt>>, me: Option<Caller>) -> impl IntoView {
     let portal = Portal::get();
     let admin = is_admin(&me);
     let close = move || menu.set(None);
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            menu.set(None);
-        }
-    });
     let outside = window_event_listener(leptos::ev::click, move |_| menu.set(None));
-    on_cleanup(move || {
-        escape.remove();
-        outside.remove();
-    });
-    let first = NodeRef::<leptos::html::Button>::new();
+    on_cleanup(move || outside.remove());
+    let holder = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
-        if let Some(button) = first.get() {
-            let _ = button.focus();
+        if let Some(div) = holder.get() {
+            move_focus(&div, Key::Home);
         }
     });
     move || {
         menu.get().map(|at| {
             let host = at.host.clone();
             let label = format!("Actions for {}", host.name);
+            let row = row_selector(&host);
             let for_check = host.clone();
             let check_ok = admin && host.status.allows_upgrade();
             let upgrade_ok = admin && host.can_upgrade();
             let maintenance_ok = admin && can_enter_maintenance(&host);
             let activate_ok = admin && host.status == HostStatus::Maintenance;
+            let reinstall_ok = admin && can_reinstall(&host);
             let for_maintenance = host.clone();
             let for_activate = host.clone();
+            let for_reinstall = host.clone();
             let global_ha = global_ha_action(&host).map(|(label, enable)| {
                 let for_ha = host.clone();
                 view! {
@@ -121,9 +133,24 @@ pub fn HostContextMenu(menu: RwSignal<Option<MenuAt>>, me: Option<Caller>) -> im
                 }
             });
             view! {
-                <div class="context-menu" role="menu" aria-label=label
-                    style:left=format!("{}px", at.x) style:top=format!("{}px", at.y)>
-                    <button type="button" role="menuitem" node_ref=first disabled=!check_ok
+                <div class="context-menu" role="menu" aria-label=label node_ref=holder
+                    style:left=format!("{}px", at.x) style:top=format!("{}px", at.y)
+                    on:keydown=move |ev| {
+                        let Some(div) = holder.get_untracked() else { return };
+                        match ev.key().as_str() {
+                            "ArrowDown" => move_focus(&div, Key::Next),
+                            "ArrowUp" => move_focus(&div, Key::Previous),
+                            "Home" => move_focus(&div, Key::Home),
+                            "End" => move_focus(&div, Key::End),
+                            "Escape" | "Tab" => {
+                                close();
+                                focus_selector(&row);
+                            }
+                            _ => return,
+                        }
+                        ev.prevent_default();
+                    }>
+                    <button type="button" role="menuitem" disabled=!check_ok
                         on:click=move |_| { close(); portal.check_host(&for_check); }>
                         "Check for Upgrade"
                     </button>
@@ -139,6 +166,10 @@ pub fn HostContextMenu(menu: RwSignal<Option<MenuAt>>, me: Option<Caller>) -> im
                         on:click=move |_| { close(); portal.activate(&for_activate); }>
                         "Activate"
                     </button>
+                    <button type="button" role="menuitem" disabled=!reinstall_ok
+                        on:click=move |_| { close(); portal.reinstall_dialog.set(Some(for_reinstall.clone())); }>
+                        "Reinstall"
+                    </button>
                     {global_ha}
                 </div>
             }
@@ -146,7 +177,105 @@ pub fn HostContextMenu(menu: RwSignal<Option<MenuAt>>, me: Option<Caller>) -> im
     }
 }
 
-/// The General sub-tab's alert (SPEC §7).
+/// Where an arrow key moves the focus in a menu.
+#[derive(Clone, Copy)]
+enum Key {
+    Next,
+    Previous,
+    Home,
+    End,
+}
+
+/// Moves the focus among the menu's enabled items (wrapping around).
+fn move_focus(menu: &web_sys::HtmlDivElement, key: Key) {
+    use leptos::wasm_bindgen::JsCast;
+    let Ok(list) = menu.query_selector_all("[role=menuitem]:not(:disabled)") else {
+        return;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let active = document().active_element();
+    let now = items.iter().position(|item| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == item.unchecked_ref::<web_sys::Element>())
+    });
+    let last = items.len() - 1;
+    let next = match (key, now) {
+        (Key::Home, _) | (Key::Next, None) => 0,
+        (Key::End, _) | (Key::Previous, None) => last,
+        (Key::Next, Some(i)) => {
+            if i == last {
+                0
+            } else {
+                i + 1
+            }
+        }
+        (Key::Previous, Some(i)) => {
+            if i == 0 {
+                last
+            } else {
+                i - 1
+            }
+        }
+    };
+    let _ = items[next].focus();
+}
+
+/// Focuses the element a CSS selector finds, if any.
+pub fn focus_selector(selector: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(element) = document()
+        .query_selector(selector)
+        .ok()
+        .flatten()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
+    }
+}
+
+/// Reinstalling a host: what it does, "Activate host after reinstall" (on by default), OK.
+#[component]
+pub fn ReinstallDialog(host: Host) -> impl IntoView {
+    let portal = Portal::get();
+    let close = Callback::new(move |()| portal.reinstall_dialog.set(None));
+    let activate = RwSignal::new(true);
+    let title = format!("Reinstall {}", host.name);
+    let return_to = row_selector(&host);
+    let text = format!(
+        "The host's management software is deployed again on {} ({}). The host is {} now; it stays out of service until the reinstall ends.",
+        host.name,
+        host.address,
+        host.status.label()
+    );
+    view! {
+        <Modal labelledby="reinstall-title" on_close=close return_to>
+            <h2 id="reinstall-title">{title}</h2>
+            <p>{text}</p>
+            <label class="check">
+                <input type="checkbox" prop:checked=move || activate.get()
+                    on:change=move |ev| activate.set(event_target_checked(&ev))/>
+                " Activate host after reinstall"
+            </label>
+            <div class="buttons">
+                <button type="button" class="primary" on:click=move |_| {
+                    close.run(());
+                    portal.reinstall(&host, HostReinstall { activate: activate.get_untracked() });
+                }>"OK"</button>
+                <button type="button" on:click=move |_| close.run(())>"Cancel"</button>
+            </div>
+        </Modal>
+    }
+}
+
+/// The General sub-tab's alert (SPEC §7), with what the update brings: a node's new image
+/// and its reboot, and the cluster levels the host supports afterwards (seed 001).
 #[component]
 pub fn UpgradeAlert(host: Host, me: Option<Caller>) -> impl IntoView {
     let portal = Portal::get();
@@ -154,41 +283,75 @@ pub fn UpgradeAlert(host: Host, me: Option<Caller>) -> impl IntoView {
     if !host.updates_available {
         return ().into_any();
     }
+    let details = upgrade_details(&host);
     if !host.status.allows_upgrade() {
         return view! {
-            <p class="alert alert-info" role="alert">
-                "Upgrade is available. Move the host to maintenance to upgrade it."
-            </p>
+            <div class="alert alert-info" role="alert">
+                <p>"Upgrade is available. Move the host to maintenance to upgrade it."</p>
+                {details}
+            </div>
         }
         .into_any();
     }
     view! {
-        <p class="alert alert-info" role="alert">
-            "Upgrade is available. "
-            <button type="button" class="link" disabled=!admin
-                title=if admin { "" } else { "Only admins can upgrade hosts." }
-                on:click=move |_| portal.upgrade_dialog.set(Some(host.clone()))>
-                "Upgrade"
-            </button>
-        </p>
+        <div class="alert alert-info" role="alert">
+            <p>
+                "Upgrade is available. "
+                <button type="button" class="link" disabled=!admin
+                    title=if admin { "" } else { "Only admins can upgrade hosts." }
+                    on:click={
+                        let host = host.clone();
+                        move |_| portal.upgrade_dialog.set(Some(host.clone()))
+                    }>
+                    "Upgrade"
+                </button>
+            </p>
+            {details}
+        </div>
     }
     .into_any()
 }
 
+/// The lines under the alert: what kind of upgrade, and the levels after it.
+fn upgrade_details(host: &Host) -> impl IntoView {
+    let node = (host.host_type == HostType::Node).then(|| {
+        let image = host
+            .available_updates
+            .first()
+            .map(|u| {
+                format!(
+                    " to image {} (now {})",
+                    u.available_version, u.current_version
+                )
+            })
+            .unwrap_or_default();
+        view! {
+            <p class="upgrade-kind">{format!(
+                "This oVirt Node is upgraded as a whole{image}; the upgrade always reboots it."
+            )}</p>
+        }
+    });
+    let levels = (!host.levels_after_upgrade.is_empty()).then(|| {
+        view! {
+            <p class="levels-after">{format!(
+                "After the upgrade the host supports cluster levels {}.",
+                host.levels_after_upgrade.join(", ")
+            )}</p>
+        }
+    });
+    view! { {node} {levels} }
+}
+
 /// Upgrading a host: first, when VMs run there, the confirmation of SPEC §7; then what the
-/// upgrade will do and "Reboot host after upgrade" (on by default); OK starts it.
+/// upgrade will do and "Reboot host after upgrade" (on by default; a node always reboots into
+/// its new image); OK starts it.
 #[component]
 pub fn UpgradeDialog(host: Host) -> impl IntoView {
     let portal = Portal::get();
-    let close = move || portal.upgrade_dialog.set(None);
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            portal.upgrade_dialog.set(None);
-        }
-    });
-    on_cleanup(move || escape.remove());
+    let close = Callback::new(move |()| portal.upgrade_dialog.set(None));
     let confirming = RwSignal::new(host.vm_count > 0);
     let reboot = RwSignal::new(true);
+    let node = host.host_type == HostType::Node;
     let updates = host
         .available_updates
         .iter()
@@ -197,48 +360,82 @@ pub fn UpgradeDialog(host: Host) -> impl IntoView {
     let title = format!("Upgrade {}", host.name);
     let for_start = host.clone();
     let start = move || {
-        close();
-        portal.upgrade(&for_start, reboot.get_untracked());
+        close.run(());
+        portal.upgrade(&for_start, node || reboot.get_untracked());
+    };
+    let return_to = row_selector(&host);
+    let steps = move || {
+        let updates = updates.clone();
+        let install = if node {
+            view! { <li>{node_image_words(&host)}</li> }.into_any()
+        } else {
+            view! {
+                <li>"install these updates:"
+                    <ul>{updates.into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}</ul>
+                </li>
+            }
+            .into_any()
+        };
+        view! {
+            <ol>
+                <li>{format!("move the host to maintenance, live-migrating its {} VMs to other hosts of cluster {};", host.vm_count, host.cluster.name)}</li>
+                {install}
+                <li>{if node { "reboot the host into the new image (a node always reboots), and return it to its status." } else { "reboot the host if chosen, and return it to its status." }}</li>
+            </ol>
+        }
     };
     view! {
-        <div class="backdrop" on:click=move |_| close()></div>
-        <Show when=move || confirming.get()
-            fallback=move || {
-                let updates = updates.clone();
-                let start = start.clone();
-                view! {
-                    <dialog open class="dialog" aria-labelledby="upgrade-title">
-                        <h2 id="upgrade-title">{title.clone()}</h2>
-                        <p>"The upgrade will:"</p>
-                        <ol>
-                            <li>{format!("move the host to maintenance, live-migrating its {} VMs to other hosts of cluster {};", host.vm_count, host.cluster.name)}</li>
-                            <li>"install these updates:"
-                                <ul>{updates.into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}</ul>
-                            </li>
-                            <li>"reboot the host if chosen, and return it to its status."</li>
-                        </ol>
-                        <label class="check">
-                            <input type="checkbox" prop:checked=move || reboot.get()
-                                on:change=move |ev| reboot.set(event_target_checked(&ev))/>
-                            " Reboot host after upgrade"
-                        </label>
-                        <div class="buttons">
-                            <button type="button" class="primary" on:click=move |_| start()>"OK"</button>
-                            <button type="button" on:click=move |_| close()>"Cancel"</button>
-                        </div>
-                    </dialog>
-                }
-            }>
-            <dialog open class="dialog" aria-labelledby="confirm-title">
-                <h2 id="confirm-title">"Upgrade Host"</h2>
+        <Modal labelledby="upgrade-title" on_close=close return_to>
+            <Show when=move || confirming.get()
+                fallback={
+                    let title = title.clone();
+                    let start = start.clone();
+                    let steps = steps.clone();
+                    move || {
+                        let start = start.clone();
+                        view! {
+                            <h2 id="upgrade-title">{title.clone()}</h2>
+                            <p>"The upgrade will:"</p>
+                            {steps()}
+                            {(!node).then(|| view! {
+                                <label class="check">
+                                    <input type="checkbox" prop:checked=move || reboot.get()
+                                        on:change=move |ev| reboot.set(event_target_checked(&ev))/>
+                                    " Reboot host after upgrade"
+                                </label>
+                            })}
+                            <div class="buttons">
+                                <button type="button" class="primary" on:click=move |_| start()>"OK"</button>
+                                <button type="button" on:click=move |_| close.run(())>"Cancel"</button>
+                            </div>
+                        }
+                    }
+                }>
+                <h2 id="upgrade-title">"Upgrade Host"</h2>
                 <p>"There are running VMs on the host. Would you like to continue?"</p>
                 <div class="buttons">
                     <button type="button" class="primary" on:click=move |_| confirming.set(false)>"OK"</button>
-                    <button type="button" on:click=move |_| close()>"Cancel"</button>
+                    <button type="button" on:click=move |_| close.run(())>"Cancel"</button>
                 </div>
-            </dialog>
-        </Show>
+            </Show>
+        </Modal>
     }
+}
+
+/// What a node's upgrade installs, in words: the image it moves to.
+fn node_image_words(host: &Host) -> String {
+    match host.available_updates.first() {
+        Some(image) => format!(
+            "install the new oVirt Node image {} (now {}) as a whole;",
+            image.available_version, image.current_version
+        ),
+        None => "install the new oVirt Node image as a whole;".to_string(),
+    }
+}
+
+/// The CSS selector of a host's row in the hosts list (where the focus goes back to).
+pub fn row_selector(host: &Host) -> String {
+    format!("tr[data-host-id=\"{}\"]", host.id)
 }
 
 /// The job this browser started on a host, while it runs and just after: phase and progress.

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::modal::Modal;
 use super::portal::Portal;
 use crate::api::Host;
 
@@ -61,13 +62,8 @@ pub fn global_ha_action(host: &Host) -> Option<(&'static str, bool)> {
 #[component]
 pub fn GlobalHaDialog(host: Host, enable: bool) -> impl IntoView {
     let portal = Portal::get();
-    let close = move || portal.global_ha_dialog.set(None);
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            portal.global_ha_dialog.set(None);
-        }
-    });
-    on_cleanup(move || escape.remove());
+    let close = Callback::new(move |()| portal.global_ha_dialog.set(None));
+    let return_to = super::host_actions::row_selector(&host);
     let (title, text) = if enable {
         (
             "Enable Global HA Maintenance",
@@ -80,17 +76,16 @@ pub fn GlobalHaDialog(host: Host, enable: bool) -> impl IntoView {
         )
     };
     view! {
-        <div class="backdrop" on:click=move |_| close()></div>
-        <dialog open class="dialog" aria-labelledby="global-ha-title">
+        <Modal labelledby="global-ha-title" on_close=close return_to>
             <h2 id="global-ha-title">{title}</h2>
             <p>{text}</p>
             <div class="buttons">
                 <button type="button" class="primary" on:click=move |_| {
-                    close();
+                    close.run(());
                     portal.global_ha(&host, enable);
                 }>"OK"</button>
-                <button type="button" on:click=move |_| close()>"Cancel"</button>
+                <button type="button" on:click=move |_| close.run(())>"Cancel"</button>
             </div>
-        </dialog>
+        </Modal>
     }
 }

@@ -1,9 +1,13 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use super::{error_text, GlobalHaDialog, Portal, UpgradeDialog};
+use super::{
+    error_text, GlobalHaDialog, MigrateDialog, Modal, Portal, ReinstallDialog, Theme, UpgradeDialog,
+};
 use crate::api::{Caller, EngineStatus};
-use crate::rpc::{check_engine_now, dismiss_engine_update, get_engine, get_engine_notice};
+use crate::rpc::{
+    check_engine_now, close_engine_notice, dismiss_engine_update, get_engine, get_engine_notice,
+};
 
 /// The frame around every signed-in page: navigation, the user menu and the About dialog.
 #[component]
@@ -13,6 +17,7 @@ pub fn Layout() -> impl IntoView {
     let about_open = RwSignal::new(false);
     let engine_notice = Resource::new(|| (), |_| get_engine_notice());
     let notice_dismissed = RwSignal::new(false);
+    let theme = Theme::get();
 
     view! {
         <header class="topbar">
@@ -40,6 +45,11 @@ pub fn Layout() -> impl IntoView {
                 </summary>
                 <div class="menu" role="menu">
                     <button type="button" role="menuitem" on:click=move |_| about_open.set(true)>"About"</button>
+                    <button type="button" role="menuitemcheckbox"
+                        aria-checked=move || theme.is_dark().to_string()
+                        on:click=move |_| theme.toggle()>
+                        "Dark theme"
+                    </button>
                     <form method="post" action="/logout">
                         <button type="submit" role="menuitem">"Log out"</button>
                     </form>
@@ -59,6 +69,8 @@ pub fn Layout() -> impl IntoView {
             </Suspense>
         </Show>
         {move || portal.upgrade_dialog.get().map(|host| view! { <UpgradeDialog host/> })}
+        {move || portal.reinstall_dialog.get().map(|host| view! { <ReinstallDialog host/> })}
+        {move || portal.migrate_dialog.get().map(|target| view! { <MigrateDialog target/> })}
         {move || portal.global_ha_dialog.get().map(|(host, enable)| view! { <GlobalHaDialog host enable/> })}
         {move || portal.notice.get().map(|notice| view! {
             <p class="notice" role="status">
@@ -73,10 +85,12 @@ pub fn Layout() -> impl IntoView {
 }
 
 /// After login, an admin is told once per version: "An update for the engine is available".
-/// Dismiss stores the choice for this user and version on the server.
+/// Dismiss stores the choice for this user and version on the server (never again); Close or
+/// Escape only closes it for this session (it comes back at the next login).
 #[component]
 fn EngineUpdateDialog(status: EngineStatus, dismissed: RwSignal<bool>) -> impl IntoView {
     let version = status.available_version.clone().unwrap_or_default();
+    let for_close = version.clone();
     let dismiss = move |_| {
         dismissed.set(true);
         let version = version.clone();
@@ -86,13 +100,21 @@ fn EngineUpdateDialog(status: EngineStatus, dismissed: RwSignal<bool>) -> impl I
             }
         });
     };
+    let close = Callback::new(move |()| {
+        dismissed.set(true);
+        let version = for_close.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(error) = close_engine_notice(version).await {
+                Portal::get().notice.set(Some(error_text(error)));
+            }
+        });
+    });
     let text = format!(
         "An update for the engine is available: {}",
         status.available_version.clone().unwrap_or_default()
     );
     view! {
-        <div class="backdrop"></div>
-        <dialog open class="dialog" aria-labelledby="engine-update-title">
+        <Modal labelledby="engine-update-title" on_close=close>
             <h2 id="engine-update-title">"Engine update"</h2>
             <p>{text}</p>
             <p>{format!("The engine runs {}.", status.version)}</p>
@@ -102,8 +124,12 @@ fn EngineUpdateDialog(status: EngineStatus, dismissed: RwSignal<bool>) -> impl I
                     <p><a href=url target="_blank" rel="noopener noreferrer">"Release notes"</a></p>
                 }
             })}
-            <button type="button" class="primary" on:click=dismiss>"Dismiss"</button>
-        </dialog>
+            <p class="hint">"Close shows it again at your next login; Dismiss hides this version for good."</p>
+            <div class="buttons">
+                <button type="button" class="primary" on:click=dismiss>"Dismiss"</button>
+                <button type="button" on:click=move |_| close.run(())>"Close"</button>
+            </div>
+        </Modal>
     }
 }
 
@@ -123,22 +149,8 @@ fn AboutDialog(on_close: Callback<()>) -> impl IntoView {
             checked.update(|n| *n += 1);
         });
     };
-    // Escape closes the dialog wherever the focus is; the close button takes the focus.
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            on_close.run(());
-        }
-    });
-    on_cleanup(move || escape.remove());
-    let close_button = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move |_| {
-        if let Some(button) = close_button.get() {
-            let _ = button.focus();
-        }
-    });
     view! {
-        <div class="backdrop" on:click=move |_| on_close.run(())></div>
-        <dialog open class="dialog" aria-labelledby="about-title">
+        <Modal labelledby="about-title" on_close return_to=".usermenu summary">
             <h2 id="about-title">"About Uplift"</h2>
             <p>"Upgrade manager for virtualization clusters."</p>
             <Transition fallback=|| ()>
@@ -166,7 +178,7 @@ fn AboutDialog(on_close: Callback<()>) -> impl IntoView {
                     }
                 })}
             </Transition>
-            <button type="button" node_ref=close_button on:click=move |_| on_close.run(())>"Close"</button>
-        </dialog>
+            <button type="button" autofocus on:click=move |_| on_close.run(())>"Close"</button>
+        </Modal>
     }
 }

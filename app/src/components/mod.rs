@@ -6,23 +6,32 @@ mod hosted_engine;
 mod layout;
 #[cfg(feature = "hydrate")]
 mod live;
+mod memory_bars;
+mod modal;
 mod pager;
 mod portal;
 mod status;
+mod theme;
 mod timeline;
+mod vm_migrate;
 
 pub use filters::{
     query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, SearchField,
 };
 pub use host_actions::{
-    HostContextMenu, HostMenuBar, HostProgress, MenuAt, UpgradeAlert, UpgradeDialog,
+    HostContextMenu, HostMenuBar, HostProgress, MenuAt, ReinstallDialog, UpgradeAlert,
+    UpgradeDialog,
 };
 pub use hosted_engine::{EngineCrown, GlobalHaDialog, HaLine};
 pub use layout::Layout;
+pub use memory_bars::MemoryBars;
+pub use modal::Modal;
 pub use pager::Pager;
 pub use portal::{error_text, Portal};
 pub use status::{HostStatusBadge, VmStatusBadge};
+pub use theme::{Theme, ThemeRoot};
 pub use timeline::{duration, epoch_seconds, Bar, Timeline};
+pub use vm_migrate::{verdict_words, MigrateDialog, MigrateTarget};
 
 use leptos::prelude::*;
 

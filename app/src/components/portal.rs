@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::api::{Caller, HaMaintenance, HaMode, Host, Job};
+use super::vm_migrate::MigrateTarget;
+use crate::api::{Caller, HaMaintenance, HaMode, Host, HostReinstall, Job};
 use crate::rpc::{
-    activate_host, check_host, deactivate_host, get_job, set_ha_maintenance, upgrade_host, whoami,
+    activate_host, check_host, deactivate_host, get_job, reinstall_host, set_ha_maintenance,
+    upgrade_host, whoami,
 };
 
 #[derive(Clone, Copy)]
@@ -21,6 +23,9 @@ pub struct Portal {
     pub host_jobs: RwSignal<HashMap<String, Job>>,
     pub notice: RwSignal<Option<String>>,
     pub upgrade_dialog: RwSignal<Option<Host>>,
+    pub reinstall_dialog: RwSignal<Option<Host>>,
+    /// The VM whose Migrate dialog is open.
+    pub migrate_dialog: RwSignal<Option<MigrateTarget>>,
     /// Global HA maintenance asked for on this host, waiting for the admin's confirmation:
     /// the host, and whether to enable it.
     pub global_ha_dialog: RwSignal<Option<(Host, bool)>>,
@@ -35,6 +40,8 @@ impl Portal {
             host_jobs: RwSignal::new(HashMap::new()),
             notice: RwSignal::new(None),
             upgrade_dialog: RwSignal::new(None),
+            reinstall_dialog: RwSignal::new(None),
+            migrate_dialog: RwSignal::new(None),
             global_ha_dialog: RwSignal::new(None),
         };
         provide_context(portal);
@@ -78,20 +85,28 @@ impl Portal {
         started: String,
         action: impl std::future::Future<Output = Result<Job, ServerFnError>> + 'static,
     ) {
-        let host_id = key.to_string();
-        self.notice.set(Some(started));
+        let key = key.to_string();
+        self.notice.set(Some(started.clone()));
         leptos::task::spawn_local(async move {
             match action.await {
-                Ok(job) => {
-                    let id = job.id.clone();
-                    self.watching.update(|w| w.push((id.clone(), host_id)));
-                    self.job_changed(job);
-                    // A quick job may have ended before it was followed: ask once more.
-                    if let Ok(latest) = get_job(id).await {
-                        self.job_changed(latest);
-                    }
-                }
+                Ok(job) => self.track(&key, started, job),
                 Err(error) => self.notice.set(Some(error_text(error))),
+            }
+        });
+    }
+
+    /// Follows a job started here: `key` is what it works on; its final message becomes the
+    /// notice.
+    pub fn track(self, key: &str, started: String, job: Job) {
+        self.notice.set(Some(started));
+        let id = job.id.clone();
+        self.watching
+            .update(|w| w.push((id.clone(), key.to_string())));
+        self.job_changed(job);
+        leptos::task::spawn_local(async move {
+            // A quick job may have ended before it was followed: ask once more.
+            if let Ok(latest) = get_job(id).await {
+                self.job_changed(latest);
             }
         });
     }
@@ -111,6 +126,15 @@ impl Portal {
             &host.id,
             format!("Upgrading {}…", host.name),
             upgrade_host(host.id.clone(), reboot),
+        );
+    }
+
+    /// Reinstalls a host in maintenance or whose install failed.
+    pub fn reinstall(self, host: &Host, request: HostReinstall) {
+        self.follow(
+            &host.id,
+            format!("Reinstalling {}…", host.name),
+            reinstall_host(host.id.clone(), request),
         );
     }
 

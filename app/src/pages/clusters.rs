@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
+use super::cluster_settings::ClusterSettings;
 use crate::api::{Caller, Cluster};
 use crate::components::{LoadError, Loading, Portal};
 use crate::rpc::{check_cluster, get_cluster, list_clusters};
@@ -116,7 +117,7 @@ pub fn ClusterPage() -> impl IntoView {
                         <Title text=c.name.clone()/>
                         <p class="crumbs"><A href="/clusters">"Clusters"</A>" / "{c.name.clone()}</p>
                         <h1>{c.name.clone()}</h1>
-                        <ClusterActions cluster=c.clone() me/>
+                        <ClusterActions cluster=c.clone() me=me.clone()/>
                         <dl class="facts">
                             <dt>"Compatibility Version"</dt><dd>{c.compatibility_version.clone()}</dd>
                             <dt>"Scheduling Policy"</dt><dd>{c.scheduling_policy.clone()}</dd>
@@ -126,6 +127,7 @@ pub fn ClusterPage() -> impl IntoView {
                             <dt>"Upgrade Status"</dt><dd><UpgradeStatus cluster=c.clone()/></dd>
                             <dt>"Events"</dt><dd><A href=format!("/events?cluster={}", c.id)>"Events of this cluster"</A></dd>
                         </dl>
+                        <ClusterSettings cluster=c.clone() admin=me.as_ref().is_some_and(Caller::is_admin)/>
                     }.into_any(),
                 }
             })}

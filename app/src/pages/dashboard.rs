@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::{HostStatusBadge, LoadError, Loading, Portal};
+use crate::components::{HostStatusBadge, LoadError, Loading, MemoryBars, Portal};
 use crate::rpc::{get_dashboard, list_clusters};
 
 #[component]
@@ -42,6 +42,7 @@ pub fn DashboardPage() -> impl IntoView {
                             <A href="/hosts?updates=1" attr:class="tile"><span class="count">{d.hosts_with_updates}</span>" Hosts with updates"</A>
                             <A href="/vms" attr:class="tile"><span class="count">{d.vms_running}</span>" of "{d.vms}" VMs running"</A>
                         </div>
+                        <MemoryBars clusters=d.memory/>
                         <h2>"Hosts by status"</h2>
                         <ul class="status-counts">
                             {d.hosts_by_status.into_iter().map(|(status, count)| view! {

@@ -10,7 +10,7 @@ use super::job::StepsTable;
 use crate::api::{
     ApplianceRollback, ApplianceUpgrade, HostedEngineInfo, PreflightLine, UploadedArchive,
 };
-use crate::components::{error_text, LoadError, Loading, Portal};
+use crate::components::{error_text, LoadError, Loading, Modal, Portal};
 use crate::rpc::{
     appliance_preflight, delete_engine_backup, get_hosted_engine, get_job, rollback_appliance,
     upgrade_appliance,
@@ -163,16 +163,9 @@ fn Overview(
 /// A confirmation in the seed's words; Escape or No closes it.
 #[component]
 fn Confirm(ask: Ask, close: Callback<()>) -> impl IntoView {
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            close.run(());
-        }
-    });
-    on_cleanup(move || escape.remove());
     let yes = ask.yes;
     view! {
-        <div class="backdrop" on:click=move |_| close.run(())></div>
-        <dialog open class="dialog" aria-labelledby="confirm-title">
+        <Modal labelledby="confirm-title" on_close=close>
             <h2 id="confirm-title">{ask.title}</h2>
             <p>{ask.text}</p>
             <div class="buttons">
@@ -182,7 +175,7 @@ fn Confirm(ask: Ask, close: Callback<()>) -> impl IntoView {
                 }>"Yes"</button>
                 <button type="button" on:click=move |_| close.run(())>"No"</button>
             </div>
-        </dialog>
+        </Modal>
     }
     .into_any()
 }

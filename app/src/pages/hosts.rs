@@ -88,6 +88,7 @@ pub fn HostsPage() -> impl IntoView {
                                     <SortHeader column=HostSort::Name/>
                                     <SortHeader column=HostSort::Cluster/>
                                     <SortHeader column=HostSort::Status/>
+                                    <th>"Type"</th>
                                     <SortHeader column=HostSort::Os/>
                                     <SortHeader column=HostSort::VmCount/>
                                     <SortHeader column=HostSort::Memory/>
@@ -155,7 +156,28 @@ fn keyboard_menu(ev: &leptos::ev::KeyboardEvent) -> Option<(i32, i32)> {
     Some((rect.left() as i32 + 24, rect.bottom() as i32))
 }
 
-/// A host row: click selects it, right click (or the context-menu key) opens its menu.
+/// ArrowDown and ArrowUp on a row move the focus (and so the selection) to the next or
+/// previous row; true when the key was one of them.
+fn step_row(ev: &leptos::ev::KeyboardEvent) -> bool {
+    use leptos::wasm_bindgen::JsCast;
+    let Some(row) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return false;
+    };
+    let next = match ev.key().as_str() {
+        "ArrowDown" => row.next_element_sibling(),
+        "ArrowUp" => row.previous_element_sibling(),
+        _ => return false,
+    };
+    if let Some(next) = next.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = next.focus();
+    }
+    true
+}
+
+/// A host row: focus or a click selects it, right click (or the context-menu key) opens its menu.
 #[component]
 fn HostRow(
     host: Host,
@@ -171,13 +193,16 @@ fn HostRow(
     };
     let select = {
         let id = id.clone();
-        move |_| selected.set(Some(id.clone()))
+        move || selected.set(Some(id.clone()))
     };
+    let on_focus = select.clone();
     let for_mouse = host.clone();
     let for_keys = host.clone();
     view! {
-        <tr data-host=host.name.clone() tabindex="0" aria-selected=move || is_selected().to_string()
-            on:click=select
+        <tr data-host=host.name.clone() data-host-id=host.id.clone() tabindex="0"
+            aria-selected=move || is_selected().to_string()
+            on:click=move |_| select()
+            on:focus=move |_| on_focus()
             on:contextmenu=move |ev| {
                 ev.prevent_default();
                 selected.set(Some(for_mouse.id.clone()));
@@ -188,11 +213,14 @@ fn HostRow(
                     ev.prevent_default();
                     selected.set(Some(for_keys.id.clone()));
                     menu.set(Some(MenuAt { host: for_keys.clone(), x, y }));
+                } else if step_row(&ev) {
+                    ev.prevent_default();
                 }
             }>
             <td><A href=href>{name}</A></td>
             <td>{host.cluster.name.clone()}</td>
             <td><HostStatusBadge status=host.status/></td>
+            <td>{host.host_type.label()}</td>
             <td>{host.os.clone()}</td>
             <td>{host.vm_count}</td>
             <td>{format!("{} / {}", gib(host.memory_mb.used), gib(host.memory_mb.total))}</td>
@@ -275,10 +303,15 @@ fn HostGeneral(host: Host) -> impl IntoView {
                 <dt>"Address"</dt><dd>{host.address.clone()}</dd>
                 <dt>"Cluster"</dt><dd><A href=format!("/clusters/{}", host.cluster.id)>{host.cluster.name.clone()}</A></dd>
                 <dt>"Status"</dt><dd>{host.status.label()}</dd>
+                <dt>"Type"</dt><dd>{host.host_type.label()}</dd>
                 <dt>"OS"</dt><dd>{host.os.clone()}</dd>
                 <dt>"Memory"</dt><dd>{format!("{} used of {}", gib(host.memory_mb.used), gib(host.memory_mb.total))}</dd>
                 <dt>"VMs"</dt><dd><A href=format!("/vms?host={}", host.id)>{host.vm_count}</A></dd>
                 <dt>"Supported Cluster Levels"</dt><dd>{levels}</dd>
+                {(!host.levels_after_upgrade.is_empty()).then(|| view! {
+                    <dt>"Cluster Levels After Upgrade"</dt>
+                    <dd>{host.levels_after_upgrade.join(", ")}</dd>
+                })}
                 <dt>"Last Update Check"</dt><dd>{last_check}</dd>
                 <dt>"Events"</dt><dd><A href=format!("/events?host={}", host.id)>"Events of this host"</A></dd>
             </dl>

@@ -1,5 +1,6 @@
 //! One module per screen of SPEC §7.
 
+mod cluster_settings;
 mod clusters;
 mod config;
 mod dashboard;

@@ -17,7 +17,7 @@ use crate::components::{
 };
 use crate::rpc::{
     control_job, get_cluster, get_job, list_events, list_hosts, plan_upgrade, run_host_jobs,
-    start_upgrade,
+    run_waiting_hosts, start_upgrade,
 };
 
 /// The wizard's answers so far. Kept outside the page's data, so refreshes never lose them.
@@ -456,6 +456,11 @@ fn RunProgress(job_id: String) -> impl IntoView {
         move || (id.clone(), portal.version.get()),
         |(id, _)| run_host_jobs(id),
     );
+    let id = job_id.clone();
+    let waiting = Resource::new(
+        move || (id.clone(), portal.version.get()),
+        |(id, _)| run_waiting_hosts(id),
+    );
     let confirm_cancel = RwSignal::new(false);
     let act = move |control: JobControl| {
         let id = job_id.clone();
@@ -484,8 +489,11 @@ fn RunProgress(job_id: String) -> impl IntoView {
                     .await
                     .map(|page| page.items)
                     .unwrap_or_default();
+                    let waiting = waiting.await.unwrap_or_default();
                     let percent = run.percent_complete.round();
                     let bars = actual_bars(&run, &hosts);
+                    let waves_started = bars.iter().map(|b| b.wave).max().unwrap_or(0);
+                    let host_waves: Vec<usize> = bars.iter().map(|b| b.wave).collect();
                     let elapsed = bars.iter().map(|b| b.end).fold(0.0, f64::max);
                     let eta = if run.status.is_final() {
                         run.message.clone().unwrap_or_default()
@@ -528,16 +536,33 @@ fn RunProgress(job_id: String) -> impl IntoView {
                             <Timeline bars label="Upgrade timeline"/>
                             <h2>"Hosts"</h2>
                             <table class="grid">
-                                <thead><tr><th>"Host"</th><th>"Status"</th><th>"Phase"</th><th>"Outcome"</th></tr></thead>
-                                <tbody>{hosts.iter().map(|job| {
+                                <thead><tr><th>"Host"</th><th>"Wave"</th><th>"Status"</th><th>"Phase"</th><th>"Outcome"</th></tr></thead>
+                                <tbody>{hosts.iter().zip(host_waves).map(|(job, wave)| {
                                     let host = job.steps.iter().find_map(|s| s.host.clone());
                                     let phase = job.steps.last().map(|s| s.phase.clone()).unwrap_or_default();
                                     view! {
                                         <tr>
                                             <td>{host.map(|h| view! { <A href=format!("/hosts/{}", h.id)>{h.name}</A> })}</td>
+                                            <td>{wave}</td>
                                             <td>{job.status.label()}</td>
                                             <td>{phase}</td>
                                             <td>{job.message.clone().unwrap_or_default()}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                                {waiting.into_iter().map(|w| {
+                                    let (wave, status) = match w.wave {
+                                        Some(n) => ((waves_started + n as usize).to_string(), "Not started"),
+                                        None if run.status.is_final() => ("—".to_string(), "Not upgraded"),
+                                        None => ("—".to_string(), "Not started"),
+                                    };
+                                    view! {
+                                        <tr class="waiting">
+                                            <td><A href=format!("/hosts/{}", w.host.id)>{w.host.name}</A></td>
+                                            <td>{wave}</td>
+                                            <td>{status}</td>
+                                            <td>{format!("host is {}", w.status.label())}</td>
+                                            <td></td>
                                         </tr>
                                     }
                                 }).collect_view()}</tbody>

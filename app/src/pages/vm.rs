@@ -6,7 +6,9 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::api::{Caller, HostVerdict, Placement, Vm, VmAction};
-use crate::components::{error_text, gib, LoadError, Loading, Portal, VmStatusBadge};
+use crate::components::{
+    error_text, gib, verdict_words, LoadError, Loading, MigrateTarget, Modal, Portal, VmStatusBadge,
+};
 use crate::rpc::{act_on_vm, get_vm, get_vm_placement};
 
 /// How many hosts the Placement panel lists before "Show all".
@@ -27,12 +29,6 @@ pub fn VmPage() -> impl IntoView {
     // Kept outside the data's Transition: the event stream refreshes the page whenever
     // anything happens, and an open confirmation must survive that.
     let confirm = RwSignal::new(None::<VmAction>);
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            confirm.set(None);
-        }
-    });
-    on_cleanup(move || escape.remove());
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
@@ -87,13 +83,20 @@ fn VmActions(vm: Vm, me: Option<Caller>, confirm: RwSignal<Option<VmAction>>) ->
         });
     };
     let start = run.clone();
-    let confirmed = run.clone();
+    let confirmed = Callback::new(move |()| {
+        if let Some(action) = confirm.get_untracked() {
+            run(action)
+        }
+    });
+    let cancel = Callback::new(move |()| confirm.set(None));
     let question = move || match confirm.get() {
         Some(VmAction::Suspend) => {
             format!("Suspend VM {name}? Its memory is saved and it stops running.")
         }
         _ => format!("Stop VM {name}? It shuts down and runs nowhere until started again."),
     };
+    let target = MigrateTarget::of(&vm);
+    let movable = target.is_some();
     view! {
         <div class="menubar" role="toolbar" aria-label="VM actions">
             <button type="button" disabled=move || !admin || running || busy.get()
@@ -102,22 +105,27 @@ fn VmActions(vm: Vm, me: Option<Caller>, confirm: RwSignal<Option<VmAction>>) ->
                 on:click=move |_| confirm.set(Some(VmAction::Stop))>"Stop"</button>
             <button type="button" disabled=move || !admin || !running || busy.get()
                 on:click=move |_| confirm.set(Some(VmAction::Suspend))>"Suspend"</button>
+            <button type="button" disabled=move || !admin || !movable || busy.get()
+                on:click=move |_| portal.migrate_dialog.set(target.clone())>"Migrate…"</button>
         </div>
         <Show when=move || confirm.get().is_some()>
-            <div class="backdrop" on:click=move |_| confirm.set(None)></div>
-            <dialog open class="dialog" aria-labelledby="vm-confirm-title">
-                <h2 id="vm-confirm-title">"Confirm"</h2>
-                <p>{question.clone()}</p>
-                <div class="buttons">
-                    <button type="button" class="primary"
-                        on:click={
-                            let confirmed = confirmed.clone();
-                            move |_| if let Some(action) = confirm.get_untracked() { confirmed(action) }
-                        }>"OK"</button>
-                    <button type="button" on:click=move |_| confirm.set(None)>"Cancel"</button>
-                </div>
-            </dialog>
+            <VmConfirm question=question() ok=confirmed cancel/>
         </Show>
+    }
+}
+
+/// "Stop VM …?" or "Suspend VM …?" with OK and Cancel.
+#[component]
+fn VmConfirm(question: String, ok: Callback<()>, cancel: Callback<()>) -> impl IntoView {
+    view! {
+        <Modal labelledby="vm-confirm-title" on_close=cancel>
+            <h2 id="vm-confirm-title">"Confirm"</h2>
+            <p>{question}</p>
+            <div class="buttons">
+                <button type="button" class="primary" on:click=move |_| ok.run(())>"OK"</button>
+                <button type="button" on:click=move |_| cancel.run(())>"Cancel"</button>
+            </div>
+        </Modal>
     }
 }
 
@@ -190,29 +198,7 @@ fn PlacementPanel(placement: Placement) -> impl IntoView {
 
 #[component]
 fn VerdictRow(row: HostVerdict) -> impl IntoView {
-    let (verdict, why) = match (&row.filter, row.score) {
-        (Some(filter), _) => (
-            format!("Rejected by {filter}"),
-            row.reason.clone().unwrap_or_default(),
-        ),
-        (None, score) => {
-            let parts: Vec<String> = row
-                .weights
-                .iter()
-                .map(|w| format!("{} {}", w.unit, w.score))
-                .collect();
-            let why = if parts.is_empty() {
-                "no weights: first host by name".to_string()
-            } else {
-                format!(
-                    "penalty {} ({})",
-                    score.unwrap_or_default(),
-                    parts.join(", ")
-                )
-            };
-            ("Candidate".to_string(), why)
-        }
-    };
+    let (verdict, why) = verdict_words(&row);
     let rejected = row.filter.is_some();
     view! {
         <tr class:rejected=rejected>

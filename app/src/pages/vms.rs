@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::api::{VmQuery, DEFAULT_PER_PAGE};
+use crate::api::{Caller, VmQuery, DEFAULT_PER_PAGE};
 use crate::components::{
     gib, query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, LoadError,
-    Loading, Pager, SearchField, VmStatusBadge,
+    Loading, MigrateTarget, Pager, Portal, SearchField, VmStatusBadge,
 };
 use crate::rpc::list_vms;
 
@@ -22,7 +22,11 @@ pub fn VmsPage() -> impl IntoView {
             per_page: Some(DEFAULT_PER_PAGE),
         }
     });
-    let vms = Resource::new(move || query.get(), list_vms);
+    let portal = Portal::get();
+    let vms = Resource::new(
+        move || (query.get(), portal.version.get()),
+        |(q, _)| list_vms(q),
+    );
 
     view! {
         <Title text="VMs"/>
@@ -33,8 +37,9 @@ pub fn VmsPage() -> impl IntoView {
             <ChoiceField label="Status" name="status" any="Any status"
                 selected=Signal::derive(move || query.read().status)/>
         </FilterBar>
-        <Suspense fallback=Loading>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
+                let admin = portal.me.await.ok().flatten().as_ref().is_some_and(Caller::is_admin);
                 match vms.await {
                     Err(error) => view! { <LoadError error/> }.into_any(),
                     Ok(page) => {
@@ -44,9 +49,13 @@ pub fn VmsPage() -> impl IntoView {
                                 <thead><tr>
                                     <th>"Name"</th><th>"Status"</th><th>"Host"</th><th>"Memory"</th>
                                     <th>"Migration"</th><th>"Migrations"</th>
+                                    <th><span class="visually-hidden">"Actions"</span></th>
                                 </tr></thead>
                                 <tbody>
-                                    {page.items.into_iter().map(|vm| view! {
+                                    {page.items.into_iter().map(|vm| {
+                                        let target = MigrateTarget::of(&vm);
+                                        let label = format!("Migrate {}", vm.name);
+                                        view! {
                                         <tr>
                                             <td><A href=format!("/vms/{}", vm.id)>{vm.name}</A></td>
                                             <td><VmStatusBadge status=vm.status/></td>
@@ -54,8 +63,14 @@ pub fn VmsPage() -> impl IntoView {
                                             <td>{gib(vm.memory_mb)}</td>
                                             <td>{vm.migration.label()}</td>
                                             <td>{vm.migrations}</td>
+                                            <td>{(admin && target.is_some()).then(|| view! {
+                                                <button type="button" class="small" aria-label=label
+                                                    on:click=move |_| portal.migrate_dialog.set(target.clone())>
+                                                    "Migrate…"
+                                                </button>
+                                            })}</td>
                                         </tr>
-                                    }).collect_view()}
+                                    }}).collect_view()}
                                 </tbody>
                             </table>
                             <Pager page=page.page pages total=page.total/>
@@ -63,6 +78,6 @@ pub fn VmsPage() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }

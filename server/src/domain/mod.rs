@@ -5,43 +5,9 @@ pub mod os;
 pub mod packages;
 pub mod version;
 
-use serde::Deserialize;
-
-/// A cluster's scheduling policy (SPEC §8). The policy units behind each arrive with the
-/// scheduler; here it is the name a cluster carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SchedulingPolicy {
-    None,
-    EvenlyDistributed,
-    PowerSaving,
-    InClusterUpgrade,
-    ClusterMaintenance,
-}
-
-impl SchedulingPolicy {
-    pub const ALL: [SchedulingPolicy; 5] = [
-        SchedulingPolicy::None,
-        SchedulingPolicy::EvenlyDistributed,
-        SchedulingPolicy::PowerSaving,
-        SchedulingPolicy::InClusterUpgrade,
-        SchedulingPolicy::ClusterMaintenance,
-    ];
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == value)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SchedulingPolicy::None => "none",
-            SchedulingPolicy::EvenlyDistributed => "evenly_distributed",
-            SchedulingPolicy::PowerSaving => "power_saving",
-            SchedulingPolicy::InClusterUpgrade => "in_cluster_upgrade",
-            SchedulingPolicy::ClusterMaintenance => "cluster_maintenance",
-        }
-    }
-}
+/// A cluster's scheduling policy (SPEC §8), named once for the API, the portal and the fleet
+/// file in `app::api`.
+pub use app::api::SchedulingPolicy;
 
 /// Whether a host in this status may carry running VMs. Hosts that are in maintenance, being
 /// installed, rebooting or down cannot.

@@ -124,6 +124,10 @@ pub trait Driver: Send + Sync + 'static {
         monitored: &Monitored,
     ) -> Result<Installed, DriverError>;
 
+    /// Redeploys the host's management software (seed 000's re-install flow): the installed
+    /// `monitored` packages again, at their version; safe to repeat.
+    async fn reinstall(&self, host_id: &str, monitored: &Monitored) -> Result<(), DriverError>;
+
     /// Reboots the host; returns when its reboot is done (it may not answer at once).
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError>;
 

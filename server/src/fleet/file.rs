@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use app::api::{HostStatus, MigrationMode, VmStatus};
+use app::api::{HostStatus, HostType, MigrationMode, VmStatus};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -148,6 +148,9 @@ pub struct Repository {
     pub supported_cluster_levels: Vec<String>,
     #[serde(default)]
     pub packages: BTreeMap<String, String>,
+    /// The oVirt Node image version the repository offers node hosts.
+    #[serde(default)]
+    pub node_image: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +186,7 @@ pub enum FailMode {
     Upgrade,
     Reboot,
     Maintenance,
+    Reinstall,
 }
 
 impl FailMode {
@@ -193,6 +197,7 @@ impl FailMode {
             FailMode::Upgrade => "upgrade",
             FailMode::Reboot => "reboot",
             FailMode::Maintenance => "maintenance",
+            FailMode::Reinstall => "reinstall",
         }
     }
 }
@@ -221,6 +226,12 @@ pub struct HostSpec {
     pub address: Option<String>,
     #[serde(default = "default_host_status")]
     pub status: HostStatus,
+    /// `plain` (the default) or `node`: an oVirt Node, upgraded as a whole image.
+    #[serde(default = "plain_type", rename = "type")]
+    pub host_type: Spanned<HostType>,
+    /// A node's image version (nodes only).
+    #[serde(default)]
+    pub image: Option<String>,
     pub os: String,
     #[serde(default = "default_cpu_cores")]
     pub cpu_cores: u32,
@@ -233,6 +244,9 @@ pub struct HostSpec {
     pub upgrade_seconds: f64,
     #[serde(default = "default_reboot_seconds")]
     pub reboot_seconds: f64,
+    /// How long redeploying the host's management software takes.
+    #[serde(default = "default_reinstall_seconds")]
+    pub reinstall_seconds: f64,
     #[serde(default)]
     pub fail: FailMode,
     #[serde(default)]
@@ -240,6 +254,10 @@ pub struct HostSpec {
     /// The storage pool manager of its cluster (SPEC §9).
     #[serde(default = "not_spm")]
     pub spm: Spanned<bool>,
+}
+
+fn plain_type() -> Spanned<HostType> {
+    Spanned::new(0..0, HostType::Plain)
 }
 
 fn not_spm() -> Spanned<bool> {
@@ -251,6 +269,9 @@ fn default_host_status() -> HostStatus {
 }
 fn default_cpu_cores() -> u32 {
     32
+}
+fn default_reinstall_seconds() -> f64 {
+    30.0
 }
 fn default_upgrade_seconds() -> f64 {
     240.0
@@ -265,6 +286,30 @@ impl HostSpec {
     }
     pub fn memory_mb(&self) -> u64 {
         gb_to_mb(*self.memory_gb.get_ref())
+    }
+
+    /// A node has an image version and no package list; a plain host no image.
+    fn validate_type(&self) -> Result<(), (std::ops::Range<usize>, String)> {
+        let name = self.name.get_ref();
+        let span = || match self.host_type.span() {
+            span if span.is_empty() => self.name.span(),
+            span => span,
+        };
+        match (self.host_type.get_ref(), &self.image) {
+            (HostType::Node, None) => Err((
+                span(),
+                format!("node host {name} needs its image version (image = \"4.5.2\")"),
+            )),
+            (HostType::Node, Some(_)) if !self.packages.is_empty() => Err((
+                span(),
+                format!("node host {name} is upgraded as a whole image; it lists no packages"),
+            )),
+            (HostType::Plain, Some(_)) => Err((
+                span(),
+                format!("host {name} has an image, which only node hosts (type = \"node\") have"),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -378,6 +423,7 @@ impl Fleet {
                 ));
             }
             positive(&host.memory_gb, "memory_gb")?;
+            host.validate_type()?;
             if host.os.trim().is_empty() {
                 return Err((
                     host.name.span(),
@@ -705,5 +751,28 @@ memory_gb = 8
         let err = error_of("[simulation]\nspeed = = 1\n");
         assert_eq!(err.line, 2);
         assert_eq!(err.to_string().lines().count(), 1);
+    }
+
+    #[test]
+    fn node_hosts_have_an_image_and_no_packages() {
+        let node = "os = \"RHEL 8.9\"\ntype = \"node\"";
+        let fleet = Fleet::parse(
+            "f.toml",
+            &GOOD.replace("os = \"RHEL 8.9\"", &format!("{node}\nimage = \"4.5.2\"")),
+        )
+        .expect("a node with its image is valid");
+        assert_eq!(*fleet.hosts[0].host_type.get_ref(), HostType::Node);
+        let err = error_of(&GOOD.replace("os = \"RHEL 8.9\"", node));
+        assert_eq!(err.line, 13);
+        assert!(err.reason.contains("needs its image version"), "{err}");
+        let err = error_of(&GOOD.replace(
+            "os = \"RHEL 8.9\"",
+            &format!("{node}\nimage = \"4.5.2\"\npackages = {{ vdsm = \"1\" }}"),
+        ));
+        assert!(err.reason.contains("lists no packages"), "{err}");
+        let err = error_of(&GOOD.replace("os = \"RHEL 8.9\"", "os = \"x 1\"\nimage = \"1\""));
+        assert!(err.reason.contains("only node hosts"), "{err}");
+        let err = error_of(&GOOD.replace("os = \"RHEL 8.9\"", "os = \"x 1\"\ntype = \"ovirt\""));
+        assert!(err.reason.contains("ovirt"), "{err}");
     }
 }

@@ -157,6 +157,31 @@ pub fn available_updates(
     updates
 }
 
+/// The name a node's image update is listed under.
+pub const NODE_IMAGE: &str = "image";
+
+/// What a simulated host would install: a node its newer image, a plain host its packages.
+fn host_updates(
+    host: &SimHost,
+    repository: &Repository,
+    monitored: &Monitored,
+) -> Vec<AvailableUpdate> {
+    let Some(image) = &host.image else {
+        return available_updates(&host.packages, &host.os, repository, monitored);
+    };
+    repository
+        .node_image
+        .as_ref()
+        .filter(|offered| is_newer(offered, image))
+        .map(|offered| AvailableUpdate {
+            name: NODE_IMAGE.to_string(),
+            current_version: image.clone(),
+            available_version: offered.clone(),
+        })
+        .into_iter()
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl Driver for SimDriver {
     async fn engine_release(&self) -> Result<EngineRelease, DriverError> {
@@ -191,12 +216,7 @@ impl Driver for SimDriver {
                 "the package manager on the host failed (simulated: fail = \"check\")".into(),
             ));
         }
-        Ok(available_updates(
-            &host.packages,
-            &host.os,
-            &world.repository,
-            monitored,
-        ))
+        Ok(host_updates(&host, &world.repository, monitored))
     }
 
     async fn levels_after_upgrade(&self, host_id: &str) -> Result<Vec<String>, DriverError> {
@@ -300,7 +320,7 @@ impl Driver for SimDriver {
         let world = self.world().await?;
         let mut host = self.host(host_id).await?;
         let levels = world.repository.supported_cluster_levels.clone();
-        let updates = available_updates(&host.packages, &host.os, &world.repository, monitored);
+        let updates = host_updates(&host, &world.repository, monitored);
         if updates.is_empty() {
             // Nothing pending (an install done before a crash): nothing to do.
             return Ok(Installed {
@@ -317,7 +337,12 @@ impl Driver for SimDriver {
         }
         let mut os = host.os.clone();
         for update in updates {
-            if update.name == "os" {
+            if update.name == NODE_IMAGE {
+                self.store
+                    .set_sim_image(host_id, &update.available_version)
+                    .await
+                    .map_err(store_error)?;
+            } else if update.name == "os" {
                 os = update.available_version;
             } else {
                 host.packages.insert(update.name, update.available_version);
@@ -337,6 +362,19 @@ impl Driver for SimDriver {
             // The repository's packages bring the levels it lists.
             supported_cluster_levels: levels,
         })
+    }
+
+    async fn reinstall(&self, host_id: &str, _monitored: &Monitored) -> Result<(), DriverError> {
+        let world = self.world().await?;
+        let host = self.host(host_id).await?;
+        simulate(&world, host.reinstall_seconds).await;
+        if host.fail == FailMode::Reinstall.as_str() {
+            return Err(DriverError::Failed(
+                "deploying the host's management software failed (simulated: fail = \"reinstall\")"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError> {
@@ -439,6 +477,7 @@ mod tests {
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
+            node_image: Some("4.5.3".into()),
         }
     }
 
@@ -482,5 +521,27 @@ mod tests {
         )
         .is_empty());
         assert!(available_updates(&installed(&[]), "weird", &repository(), &monitored).is_empty());
+    }
+
+    #[test]
+    fn a_node_is_offered_its_newer_image_and_nothing_else() {
+        let monitored = Monitored::from_lists(["*"]);
+        let mut host = SimHost {
+            os: "RHEL 8.9".into(),
+            packages: installed(&[("vdsm", "4.50.2")]),
+            fail: "none".into(),
+            upgrade_seconds: 1.0,
+            reboot_seconds: 1.0,
+            reinstall_seconds: 1.0,
+            image: Some("4.5.2".into()),
+        };
+        let updates = host_updates(&host, &repository(), &monitored);
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].name, NODE_IMAGE);
+        assert_eq!(updates[0].available_version, "4.5.3");
+        host.image = Some("4.5.3".into());
+        assert!(host_updates(&host, &repository(), &monitored).is_empty());
+        host.image = None;
+        assert_eq!(host_updates(&host, &repository(), &monitored).len(), 2);
     }
 }

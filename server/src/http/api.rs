@@ -1,6 +1,9 @@
 //! The REST API of SPEC §4: thin handlers that parse, call the service and serialize.
 
-use app::api::{About, Cluster, ConfigEntry, Event, EventQuery, Host, HostQuery, Job, Vm, VmQuery};
+use app::api::{
+    About, Cluster, ConfigEntry, Event, EventQuery, Host, HostQuery, HostReinstall, Job, Vm,
+    VmQuery,
+};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -249,6 +252,21 @@ pub async fn host_upgrade(
         state
             .service
             .upgrade_host(Actor::User(&caller), &id, options)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/hosts/{id}/reinstall", tag = "hosts", params(("id" = String, Path, description = "The host id")), request_body = Option<HostReinstall>, responses((status = 202, description = "Started: the job that does it", body = Accepted), Refusals))]
+pub async fn host_reinstall(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<HostReinstall>,
+) -> HttpResult<Response> {
+    Ok(accepted(
+        state
+            .service
+            .reinstall_host(Actor::User(&caller), &id, request)
             .await?,
     ))
 }

@@ -100,6 +100,7 @@ pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Rou
         .routes(routes!(api::host_deactivate))
         .routes(routes!(api::host_activate))
         .routes(routes!(api::host_upgrade))
+        .routes(routes!(api::host_reinstall))
         .routes(routes!(hosted_engine::ha_maintenance))
         .routes(routes!(api::clusters))
         .routes(routes!(api::cluster, api::cluster_update))

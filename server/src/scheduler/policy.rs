@@ -77,7 +77,7 @@ mod tests {
     /// The Markdown table of docs/scheduling.md, rendered from the code.
     fn table() -> String {
         let mut out = String::from("| Policy | Filters | Weights |\n|---|---|---|\n");
-        for policy in SchedulingPolicy::ALL {
+        for &policy in SchedulingPolicy::ALL {
             let units = units(policy);
             let filters: Vec<&str> = units.filters.iter().map(|f| f.name()).collect();
             let weights: Vec<&str> = units.weights.iter().map(|w| w.name()).collect();
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn every_policy_filters_status_memory_cpu_and_migration() {
-        for policy in SchedulingPolicy::ALL {
+        for &policy in SchedulingPolicy::ALL {
             let filters = units(policy).filters;
             assert!(BASE.iter().all(|f| filters.contains(f)), "{policy:?}");
         }

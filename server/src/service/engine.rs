@@ -277,16 +277,21 @@ impl Service {
     }
 
     /// The version a user should be told about after login: an available update they have not
-    /// dismissed. Only admins are told (they are the ones who can act on it).
+    /// dismissed, nor closed in this session (`closed_for_now`). Only admins are told (they
+    /// are the ones who can act on it).
     pub async fn engine_notice(
         &self,
         user_id: &str,
         admin: bool,
+        closed_for_now: Option<&str>,
     ) -> ServiceResult<Option<EngineStatus>> {
         let status = self.engine_status().await?;
         let Some(version) = status.available_version.as_deref().filter(|_| admin) else {
             return Ok(None);
         };
+        if closed_for_now == Some(version) {
+            return Ok(None);
+        }
         if self
             .store()
             .engine_version_dismissed(user_id, version)

@@ -1,10 +1,11 @@
 //! Reading the inventory, and loading the fleet file's world into it.
 
 use app::api::{
-    ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpgradeOptions,
-    ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host,
-    HostQuery, HostStatus, HostedEngineInfo, Job, JobControl, LevelRange, NewSubscription, Page,
-    Placement, PreflightLine, Severity, Subscription, UpgradePlan, Vm, VmAction, VmQuery,
+    ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterMemory, ClusterUpdate,
+    ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery,
+    HaMaintenance, Host, HostMemory, HostQuery, HostReinstall, HostStatus, HostedEngineInfo, Job,
+    JobControl, LevelRange, NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Ref,
+    Severity, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery, WaitingHost,
     DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
@@ -127,6 +128,28 @@ impl Service {
     pub async fn dashboard_counts(&self) -> ServiceResult<Dashboard> {
         let counts = self.store().inventory_counts().await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        // Every host, in cluster order then by name (the query's default sort is the name).
+        let mut memory: Vec<ClusterMemory> = Vec::new();
+        let mut hosts = self.host_page(&HostQuery::default()).await?.items;
+        hosts.sort_by(|a, b| (&a.cluster.name, &a.name).cmp(&(&b.cluster.name, &b.name)));
+        for host in hosts {
+            let bar = HostMemory {
+                host: Ref {
+                    id: host.id,
+                    name: host.name,
+                },
+                status: host.status,
+                updates_available: host.updates_available,
+                memory_mb: host.memory_mb,
+            };
+            match memory.last_mut() {
+                Some(last) if last.cluster.id == host.cluster.id => last.hosts.push(bar),
+                _ => memory.push(ClusterMemory {
+                    cluster: host.cluster,
+                    hosts: vec![bar],
+                }),
+            }
+        }
         Ok(Dashboard {
             clusters: count(counts.clusters),
             hosts: count(counts.hosts),
@@ -138,6 +161,7 @@ impl Service {
                 .into_iter()
                 .filter_map(|(status, n)| HostStatus::parse(&status).map(|s| (s, count(n))))
                 .collect(),
+            memory,
         })
     }
 }
@@ -308,8 +332,12 @@ impl Backend for Service {
         self.engine_status().await.map_err(|e| e.to_api())
     }
 
-    async fn engine_notice(&self, caller: &Caller) -> Result<Option<EngineStatus>, ApiError> {
-        self.engine_notice(&caller.user_id, caller.is_admin())
+    async fn engine_notice(
+        &self,
+        caller: &Caller,
+        closed_for_now: Option<&str>,
+    ) -> Result<Option<EngineStatus>, ApiError> {
+        self.engine_notice(&caller.user_id, caller.is_admin(), closed_for_now)
             .await
             .map_err(|e| e.to_api())
     }
@@ -322,6 +350,50 @@ impl Backend for Service {
 
     async fn dismiss_engine_update(&self, caller: &Caller, version: &str) -> Result<(), ApiError> {
         self.dismiss_engine_update(&caller.user_id, version)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn update_cluster(
+        &self,
+        caller: &Caller,
+        id: &str,
+        update: ClusterUpdate,
+    ) -> Result<Cluster, ApiError> {
+        self.update_cluster(Actor::User(caller), id, update)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn policy_violations(
+        &self,
+        caller: &Caller,
+        id: &str,
+        policy: &str,
+    ) -> Result<Vec<PolicyViolation>, ApiError> {
+        self.policy_violations(Actor::User(caller), id, policy)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn migrate_vm(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: VmMigrate,
+    ) -> Result<Job, ApiError> {
+        self.migrate_vm_by_hand(Actor::User(caller), id, request)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn reinstall_host(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: HostReinstall,
+    ) -> Result<Job, ApiError> {
+        self.reinstall_host(Actor::User(caller), id, request)
             .await
             .map_err(|e| e.to_api())
     }
@@ -367,6 +439,14 @@ impl Backend for Service {
 
     async fn run_host_jobs(&self, _caller: &Caller, job_id: &str) -> Result<Vec<Job>, ApiError> {
         self.run_host_jobs(job_id).await.map_err(|e| e.to_api())
+    }
+
+    async fn run_waiting_hosts(
+        &self,
+        _caller: &Caller,
+        job_id: &str,
+    ) -> Result<Vec<WaitingHost>, ApiError> {
+        self.run_waiting_hosts(job_id).await.map_err(|e| e.to_api())
     }
 
     async fn vm(&self, _caller: &Caller, id: &str) -> Result<Vm, ApiError> {

@@ -18,6 +18,7 @@ mod jobs;
 mod maintenance;
 mod notify;
 mod outbound;
+mod reinstall;
 mod retention;
 mod rolling;
 mod stream;

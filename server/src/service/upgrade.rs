@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use app::api::{Host, HostStatus, Job, JobKind};
+use app::api::{Host, HostStatus, HostType, Job, JobKind};
 use serde::{Deserialize, Serialize};
 
 use super::jobs::{job_params, JobEnd};
@@ -116,7 +116,9 @@ impl Service {
 
     pub(super) async fn upgrade_flow(&self, flow: &Flow, row: &JobRow) -> StepResult<JobEnd> {
         let (host, before) = self.job_host(row).await?;
-        let params = job_params::<UpgradeParams>(row)?;
+        let mut params = job_params::<UpgradeParams>(row)?;
+        // A node is upgraded as a whole image: it always boots into the new one (seed 000).
+        params.reboot |= host.host_type == HostType::Node;
         let by = if row.parent_id.is_some() {
             " by the cluster upgrade"
         } else {
@@ -191,11 +193,17 @@ impl Service {
             self.store()
                 .record_install(&host.id, &installed.os, &installed.supported_cluster_levels)
                 .await?;
-            let mut message = format!(
-                "installed the {} pending updates; the host runs {}",
-                host.available_updates.len(),
-                installed.os
-            );
+            let mut message = match host.host_type {
+                HostType::Node => format!(
+                    "installed the new node image; the host runs {}",
+                    installed.os
+                ),
+                HostType::Plain => format!(
+                    "installed the {} pending updates; the host runs {}",
+                    host.available_updates.len(),
+                    installed.os
+                ),
+            };
             // The package manager's own words, for the job's log.
             if !installed.log.trim().is_empty() {
                 message.push_str(":\n");

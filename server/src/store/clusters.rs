@@ -8,6 +8,7 @@ use super::{json, Store, StoreResult};
 /// A VM of a cluster, with what the InClusterUpgrade preconditions ask of it.
 #[derive(Debug)]
 pub struct VmTraits {
+    pub id: String,
     pub name: String,
     pub status: String,
     pub migration: String,
@@ -20,7 +21,7 @@ impl Store {
     /// The VMs of a cluster, running or not.
     pub async fn cluster_vm_traits(&self, cluster_id: &str) -> StoreResult<Vec<VmTraits>> {
         sqlx::query(
-            "SELECT v.name, v.status, v.migration, v.cpu_pinning, v.numa_pinning, v.host_devices
+            "SELECT v.id, v.name, v.status, v.migration, v.cpu_pinning, v.numa_pinning, v.host_devices
              FROM vms v WHERE v.cluster_id = ? ORDER BY v.name",
         )
         .bind(cluster_id)
@@ -29,6 +30,7 @@ impl Store {
         .into_iter()
         .map(|row| {
             Ok(VmTraits {
+                id: row.try_get("id")?,
                 name: row.try_get("name")?,
                 status: row.try_get("status")?,
                 migration: row.try_get("migration")?,

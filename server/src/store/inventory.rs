@@ -1,6 +1,6 @@
 use app::api::{
-    AvailableUpdate, Cluster, Host, HostQuery, HostSort, HostStatus, HostedEngine, MemoryMb,
-    MigrationMode, Ref, UpgradeProgress, Vm, VmQuery, VmStatus,
+    AvailableUpdate, Cluster, Host, HostQuery, HostSort, HostStatus, HostType, HostedEngine,
+    MemoryMb, MigrationMode, Ref, UpgradeProgress, Vm, VmQuery, VmStatus,
 };
 use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
 
@@ -8,7 +8,8 @@ use super::{corrupt, json, Store, StoreResult, Window};
 
 /// Hosts with their cluster and what their running VMs use.
 const HOST_SELECT: &str = "
-    SELECT h.id, h.name, h.address, h.status, h.os, h.memory_mb, h.supported_cluster_levels,
+    SELECT h.id, h.name, h.address, h.status, h.host_type, h.os, h.memory_mb,
+           h.supported_cluster_levels, h.levels_after_upgrade,
            h.hosted_engine, h.updates_available, h.available_updates, h.last_update_check,
            c.id AS cluster_id, c.name AS cluster_name,
            COALESCE(u.vm_count, 0) AS vm_count, COALESCE(u.used_mb, 0) AS used_mb,
@@ -24,6 +25,8 @@ fn host_from(row: SqliteRow) -> StoreResult<Host> {
     let status: String = row.try_get("status")?;
     let hosted_engine: Option<String> = row.try_get("hosted_engine")?;
     let levels: String = row.try_get("supported_cluster_levels")?;
+    let levels_after: Option<String> = row.try_get("levels_after_upgrade")?;
+    let host_type: String = row.try_get("host_type")?;
     let updates: String = row.try_get("available_updates")?;
     let memory_total: i64 = row.try_get("memory_mb")?;
     let memory_used: i64 = row.try_get("used_mb")?;
@@ -38,11 +41,16 @@ fn host_from(row: SqliteRow) -> StoreResult<Host> {
             name: row.try_get("cluster_name")?,
         },
         status: HostStatus::parse(&status).ok_or_else(|| corrupt("host status", status))?,
+        host_type: HostType::parse(&host_type).ok_or_else(|| corrupt("host type", host_type))?,
         os: row.try_get("os")?,
         updates_available: row.try_get("updates_available")?,
         available_updates: json::<Vec<AvailableUpdate>>("available updates", &updates)?,
         last_update_check: row.try_get("last_update_check")?,
         supported_cluster_levels: json("supported cluster levels", &levels)?,
+        levels_after_upgrade: levels_after
+            .map(|text| json::<Vec<String>>("levels after the upgrade", &text))
+            .transpose()?
+            .unwrap_or_default(),
         vm_count: u32::try_from(vm_count).unwrap_or(u32::MAX),
         memory_mb: MemoryMb {
             total: u64::try_from(memory_total).unwrap_or(0),

@@ -15,6 +15,9 @@ pub struct SimHost {
     pub fail: String,
     pub upgrade_seconds: f64,
     pub reboot_seconds: f64,
+    pub reinstall_seconds: f64,
+    /// A node's image version; `None` for a plain host.
+    pub image: Option<String>,
 }
 
 /// The simulated world's global settings.
@@ -58,7 +61,8 @@ impl Store {
 
     pub async fn sim_host(&self, host_id: &str) -> StoreResult<Option<SimHost>> {
         let Some(row) = sqlx::query(
-            "SELECT COALESCE(s.os, h.os) AS os, s.packages, s.fail, s.upgrade_seconds, s.reboot_seconds
+            "SELECT COALESCE(s.os, h.os) AS os, s.packages, s.fail, s.upgrade_seconds, s.reboot_seconds,
+                    s.reinstall_seconds, CASE WHEN h.host_type = 'node' THEN s.image END AS image
              FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = ?",
         )
         .bind(host_id)
@@ -74,6 +78,8 @@ impl Store {
             fail: row.try_get("fail")?,
             upgrade_seconds: row.try_get("upgrade_seconds")?,
             reboot_seconds: row.try_get("reboot_seconds")?,
+            reinstall_seconds: row.try_get("reinstall_seconds")?,
+            image: row.try_get("image")?,
         }))
     }
 
@@ -87,6 +93,16 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The simulated node's image after an install.
+    pub async fn set_sim_image(&self, host_id: &str, image: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE sim_hosts SET image = ? WHERE host_id = ?")
+            .bind(image)
+            .bind(host_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The simulated host's packages after an install.

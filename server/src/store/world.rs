@@ -64,8 +64,8 @@ impl Store {
                 .map(|he| serde_json::to_string(he).unwrap_or_default());
             sqlx::query(
                 "INSERT INTO hosts (id, name, cluster_id, address, status, os, cpu_cores, memory_mb,
-                                    supported_cluster_levels, hosted_engine)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    supported_cluster_levels, hosted_engine, host_type)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&id)
             .bind(host.name.get_ref())
@@ -77,12 +77,14 @@ impl Store {
             .bind(i64::try_from(host.memory_mb()).unwrap_or(i64::MAX))
             .bind(serde_json::to_string(&host.supported_cluster_levels).unwrap_or_default())
             .bind(hosted_engine)
+            .bind(host.host_type.get_ref().as_str())
             .execute(&mut *tx)
             .await?;
             sqlx::query(
                 "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail, os,
-                                        ha_configured, ha_agent, ha_base_score, ha_local_maintenance, spm)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                        ha_configured, ha_agent, ha_base_score, ha_local_maintenance, spm,
+                                        image, reinstall_seconds)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&id)
             .bind(serde_json::to_string(&host.packages).unwrap_or_default())
@@ -95,6 +97,8 @@ impl Store {
             .bind(i64::from(he.map_or(3400, |he| he.score)))
             .bind(he.is_some_and(|he| he.local_maintenance))
             .bind(*host.spm.get_ref())
+            .bind(&host.image)
+            .bind(host.reinstall_seconds)
             .execute(&mut *tx)
             .await?;
             host_ids.insert(host.name.get_ref().as_str(), id);

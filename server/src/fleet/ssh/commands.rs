@@ -195,6 +195,43 @@ pub fn install_command(family: Family, names: &[String]) -> Result<String, Unrea
     })
 }
 
+/// Lists the names of the installed packages, one per line.
+pub fn installed_names_command(family: Family) -> &'static str {
+    match family {
+        Family::Apt => "LC_ALL=C dpkg-query -W -f '${db:Status-Abbrev} ${Package}\\n'",
+        Family::Dnf => "LC_ALL=C rpm -qa --qf '%{NAME}\\n'",
+    }
+}
+
+/// The installed package names in an [`installed_names_command`] answer.
+pub fn parse_installed_names(family: Family, text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| match family {
+            // `ii  name`: only packages installed and configured.
+            Family::Apt => line
+                .strip_prefix("ii ")
+                .map(str::trim)
+                .map(|name| name.split(':').next().unwrap_or(name)),
+            Family::Dnf => Some(line.trim()),
+        })
+        .filter(|name| package_name(name))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Installs `names` again at their installed version: redeploys the management software.
+pub fn reinstall_command(family: Family, names: &[String]) -> Result<String, Unreadable> {
+    let names = quoted_names(names)?;
+    Ok(match family {
+        Family::Apt => format!(
+            "export LC_ALL=C DEBIAN_FRONTEND=noninteractive; apt-get -y -q \
+             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+             install --reinstall {names}"
+        ),
+        Family::Dnf => format!("export LC_ALL=C; dnf -y reinstall {names}"),
+    })
+}
+
 /// `Inst NAME [OLD] (NEW SUITE [ARCH])` lines of `apt-get -s dist-upgrade`; packages that
 /// would be newly installed (no `[OLD]`) are not updates of installed ones.
 pub fn parse_apt_simulation(text: &str) -> Vec<AvailableUpdate> {

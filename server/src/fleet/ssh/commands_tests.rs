@@ -265,3 +265,24 @@ fn domains_from_dominfo() {
     assert!(runs("running\n") && runs("paused") && !runs("shut off"));
     assert!(parse_domains("--uplift-domain\nName: x\n").is_err());
 }
+
+#[test]
+fn reinstall_reads_installed_names_and_quotes_them() {
+    let apt = "ii  vdsm\nrc  old-thing\nii  libvirt0:amd64\nii  bad;name\n";
+    assert_eq!(
+        parse_installed_names(Family::Apt, apt),
+        ["vdsm", "libvirt0"]
+    );
+    assert_eq!(
+        parse_installed_names(Family::Dnf, "vdsm\nqemu-kvm\n\n"),
+        ["vdsm", "qemu-kvm"]
+    );
+    let names = ["vdsm".to_string(), "qemu-kvm".to_string()];
+    assert!(reinstall_command(Family::Apt, &names)
+        .unwrap()
+        .ends_with("install --reinstall vdsm qemu-kvm"));
+    assert!(reinstall_command(Family::Dnf, &names)
+        .unwrap()
+        .contains("dnf -y reinstall"));
+    assert!(reinstall_command(Family::Dnf, &["a b".to_string()]).is_err());
+}

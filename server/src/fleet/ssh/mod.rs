@@ -356,6 +356,37 @@ impl Driver for SshDriver {
         })
     }
 
+    async fn reinstall(&self, host_id: &str, monitored: &Monitored) -> Result<(), DriverError> {
+        let host = self.host(host_id).await?;
+        let family = self.family(&host).await?;
+        let listed = self
+            .run(
+                &host,
+                "the package list",
+                commands::installed_names_command(family),
+                CHECK_TIMEOUT,
+            )
+            .await
+            .and_then(|o| o.success("the package list"))
+            .map_err(failed)?;
+        let names: Vec<String> = commands::parse_installed_names(family, &listed.stdout)
+            .into_iter()
+            .filter(|name| monitored.matches(name))
+            .collect();
+        if names.is_empty() {
+            return Err(DriverError::Failed(
+                "none of the monitored packages is installed on the host: nothing to redeploy"
+                    .into(),
+            ));
+        }
+        let command = commands::reinstall_command(family, &names).map_err(unreadable)?;
+        self.run(&host, "the reinstall", &command, INSTALL_TIMEOUT)
+            .await
+            .and_then(|o| o.success("the reinstall"))
+            .map_err(failed)?;
+        Ok(())
+    }
+
     async fn reboot(&self, host_id: &str) -> Result<(), DriverError> {
         let host = self.host(host_id).await?;
         let boot = self.boot_id(&host).await;

@@ -1,10 +1,15 @@
 //! Starting and steering a rolling upgrade: the start (validated, planned, refused with every
 //! blocker named), Pause / Resume / Cancel, and the host jobs of a run.
 
-use app::api::{ClusterUpgradeOptions, Job, JobControl, JobKind, JobStatus, Severity};
+use std::collections::{BTreeSet, HashMap};
+
+use app::api::{
+    ClusterUpgradeOptions, Job, JobControl, JobKind, JobStatus, Ref, Severity, WaitingHost,
+};
 
 use super::run::RunParams;
-use super::validate;
+use super::{validate, Replan};
+use crate::service::jobs::job_params;
 use crate::service::{Actor, Service, ServiceError, ServiceResult};
 use crate::store::{new_id, NewEvent, NewJob};
 
@@ -163,5 +168,81 @@ impl Service {
             jobs.push(self.job_by_id(&id).await?);
         }
         Ok(jobs)
+    }
+
+    /// The hosts a run chose that have not started yet, with the wave the plan gives each now
+    /// (1: the next wave; `None`: the plan leaves it out, or the run has ended without it).
+    pub async fn run_waiting_hosts(&self, job_id: &str) -> ServiceResult<Vec<WaitingHost>> {
+        let row = self
+            .store()
+            .job_row(job_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no job {job_id}.")))?;
+        if row.kind != JobKind::ClusterUpgrade {
+            return Err(ServiceError::invalid(
+                "invalid_job",
+                format!("Job {job_id} is not a cluster upgrade."),
+            ));
+        }
+        let params =
+            job_params::<RunParams>(&row).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut started = BTreeSet::new();
+        for id in self
+            .store()
+            .jobs_of_correlation(&row.correlation_id, JobKind::HostUpgrade)
+            .await?
+        {
+            if let Some(host) = self.store().job_row(&id).await?.and_then(|r| r.host_id) {
+                started.insert(host);
+            }
+        }
+        let waiting: Vec<String> = params
+            .hosts
+            .iter()
+            .filter(|id| !started.contains(*id))
+            .cloned()
+            .collect();
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut waves = HashMap::new();
+        if !row.ended {
+            let cluster_id = row.cluster_id.as_deref().unwrap_or_default();
+            let options = ClusterUpgradeOptions {
+                hosts: Some(waiting.clone()),
+                ..params.options.clone()
+            };
+            let none = BTreeSet::new();
+            let replan = Replan {
+                failed: &none,
+                repeats_left: params.repeat_allowance,
+            };
+            // A plan that cannot be made now leaves the waves unknown, not the page broken.
+            if let Ok(planned) = self.build_plan(cluster_id, &options, Some(replan)).await {
+                let hosts = planned.cluster.hosts();
+                for (wave, planned_wave) in planned.plan.waves.iter().enumerate() {
+                    for &h in &planned_wave.hosts {
+                        waves.insert(
+                            hosts[h].id.clone(),
+                            u32::try_from(wave + 1).unwrap_or(u32::MAX),
+                        );
+                    }
+                }
+            }
+        }
+        let mut list = Vec::new();
+        for id in waiting {
+            let host = self.host_by_id(&id).await?;
+            list.push(WaitingHost {
+                wave: waves.get(&id).copied(),
+                host: Ref {
+                    id: host.id,
+                    name: host.name,
+                },
+                status: host.status,
+            });
+        }
+        list.sort_by_key(|w| (w.wave.unwrap_or(u32::MAX), w.host.name.clone()));
+        Ok(list)
     }
 }
