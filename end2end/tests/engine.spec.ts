@@ -27,11 +27,29 @@ test("About checks the engine; the update dialog shows once per user and version
   await about.getByRole("button", { name: "Close" }).click();
   await expect(about).toBeHidden();
 
-  // After the next login: the dialog, until dismissed.
+  // After the next login: the dialog. Escape (or Close) closes it for this session only.
   await logOut(page);
   await logIn(page);
   const dialog = page.getByRole("dialog", { name: "Engine update" });
   await expect(dialog).toContainText("An update for the engine is available: 4.5.2");
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await expect(dialog).toHaveCount(0);
+  await logOut(page);
+  await logIn(page);
+  await expect(dialog).toContainText("4.5.2");
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await expect(dialog).toBeHidden();
+  await page.goto("/hosts");
+  await hydrated(page);
+  await expect(dialog).toHaveCount(0);
+
+  // Dismiss: never again for this version.
+  await logOut(page);
+  await logIn(page);
   await dialog.getByRole("button", { name: "Dismiss" }).click();
   await expect(dialog).toBeHidden();
   await logOut(page);

@@ -48,12 +48,22 @@ test("an admin plans a rolling upgrade in the wizard, starts it and watches it r
   await hydrated(list);
   const row = list.getByRole("row").filter({ hasText: "production" });
   await expect(row.getByRole("progressbar", { name: "Upgrade progress" })).toBeVisible();
+  // The dashboard's picture follows the run live: a production host leaves service and, at
+  // the end, the three chosen hosts are up to date.
+  const dashboard = await context.newPage();
+  await dashboard.goto("/");
+  await hydrated(dashboard);
+  const production = dashboard.locator('figure[data-cluster="production"]');
+  await expect(production.locator("[data-condition=upgrading], [data-condition=maintenance]").first()).toBeVisible({ timeout: 60_000 });
 
   await expect(run.locator(".run-status")).toHaveText("Succeeded", { timeout: 200_000 });
   await expect(run).toContainText("100%");
   await expect(run.getByRole("img", { name: "Upgrade timeline" })).toContainText("host-11");
   await expect(row.getByRole("progressbar")).toHaveCount(0);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  for (const host of ["host-02", "host-05", "host-11"]) {
+    await expect(production.locator(`[data-host="${host}"]`)).toHaveAttribute("data-condition", "up_to_date");
+  }
 
   await run.getByRole("link", { name: "All events of this run" }).click();
   await expect(page.getByText("Upgrade of cluster production finished.")).toBeVisible();
@@ -82,6 +92,13 @@ test("a run is paused, resumed and cancelled from its progress page", async ({ p
   await actions.getByRole("button", { name: "Pause" }).click();
   await expect(run.locator(".run-status")).toHaveText("Paused", { timeout: 120_000 });
   await expect(actions.getByRole("button", { name: "Pause" })).toBeDisabled();
+  // The hosts not started yet are listed too, each with the wave the plan gives it.
+  const waiting = run.locator("tr.waiting");
+  await expect(waiting.first()).toContainText("Not started");
+  const started = await run.locator("tbody tr:not(.waiting)").count();
+  expect(started).toBeGreaterThan(0);
+  const wave = Number(await waiting.first().locator("td").nth(1).textContent());
+  expect(wave).toBe(started + 1);
   await actions.getByRole("button", { name: "Resume" }).click();
   await expect(run.locator(".run-status")).toHaveText("Running");
 
@@ -90,4 +107,6 @@ test("a run is paused, resumed and cancelled from its progress page", async ({ p
   await confirm.getByRole("button", { name: "OK" }).click();
   await expect(run.locator(".run-status")).toHaveText("Cancelled", { timeout: 120_000 });
   await expect(run).toContainText("was cancelled");
+  // Those it never started are named as not upgraded.
+  await expect(run.locator("tr.waiting").first()).toContainText("Not upgraded");
 });

@@ -172,15 +172,19 @@ fn rpc_call(name: &str, ids: &Ids) -> (&'static str, String) {
     let upgrade = json!({"host": ids.host, "appliance": "4.5.2", "backup": "no-such-archive"});
     match name {
         "remove_subscription" => form(format!("id={}", ids.subscription)),
-        "dismiss_engine_update" => form("version=4.5.2".to_string()),
+        "dismiss_engine_update" | "close_engine_notice" => form("version=4.5.2".to_string()),
         "get_host" | "check_host" | "deactivate_host" | "activate_host" => {
             form(format!("id={}", ids.host))
         }
         "upgrade_host" => form(format!("id={}&reboot=true", ids.host)),
         "get_cluster" | "check_cluster" => form(format!("id={}", ids.cluster)),
+        "cluster_policy_violations" => form(format!("id={}&policy=none", ids.cluster)),
+        "update_cluster" => json(json!({"id": ids.cluster, "update": {}})),
+        "migrate_vm" => json(json!({"id": ids.vm, "request": {}})),
+        "reinstall_host" => json(json!({"id": ids.host, "request": {"activate": true}})),
         "get_vm" | "get_vm_placement" => form(format!("id={}", ids.vm)),
         "get_job" => form(format!("id={}", ids.job)),
-        "run_host_jobs" => form(format!("job_id={}", ids.job)),
+        "run_host_jobs" | "run_waiting_hosts" => form(format!("job_id={}", ids.job)),
         "set_config" => form("name=MaxParallelHostChecks&value=5".to_string()),
         "delete_engine_backup" => form("id=no-such-disk".to_string()),
         "add_subscription" => json(json!({"new": {

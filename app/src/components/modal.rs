@@ -32,6 +32,16 @@ pub fn Modal(
                 ev.prevent_default();
                 on_close.run(());
             }
+            on:keydown=move |ev| {
+                // Tab wraps around inside: the focus never leaves for the browser's own UI.
+                if ev.key() == "Tab" {
+                    if let Some(dialog) = dialog.get_untracked() {
+                        if wrap_focus(&dialog, ev.shift_key()) {
+                            ev.prevent_default();
+                        }
+                    }
+                }
+            }
             on:click=move |ev| {
                 // A click on the backdrop lands on the dialog element, outside its box.
                 let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
@@ -47,6 +57,41 @@ pub fn Modal(
             {children()}
         </dialog>
     }
+}
+
+/// At the last focusable element (first with Shift), moves the focus to the first (last);
+/// true when it did.
+fn wrap_focus(dialog: &web_sys::HtmlDialogElement, backwards: bool) -> bool {
+    let Ok(list) = dialog.query_selector_all(
+        "button:not(:disabled), a[href], input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])",
+    ) else {
+        return false;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return false;
+    };
+    let active = document().active_element();
+    let at = |el: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
+    };
+    let inside = active
+        .as_ref()
+        .is_some_and(|a| dialog.contains(Some(a.unchecked_ref())));
+    let target = match (backwards, inside) {
+        (false, _) if at(last) => first,
+        (true, _) if at(first) => last,
+        (false, false) => first,
+        (true, false) => last,
+        _ => return false,
+    };
+    let _ = target.focus();
+    true
 }
 
 /// In the browser: shows the dialog modally once mounted; on cleanup closes it and puts the
@@ -78,11 +123,14 @@ fn open_modally(dialog: NodeRef<leptos::html::Dialog>, return_to: Option<String>
             return;
         };
         element.close();
-        let target = before.filter(|el| el.is_connected()).or_else(|| {
-            return_to
-                .as_deref()
-                .and_then(|selector| document().query_selector(selector).ok().flatten())
-        });
+        // The body is no place to return to (the opener was removed, e.g. a menu item).
+        let target = before
+            .filter(|el| el.is_connected() && el.tag_name() != "BODY")
+            .or_else(|| {
+                return_to
+                    .as_deref()
+                    .and_then(|selector| document().query_selector(selector).ok().flatten())
+            });
         if let Some(target) = target.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
             let _ = target.focus();
         }

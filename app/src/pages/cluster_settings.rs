@@ -48,18 +48,58 @@ enum Refusal {
     Error(String),
 }
 
+/// The form's state, kept by the page outside its data's Transition: the event stream
+/// re-renders the page whenever anything happens, and an admin's choice (or a refusal being
+/// read) must survive that.
+#[derive(Clone, Copy)]
+pub struct SettingsForm {
+    /// What the admin picked; `None`: the cluster's own value.
+    policy: RwSignal<Option<String>>,
+    level: RwSignal<Option<String>>,
+    refusal: RwSignal<Option<Refusal>>,
+    busy: RwSignal<bool>,
+}
+
+impl SettingsForm {
+    pub fn new() -> SettingsForm {
+        SettingsForm {
+            policy: RwSignal::new(None),
+            level: RwSignal::new(None),
+            refusal: RwSignal::new(None),
+            busy: RwSignal::new(false),
+        }
+    }
+
+    /// Forgets the picks and the refusal (another cluster is shown).
+    pub fn reset(self) {
+        self.policy.set(None);
+        self.level.set(None);
+        self.refusal.set(None);
+    }
+}
+
 #[component]
-pub fn ClusterSettings(cluster: Cluster, admin: bool) -> impl IntoView {
+pub fn ClusterSettings(cluster: Cluster, admin: bool, form: SettingsForm) -> impl IntoView {
     let portal = Portal::get();
-    let policy = RwSignal::new(cluster.scheduling_policy.clone());
-    let level = RwSignal::new(cluster.compatibility_version.clone());
-    let refusal = RwSignal::new(None::<Refusal>);
-    let busy = RwSignal::new(false);
-    let (id, name) = (cluster.id.clone(), cluster.name.clone());
+    let SettingsForm {
+        policy: picked_policy,
+        level: picked_level,
+        refusal,
+        busy,
+    } = form;
     let (policy_now, level_now) = (
         cluster.scheduling_policy.clone(),
         cluster.compatibility_version.clone(),
     );
+    let policy = {
+        let now = policy_now.clone();
+        Signal::derive(move || picked_policy.get().unwrap_or_else(|| now.clone()))
+    };
+    let level = {
+        let now = level_now.clone();
+        Signal::derive(move || picked_level.get().unwrap_or_else(|| now.clone()))
+    };
+    let (id, name) = (cluster.id.clone(), cluster.name.clone());
     let save = Callback::new(move |force: bool| {
         let update = ClusterUpdate {
             scheduling_policy: Some(policy.get_untracked()).filter(|p| *p != policy_now),
@@ -98,6 +138,8 @@ pub fn ClusterSettings(cluster: Cluster, admin: bool) -> impl IntoView {
             busy.set(false);
             match outcome {
                 Ok(_) => {
+                    picked_policy.set(None);
+                    picked_level.set(None);
                     portal.notice.set(Some(format!("Cluster {name} is saved.")));
                     portal.version.update(|v| *v += 1);
                 }
@@ -117,7 +159,7 @@ pub fn ClusterSettings(cluster: Cluster, admin: bool) -> impl IntoView {
                 <label>"Scheduling Policy "
                     <select name="scheduling_policy" disabled=!admin
                         prop:value=move || policy.get()
-                        on:change=move |ev| policy.set(event_target_value(&ev))>
+                        on:change=move |ev| picked_policy.set(Some(event_target_value(&ev)))>
                         {SchedulingPolicy::ALL.iter().map(|p| view! {
                             <option value=p.as_str() selected=p.as_str() == cluster.scheduling_policy>
                                 {format!("{} ({})", p.label(), p.as_str())}
@@ -128,7 +170,7 @@ pub fn ClusterSettings(cluster: Cluster, admin: bool) -> impl IntoView {
                 <label>"Compatibility Version "
                     <select name="compatibility_version" disabled=!admin
                         prop:value=move || level.get()
-                        on:change=move |ev| level.set(event_target_value(&ev))>
+                        on:change=move |ev| picked_level.set(Some(event_target_value(&ev)))>
                         {levels.into_iter().map(|l| {
                             let selected = l == cluster.compatibility_version;
                             view! { <option value=l.clone() selected=selected>{l.clone()}</option> }

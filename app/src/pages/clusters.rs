@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
-use super::cluster_settings::ClusterSettings;
+use super::cluster_settings::{ClusterSettings, SettingsForm};
 use crate::api::{Caller, Cluster};
 use crate::components::{LoadError, Loading, Portal};
 use crate::rpc::{check_cluster, get_cluster, list_clusters};
@@ -98,6 +98,11 @@ fn ClusterActions(cluster: Cluster, me: Option<Caller>) -> impl IntoView {
 pub fn ClusterPage() -> impl IntoView {
     let params = use_params_map();
     let portal = Portal::get();
+    let form = SettingsForm::new();
+    Effect::new(move |_| {
+        params.track();
+        form.reset();
+    });
     let cluster = Resource::new(
         move || {
             (
@@ -127,7 +132,7 @@ pub fn ClusterPage() -> impl IntoView {
                             <dt>"Upgrade Status"</dt><dd><UpgradeStatus cluster=c.clone()/></dd>
                             <dt>"Events"</dt><dd><A href=format!("/events?cluster={}", c.id)>"Events of this cluster"</A></dd>
                         </dl>
-                        <ClusterSettings cluster=c.clone() admin=me.as_ref().is_some_and(Caller::is_admin)/>
+                        <ClusterSettings cluster=c.clone() admin=me.as_ref().is_some_and(Caller::is_admin) form/>
                     }.into_any(),
                 }
             })}
