@@ -62,6 +62,10 @@ macro_rules! labelled_enum {
     };
 }
 
+// After the macro: the module's enums are declared with it.
+mod portal;
+pub use portal::*;
+
 labelled_enum!(
     /// A host's status (SPEC §1).
     HostStatus {
@@ -541,60 +545,6 @@ pub struct VmMigrate {
     pub host: Option<String>,
 }
 
-/// A host a cluster upgrade chose that has not started yet (the run's progress page).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct WaitingHost {
-    pub host: Ref,
-    pub status: HostStatus,
-    /// The wave the plan gives it now, 1 being the next; `None` when the plan leaves it out.
-    pub wave: Option<u32>,
-}
-
-/// The body of `PUT /api/clusters/{id}`; absent fields stay as they are.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ClusterUpdate {
-    pub scheduling_policy: Option<String>,
-    pub compatibility_version: Option<String>,
-    /// Leave `in_cluster_upgrade` although the cluster still runs mixed OS versions.
-    #[serde(default)]
-    pub force: bool,
-}
-
-/// One reason a cluster cannot take a scheduling policy, with the VM or host to fix.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct PolicyViolation {
-    pub vm: Option<Ref>,
-    pub host: Option<Ref>,
-    pub reason: String,
-    /// An admin may go ahead anyway (`"force": true`): leaving `in_cluster_upgrade` while
-    /// OS versions are mixed.
-    pub forceable: bool,
-}
-
-/// `POST /api/hosts/{id}/reinstall`: redeploy the host's management software, then activate
-/// it unless `activate` is false.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct HostReinstall {
-    #[serde(default = "activate_after_reinstall")]
-    pub activate: bool,
-}
-
-fn activate_after_reinstall() -> bool {
-    true
-}
-
-impl Default for HostReinstall {
-    fn default() -> Self {
-        HostReinstall { activate: true }
-    }
-}
-
 /// Why a VM goes where it goes (`GET /api/vms/{id}/placement`): every host of its cluster with
 /// the filter that rejected it or its weighted score, under the cluster's policy now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -761,52 +711,6 @@ pub struct Dashboard {
     /// Per cluster, its hosts' memory and state: the dashboard's picture.
     #[serde(default)]
     pub memory: Vec<ClusterMemory>,
-}
-
-/// One cluster's hosts on the dashboard, by name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct ClusterMemory {
-    pub cluster: Ref,
-    pub hosts: Vec<HostMemory>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct HostMemory {
-    pub host: Ref,
-    pub status: HostStatus,
-    pub updates_available: bool,
-    pub memory_mb: MemoryMb,
-}
-
-labelled_enum!(
-    /// Where a host stands in an upgrade, at a glance (the dashboard's colours).
-    HostCondition {
-        UpToDate => "up_to_date", "Up to date";
-        Outdated => "outdated", "Updates available";
-        Maintenance => "maintenance", "In maintenance";
-        Upgrading => "upgrading", "Being upgraded";
-        Failed => "failed", "Failed or unreachable";
-    }
-);
-
-impl HostCondition {
-    pub fn of(status: HostStatus, updates_available: bool) -> HostCondition {
-        match status {
-            HostStatus::Maintenance => HostCondition::Maintenance,
-            HostStatus::PreparingForMaintenance
-            | HostStatus::Installing
-            | HostStatus::Reboot
-            | HostStatus::Initializing => HostCondition::Upgrading,
-            HostStatus::InstallFailed
-            | HostStatus::NonOperational
-            | HostStatus::NonResponsive
-            | HostStatus::Down => HostCondition::Failed,
-            HostStatus::Up if updates_available => HostCondition::Outdated,
-            HostStatus::Up => HostCondition::UpToDate,
-        }
-    }
 }
 
 labelled_enum!(

@@ -466,6 +466,25 @@ async fn a_dnf_host_is_checked_and_upgraded_with_dnf() {
         "dnf's own words in the job: {log}"
     );
     assert_eq!(host(server, "el-01").await.status, HostStatus::Up);
+
+    // Reinstall (issue 19): in maintenance, dnf puts the monitored packages back as they are.
+    let rpm_before = lab.installed("el-01", "vdsm");
+    let maintenance = job(
+        server,
+        &format!("/api/hosts/{}/deactivate", el.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(maintenance.status, JobStatus::Succeeded, "{maintenance:?}");
+    let reinstall = job(
+        server,
+        &format!("/api/hosts/{}/reinstall", el.id),
+        json!({"activate": false}),
+    )
+    .await;
+    assert_eq!(reinstall.status, JobStatus::Succeeded, "{reinstall:?}");
+    assert_eq!(lab.installed("el-01", "vdsm"), rpm_before);
+    assert_eq!(host(server, "el-01").await.status, HostStatus::Maintenance);
 }
 
 #[tokio::test]

@@ -236,3 +236,44 @@ fn ForceDialog(
         </Modal>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::LevelRange;
+
+    fn cluster(level: &str, range: Option<(&str, &str)>) -> Cluster {
+        Cluster {
+            id: "c".into(),
+            name: "c".into(),
+            compatibility_version: level.into(),
+            scheduling_policy: "none".into(),
+            host_count: 1,
+            hosts_with_updates: 0,
+            supported_levels: range.map(|(min, max)| LevelRange {
+                min: min.into(),
+                max: max.into(),
+            }),
+            upgrade: None,
+        }
+    }
+
+    #[test]
+    fn the_levels_offered_run_from_the_lowest_to_the_highest_every_host_supports() {
+        assert_eq!(
+            level_choices(&cluster("4.7", Some(("4.6", "4.10")))),
+            ["4.6", "4.7", "4.8", "4.9", "4.10"]
+        );
+        assert_eq!(level_choices(&cluster("4.7", None)), ["4.7"]);
+        // Hosts sharing no level with the current one: the current stays offered.
+        assert_eq!(
+            level_choices(&cluster("4.5", Some(("4.7", "4.8")))),
+            ["4.5", "4.7", "4.8"]
+        );
+        // Different majors are not spelled out.
+        assert_eq!(
+            level_choices(&cluster("4.7", Some(("4.7", "5.0")))),
+            ["4.7"]
+        );
+    }
+}
