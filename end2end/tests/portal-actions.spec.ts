@@ -41,6 +41,21 @@ test("cluster settings: in-cluster upgrade lists each VM to fix with a link and 
   await expect(page.getByRole("heading", { name: /vm-186/ })).toBeVisible();
 });
 
+test("cluster settings: a level the hosts do not all support is refused naming them", async ({ page }) => {
+  await logIn(page);
+  await openCluster(page, "development");
+  const settings = page.getByRole("region", { name: "Settings" });
+  const level = settings.getByLabel("Compatibility Version");
+  await expect(level).toHaveValue("4.7");
+  await level.fill("4.8");
+  await settings.getByRole("button", { name: "Save" }).click();
+  await expect(settings.getByRole("alert")).toContainText("Cluster development cannot move to level 4.8: hosts host-03");
+  await level.fill("four");
+  await settings.getByRole("button", { name: "Save" }).click();
+  await expect(settings.getByRole("alert")).toContainText('"four" is not a level like "4.7".');
+  await expect(page.locator(".facts")).toContainText("4.7");
+});
+
 test("cluster settings: leaving in-cluster upgrade with mixed OS versions asks to force", async ({ page }) => {
   await logIn(page);
   // The engine cluster has no VM in the way, and runs RHEL 8 and RHEL 9 hosts.

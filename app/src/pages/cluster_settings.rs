@@ -168,14 +168,15 @@ pub fn ClusterSettings(cluster: Cluster, admin: bool, form: SettingsForm) -> imp
                     </select>
                 </label>
                 <label>"Compatibility Version "
-                    <select name="compatibility_version" disabled=!admin
+                    // Any level may be asked for; the suggestions are the levels every host
+                    // supports, and the server names the hosts that stand in the way of others.
+                    <input type="text" name="compatibility_version" list="cluster-levels"
+                        disabled=!admin size="6" autocomplete="off"
                         prop:value=move || level.get()
-                        on:change=move |ev| picked_level.set(Some(event_target_value(&ev)))>
-                        {levels.into_iter().map(|l| {
-                            let selected = l == cluster.compatibility_version;
-                            view! { <option value=l.clone() selected=selected>{l.clone()}</option> }
-                        }).collect_view()}
-                    </select>
+                        on:input=move |ev| picked_level.set(Some(event_target_value(&ev)))/>
+                    <datalist id="cluster-levels">
+                        {levels.into_iter().map(|l| view! { <option value=l.clone()></option> }).collect_view()}
+                    </datalist>
                 </label>
                 <div>
                     <button type="submit" class="primary" disabled=move || !admin || busy.get()>"Save"</button>
