@@ -258,11 +258,7 @@ pub fn ReinstallDialog(host: Host) -> impl IntoView {
         <Modal labelledby="reinstall-title" on_close=close return_to>
             <h2 id="reinstall-title">{title}</h2>
             <p>{text}</p>
-            <label class="check">
-                <input type="checkbox" prop:checked=move || activate.get()
-                    on:change=move |ev| activate.set(event_target_checked(&ev))/>
-                " Activate host after reinstall"
-            </label>
+            <Check checked=activate label="Activate host after reinstall"/>
             <div class="buttons">
                 <button type="button" class="primary" on:click=move |_| {
                     close.run(());
@@ -398,11 +394,7 @@ pub fn UpgradeDialog(host: Host) -> impl IntoView {
                             <p>"The upgrade will:"</p>
                             {steps()}
                             {(!node).then(|| view! {
-                                <label class="check">
-                                    <input type="checkbox" prop:checked=move || reboot.get()
-                                        on:change=move |ev| reboot.set(event_target_checked(&ev))/>
-                                    " Reboot host after upgrade"
-                                </label>
+                                <Check checked=reboot label="Reboot host after upgrade"/>
                             })}
                             <div class="buttons">
                                 <button type="button" class="primary" on:click=move |_| start()>"OK"</button>
@@ -419,6 +411,18 @@ pub fn UpgradeDialog(host: Host) -> impl IntoView {
                 </div>
             </Show>
         </Modal>
+    }
+}
+
+/// A dialog's yes/no option.
+#[component]
+fn Check(checked: RwSignal<bool>, label: &'static str) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input type="checkbox" prop:checked=move || checked.get()
+                on:change=move |ev| checked.set(event_target_checked(&ev))/>
+            " " {label}
+        </label>
     }
 }
 
