@@ -144,6 +144,14 @@ impl HostStatus {
     }
 }
 
+impl HostStatus {
+    /// Whether a host in this status may be reinstalled: out of service, in maintenance or
+    /// after a failed install (seed 002 step 6).
+    pub fn allows_reinstall(self) -> bool {
+        matches!(self, HostStatus::Maintenance | HostStatus::InstallFailed)
+    }
+}
+
 impl Host {
     /// Whether the Upgrade action applies: updates are known and the status allows it.
     pub fn can_upgrade(&self) -> bool {

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::hosted_engine::global_ha_action;
-use super::modal::Modal;
+use super::modal::{elements, focus_selector, focused, Modal};
 use super::portal::Portal;
 use crate::api::{Caller, Host, HostReinstall, HostStatus, HostType, Job};
 
@@ -25,12 +25,8 @@ fn can_enter_maintenance(host: &Host) -> bool {
     )
 }
 
-/// Reinstall is for hosts out of service: in maintenance, or whose install failed (seed 002).
 fn can_reinstall(host: &Host) -> bool {
-    matches!(
-        host.status,
-        HostStatus::Maintenance | HostStatus::InstallFailed
-    )
+    host.status.allows_reinstall()
 }
 
 fn is_admin(me: &Option<Caller>) -> bool {
@@ -188,56 +184,18 @@ enum Key {
 
 /// Moves the focus among the menu's enabled items (wrapping around).
 fn move_focus(menu: &web_sys::HtmlDivElement, key: Key) {
-    use leptos::wasm_bindgen::JsCast;
-    let Ok(list) = menu.query_selector_all("[role=menuitem]:not(:disabled)") else {
-        return;
-    };
-    let items: Vec<web_sys::HtmlElement> = (0..list.length())
-        .filter_map(|i| list.item(i))
-        .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
-        .collect();
-    if items.is_empty() {
+    let items = elements(menu, "[role=menuitem]:not(:disabled)");
+    let count = items.len();
+    if count == 0 {
         return;
     }
-    let active = document().active_element();
-    let now = items.iter().position(|item| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == item.unchecked_ref::<web_sys::Element>())
-    });
-    let last = items.len() - 1;
-    let next = match (key, now) {
+    let next = match (key, focused(&items)) {
         (Key::Home, _) | (Key::Next, None) => 0,
-        (Key::End, _) | (Key::Previous, None) => last,
-        (Key::Next, Some(i)) => {
-            if i == last {
-                0
-            } else {
-                i + 1
-            }
-        }
-        (Key::Previous, Some(i)) => {
-            if i == 0 {
-                last
-            } else {
-                i - 1
-            }
-        }
+        (Key::End, _) | (Key::Previous, None) => count - 1,
+        (Key::Next, Some(i)) => (i + 1) % count,
+        (Key::Previous, Some(i)) => (i + count - 1) % count,
     };
     let _ = items[next].focus();
-}
-
-/// Focuses the element a CSS selector finds, if any.
-pub fn focus_selector(selector: &str) {
-    use leptos::wasm_bindgen::JsCast;
-    if let Some(element) = document()
-        .query_selector(selector)
-        .ok()
-        .flatten()
-        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = element.focus();
-    }
 }
 
 /// Reinstalling a host: what it does, "Activate host after reinstall" (on by default), OK.
@@ -311,19 +269,10 @@ pub fn UpgradeAlert(host: Host, me: Option<Caller>) -> impl IntoView {
 /// The lines under the alert: what kind of upgrade, and the levels after it.
 fn upgrade_details(host: &Host) -> impl IntoView {
     let node = (host.host_type == HostType::Node).then(|| {
-        let image = host
-            .available_updates
-            .first()
-            .map(|u| {
-                format!(
-                    " to image {} (now {})",
-                    u.available_version, u.current_version
-                )
-            })
-            .unwrap_or_default();
         view! {
             <p class="upgrade-kind">{format!(
-                "This oVirt Node is upgraded as a whole{image}; the upgrade always reboots it."
+                "This oVirt Node is upgraded as a whole{}; the upgrade always reboots it.",
+                image_change(host).map(|v| format!(" to image {v}")).unwrap_or_default()
             )}</p>
         }
     });
@@ -357,13 +306,17 @@ pub fn UpgradeDialog(host: Host) -> impl IntoView {
     let for_start = host.clone();
     let start = move || {
         close.run(());
-        portal.upgrade(&for_start, node || reboot.get_untracked());
+        portal.upgrade(&for_start, reboot.get_untracked());
     };
     let return_to = row_selector(&host);
     let steps = move || {
         let updates = updates.clone();
         let install = if node {
-            view! { <li>{node_image_words(&host)}</li> }.into_any()
+            let image = image_change(&host)
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            view! { <li>{format!("install the new oVirt Node image{image} as a whole;")}</li> }
+                .into_any()
         } else {
             view! {
                 <li>"install these updates:"
@@ -426,15 +379,11 @@ fn Check(checked: RwSignal<bool>, label: &'static str) -> impl IntoView {
     }
 }
 
-/// What a node's upgrade installs, in words: the image it moves to.
-fn node_image_words(host: &Host) -> String {
-    match host.available_updates.first() {
-        Some(image) => format!(
-            "install the new oVirt Node image {} (now {}) as a whole;",
-            image.available_version, image.current_version
-        ),
-        None => "install the new oVirt Node image as a whole;".to_string(),
-    }
+/// The image a node moves to, in words: "4.5.3 (now 4.5.2)"; `None` if unknown.
+fn image_change(host: &Host) -> Option<String> {
+    host.available_updates
+        .first()
+        .map(|u| format!("{} (now {})", u.available_version, u.current_version))
 }
 
 /// The CSS selector of a host's row in the hosts list (where the focus goes back to).

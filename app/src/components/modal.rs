@@ -59,38 +59,56 @@ pub fn Modal(
     }
 }
 
-/// At the last focusable element (first with Shift), moves the focus to the first (last);
-/// true when it did.
-fn wrap_focus(dialog: &web_sys::HtmlDialogElement, backwards: bool) -> bool {
-    let Ok(list) = dialog.query_selector_all(
-        "button:not(:disabled), a[href], input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])",
-    ) else {
-        return false;
+/// The elements under `root` that `selector` finds, in document order.
+pub(super) fn elements(root: &web_sys::Element, selector: &str) -> Vec<web_sys::HtmlElement> {
+    let Ok(list) = root.query_selector_all(selector) else {
+        return Vec::new();
     };
-    let items: Vec<web_sys::HtmlElement> = (0..list.length())
+    (0..list.length())
         .filter_map(|i| list.item(i))
         .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
-        .collect();
-    let (Some(first), Some(last)) = (items.first(), items.last()) else {
-        return false;
+        .collect()
+}
+
+/// Which of `items` has the focus.
+pub(super) fn focused(items: &[web_sys::HtmlElement]) -> Option<usize> {
+    let active = document().active_element()?;
+    items
+        .iter()
+        .position(|item| &active == item.unchecked_ref::<web_sys::Element>())
+}
+
+/// Focuses the element a CSS selector finds, if any.
+pub fn focus_selector(selector: &str) {
+    if let Some(element) = document()
+        .query_selector(selector)
+        .ok()
+        .flatten()
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
+    }
+}
+
+/// At the last focusable element (first with Shift), or from outside, moves the focus to the
+/// first (last); true when it did.
+fn wrap_focus(dialog: &web_sys::HtmlDialogElement, backwards: bool) -> bool {
+    let items = elements(
+        dialog,
+        "button:not(:disabled), a[href], input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])",
+    );
+    let last = match items.len() {
+        0 => return false,
+        n => n - 1,
     };
-    let active = document().active_element();
-    let at = |el: &web_sys::HtmlElement| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == el.unchecked_ref::<web_sys::Element>())
-    };
-    let inside = active
-        .as_ref()
-        .is_some_and(|a| dialog.contains(Some(a.unchecked_ref())));
-    let target = match (backwards, inside) {
-        (false, _) if at(last) => first,
-        (true, _) if at(first) => last,
-        (false, false) => first,
-        (true, false) => last,
+    let target = match (backwards, focused(&items)) {
+        (false, None) => 0,
+        (true, None) => last,
+        (false, Some(i)) if i == last => 0,
+        (true, Some(0)) => last,
         _ => return false,
     };
-    let _ = target.focus();
+    let _ = items[target].focus();
     true
 }
 
@@ -124,15 +142,18 @@ fn open_modally(dialog: NodeRef<leptos::html::Dialog>, return_to: Option<String>
         };
         element.close();
         // The body is no place to return to (the opener was removed, e.g. a menu item).
-        let target = before
+        match before
             .filter(|el| el.is_connected() && el.tag_name() != "BODY")
-            .or_else(|| {
-                return_to
-                    .as_deref()
-                    .and_then(|selector| document().query_selector(selector).ok().flatten())
-            });
-        if let Some(target) = target.and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = target.focus();
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            Some(opener) => {
+                let _ = opener.focus();
+            }
+            None => {
+                if let Some(selector) = &return_to {
+                    focus_selector(selector);
+                }
+            }
         }
     });
 }

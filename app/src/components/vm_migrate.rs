@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::modal::Modal;
 use super::portal::{error_text, Portal};
-use crate::api::{HostVerdict, MigrationMode, Vm, VmMigrate, VmStatus};
+use crate::api::{HostVerdict, Vm, VmMigrate};
 use crate::rpc::{get_vm_placement, migrate_vm};
 
 /// The VM a Migrate dialog is about.
@@ -18,13 +18,12 @@ pub struct MigrateTarget {
 }
 
 impl MigrateTarget {
-    /// A running VM that may be live-migrated; `None` for the others (the server checks again).
+    /// A running VM; `None` for the others. Whether it may move (a pinned VM, a full
+    /// cluster) is the server's to say, with its reasons, in the dialog.
     pub fn of(vm: &Vm) -> Option<MigrateTarget> {
-        (vm.status == VmStatus::Up && vm.migration != MigrationMode::Pinned).then(|| {
-            MigrateTarget {
-                id: vm.id.clone(),
-                name: vm.name.clone(),
-            }
+        vm.status.is_running().then(|| MigrateTarget {
+            id: vm.id.clone(),
+            name: vm.name.clone(),
         })
     }
 }

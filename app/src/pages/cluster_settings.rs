@@ -115,23 +115,18 @@ pub fn ClusterSettings(cluster: Cluster, admin: bool, form: SettingsForm) -> imp
         let (id, name) = (id.clone(), name.clone());
         leptos::task::spawn_local(async move {
             if let (Some(wanted), false) = (update.scheduling_policy.clone(), force) {
-                match cluster_policy_violations(id.clone(), wanted.clone()).await {
-                    Err(error) => {
-                        busy.set(false);
-                        refusal.set(Some(Refusal::Error(error_text(error))));
-                        return;
-                    }
+                let stopped = match cluster_policy_violations(id.clone(), wanted.clone()).await {
+                    Err(error) => Some(Refusal::Error(error_text(error))),
                     Ok(found) if found.iter().any(|v| !v.forceable) => {
-                        busy.set(false);
-                        refusal.set(Some(Refusal::Violations(wanted, found)));
-                        return;
+                        Some(Refusal::Violations(wanted, found))
                     }
-                    Ok(found) if !found.is_empty() => {
-                        busy.set(false);
-                        refusal.set(Some(Refusal::Force(found)));
-                        return;
-                    }
-                    Ok(_) => {}
+                    Ok(found) if !found.is_empty() => Some(Refusal::Force(found)),
+                    Ok(_) => None,
+                };
+                if stopped.is_some() {
+                    busy.set(false);
+                    refusal.set(stopped);
+                    return;
                 }
             }
             let outcome = update_cluster(id, update).await;

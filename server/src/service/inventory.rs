@@ -3,10 +3,10 @@
 use app::api::{
     ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterMemory, ClusterUpdate,
     ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery,
-    HaMaintenance, Host, HostMemory, HostQuery, HostReinstall, HostStatus, HostedEngineInfo, Job,
-    JobControl, LevelRange, NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Ref,
-    Severity, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery, WaitingHost,
-    DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    HaMaintenance, Host, HostMemory, HostQuery, HostReinstall, HostSort, HostStatus,
+    HostedEngineInfo, Job, JobControl, LevelRange, NewSubscription, Page, Placement,
+    PolicyViolation, PreflightLine, Ref, Severity, Subscription, UpgradePlan, Vm, VmAction,
+    VmMigrate, VmQuery, WaitingHost, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -128,10 +128,15 @@ impl Service {
     pub async fn dashboard_counts(&self) -> ServiceResult<Dashboard> {
         let counts = self.store().inventory_counts().await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        // Every host, in cluster order then by name (the query's default sort is the name).
+        // Every host, by cluster then by name.
         let mut memory: Vec<ClusterMemory> = Vec::new();
-        let mut hosts = self.host_page(&HostQuery::default()).await?.items;
-        hosts.sort_by(|a, b| (&a.cluster.name, &a.name).cmp(&(&b.cluster.name, &b.name)));
+        let hosts = self
+            .host_page(&HostQuery {
+                sort: Some(HostSort::Cluster),
+                ..HostQuery::default()
+            })
+            .await?
+            .items;
         for host in hosts {
             let bar = HostMemory {
                 host: Ref {

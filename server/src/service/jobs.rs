@@ -69,6 +69,19 @@ pub(super) fn job_params<P: DeserializeOwned>(row: &JobRow) -> StepResult<P> {
         .map_err(|e| StepError::Internal(format!("the job's parameters cannot be read: {e}")))
 }
 
+/// A flow's error where a request is answered (reading a job outside its flow).
+impl From<StepError> for ServiceError {
+    fn from(error: StepError) -> Self {
+        match error {
+            StepError::Host(reason) | StepError::Timeout(reason) => ServiceError::Host(reason),
+            StepError::Refused(reason) => ServiceError::Conflict(reason),
+            StepError::Store(reason) | StepError::Internal(reason) => {
+                ServiceError::Internal(reason)
+            }
+        }
+    }
+}
+
 impl Service {
     /// Creates a job in one statement with everything its resume needs. A host (or cluster)
     /// that already has an unfinished job of an excluding kind is refused by the database, and

@@ -5,16 +5,13 @@
 //! come here: they install updates, this puts back what is installed. Step table:
 //! docs/workflows.md.
 
-use app::api::{HostReinstall, HostStatus, Job, JobKind};
+use app::api::{Host, HostReinstall, HostStatus, Job, JobKind};
 use serde::{Deserialize, Serialize};
 
 use super::jobs::{job_params, JobEnd};
 use super::{Actor, Service, ServiceError, ServiceResult};
 use crate::store::JobRow;
 use crate::workflow::{Flow, Step, StepError, StepResult};
-
-/// Statuses a host can be reinstalled from.
-const REINSTALLABLE: [HostStatus; 2] = [HostStatus::Maintenance, HostStatus::InstallFailed];
 
 /// What a reinstall keeps in its job row.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -32,7 +29,7 @@ impl Service {
     ) -> ServiceResult<Job> {
         actor.require_admin()?;
         let host = self.host_by_id(host_id).await?;
-        if !REINSTALLABLE.contains(&host.status) {
+        if !host.status.allows_reinstall() {
             return Err(ServiceError::Conflict(format!(
                 "Host {} is {}; only hosts in Maintenance or Install Failed can be reinstalled.",
                 host.name,
@@ -87,7 +84,7 @@ impl Service {
         &self,
         flow: &Flow,
         row: &JobRow,
-        host: &app::api::Host,
+        host: &Host,
         params: ReinstallParams,
     ) -> StepResult<String> {
         flow.step(Step::once("reinstall").on_host(&host.id), || async {

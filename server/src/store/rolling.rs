@@ -69,4 +69,20 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    /// The hosts of the jobs of `kind` that share a correlation id (a run's host upgrades).
+    pub async fn job_hosts_of_correlation(
+        &self,
+        correlation_id: &str,
+        kind: JobKind,
+    ) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT host_id FROM jobs
+             WHERE correlation_id = ? AND kind = ? AND host_id IS NOT NULL",
+        )
+        .bind(correlation_id)
+        .bind(kind.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }

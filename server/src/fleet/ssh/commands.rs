@@ -182,15 +182,15 @@ pub fn rpm_versions_command(names: &[String]) -> Result<String, Unreadable> {
     ))
 }
 
+/// apt-get's install, unattended, keeping the host's changed configuration files.
+const APT_INSTALL: &str = "export LC_ALL=C DEBIAN_FRONTEND=noninteractive; apt-get -y -q \
+     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install";
+
 /// Upgrades `names` (only those already installed).
 pub fn install_command(family: Family, names: &[String]) -> Result<String, Unreadable> {
     let names = quoted_names(names)?;
     Ok(match family {
-        Family::Apt => format!(
-            "export LC_ALL=C DEBIAN_FRONTEND=noninteractive; apt-get -y -q \
-             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-             install --only-upgrade {names}"
-        ),
+        Family::Apt => format!("{APT_INSTALL} --only-upgrade {names}"),
         Family::Dnf => format!("export LC_ALL=C; dnf -y upgrade {names}"),
     })
 }
@@ -223,11 +223,7 @@ pub fn parse_installed_names(family: Family, text: &str) -> Vec<String> {
 pub fn reinstall_command(family: Family, names: &[String]) -> Result<String, Unreadable> {
     let names = quoted_names(names)?;
     Ok(match family {
-        Family::Apt => format!(
-            "export LC_ALL=C DEBIAN_FRONTEND=noninteractive; apt-get -y -q \
-             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-             install --reinstall {names}"
-        ),
+        Family::Apt => format!("{APT_INSTALL} --reinstall {names}"),
         Family::Dnf => format!("export LC_ALL=C; dnf -y reinstall {names}"),
     })
 }

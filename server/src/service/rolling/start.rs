@@ -4,7 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use app::api::{
-    ClusterUpgradeOptions, Job, JobControl, JobKind, JobStatus, Ref, Severity, WaitingHost,
+    ClusterUpgradeOptions, HostQuery, Job, JobControl, JobKind, JobStatus, Ref, Severity,
+    WaitingHost,
 };
 
 use super::run::RunParams;
@@ -184,18 +185,13 @@ impl Service {
                 format!("Job {job_id} is not a cluster upgrade."),
             ));
         }
-        let params =
-            job_params::<RunParams>(&row).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let mut started = BTreeSet::new();
-        for id in self
+        let params = job_params::<RunParams>(&row)?;
+        let started: BTreeSet<String> = self
             .store()
-            .jobs_of_correlation(&row.correlation_id, JobKind::HostUpgrade)
+            .job_hosts_of_correlation(&row.correlation_id, JobKind::HostUpgrade)
             .await?
-        {
-            if let Some(host) = self.store().job_row(&id).await?.and_then(|r| r.host_id) {
-                started.insert(host);
-            }
-        }
+            .into_iter()
+            .collect();
         let waiting: Vec<String> = params
             .hosts
             .iter()
@@ -205,9 +201,9 @@ impl Service {
         if waiting.is_empty() {
             return Ok(Vec::new());
         }
+        let cluster_id = row.cluster_id.as_deref().unwrap_or_default();
         let mut waves = HashMap::new();
         if !row.ended {
-            let cluster_id = row.cluster_id.as_deref().unwrap_or_default();
             let options = ClusterUpgradeOptions {
                 hosts: Some(waiting.clone()),
                 ..params.options.clone()
@@ -230,18 +226,24 @@ impl Service {
                 }
             }
         }
-        let mut list = Vec::new();
-        for id in waiting {
-            let host = self.host_by_id(&id).await?;
-            list.push(WaitingHost {
-                wave: waves.get(&id).copied(),
+        let mut list: Vec<WaitingHost> = self
+            .host_page(&HostQuery {
+                cluster: Some(cluster_id.to_string()),
+                ..HostQuery::default()
+            })
+            .await?
+            .items
+            .into_iter()
+            .filter(|host| waiting.contains(&host.id))
+            .map(|host| WaitingHost {
+                wave: waves.get(&host.id).copied(),
                 host: Ref {
                     id: host.id,
                     name: host.name,
                 },
                 status: host.status,
-            });
-        }
+            })
+            .collect();
         list.sort_by_key(|w| (w.wave.unwrap_or(u32::MAX), w.host.name.clone()));
         Ok(list)
     }
