@@ -13,11 +13,19 @@ async function openCluster(page: Page, name: string) {
   await hydrated(page);
 }
 
+/** Follows a host's link from a list that live events may re-render under the click. */
+async function followHost(page: Page, name: string) {
+  const heading = page.getByRole("heading", { level: 1, name: new RegExp(name) });
+  await expect(async () => {
+    await page.getByRole("link", { name, exact: true }).first().click();
+    await expect(heading).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+}
+
 async function openHost(page: Page, name: string) {
   await page.goto(`/hosts?q=${name}`);
   await hydrated(page);
-  await page.getByRole("link", { name, exact: true }).click();
-  await expect(page.getByRole("heading", { name: new RegExp(name) })).toBeVisible();
+  await followHost(page, name);
 }
 
 test("cluster settings: in-cluster upgrade lists each VM to fix with a link and a retry", async ({ page }) => {
@@ -159,7 +167,7 @@ test("a node host says it is upgraded as a whole image, always rebooted, and the
   await page.getByRole("menu", { name: "Actions for host-09" }).getByRole("menuitem", { name: "Check for Upgrade" }).click();
   await expect(row.getByLabel("Updates available")).toBeVisible({ timeout: 30_000 });
 
-  await page.getByRole("link", { name: "host-09" }).click();
+  await followHost(page, "host-09");
   const alert = page.getByRole("alert").filter({ hasText: "Upgrade is available." });
   await expect(alert).toContainText("This oVirt Node is upgraded as a whole to image 4.5.3 (now 4.5.2); the upgrade always reboots it.");
   await expect(alert).toContainText("After the upgrade the host supports cluster levels 4.7, 4.8.");
