@@ -62,6 +62,8 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
     tokio::spawn(service.clone().run_engine_checks());
     tokio::spawn(service.clone().run_deliveries());
     tokio::spawn(service.clone().run_retention());
+    service.start_hub().await?;
+    tokio::spawn(service.clone().run_hub());
 
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState {
@@ -71,12 +73,14 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
         session_idle: SessionIdle(time::Duration::seconds(
             i64::try_from(options.session_idle_seconds).unwrap_or(i64::MAX),
         )),
+        sessions,
+        http_metrics: http::HttpMetrics::new()?,
     };
     let exposure = Exposure {
         https: options.https(),
         allowed_hosts: options.allowed_hosts.clone(),
     };
-    let app = http::router(state, sessions, exposure);
+    let app = http::router(state, exposure);
     let tls = match (&options.tls_cert, &options.tls_key) {
         (Some(cert), Some(key)) => Some(http::tls_config(cert, key).await?),
         _ => None,

@@ -1,6 +1,7 @@
 //! The browser's end of `GET /api/events/stream`: every new event or job change refreshes the
 //! pages that show it, and the jobs this browser follows update in place. The browser's
-//! EventSource reconnects by itself when the connection drops.
+//! EventSource reconnects by itself when the connection drops and sends the last `id:` it got,
+//! so the server replays exactly what was missed; `resync` (the server could not) reloads all.
 
 use futures::StreamExt;
 use gloo_net::eventsource::futures::EventSource;
@@ -13,24 +14,32 @@ pub fn listen(portal: Portal) {
     let Ok(mut source) = EventSource::new("/api/events/stream") else {
         return;
     };
-    let (Ok(jobs), Ok(events)) = (source.subscribe("job"), source.subscribe("event")) else {
+    let (Ok(jobs), Ok(events), Ok(resyncs)) = (
+        source.subscribe("job"),
+        source.subscribe("event"),
+        source.subscribe("resync"),
+    ) else {
         return;
     };
     leptos::task::spawn_local(async move {
         // The source lives as long as this task: dropping it would close the stream.
         let _source = source;
-        let mut changes = futures::stream::select(jobs, events);
+        let mut changes = futures::stream::select(futures::stream::select(jobs, events), resyncs);
         while let Some(change) = changes.next().await {
             let Ok((kind, message)) = change else {
                 continue;
             };
-            if kind == "job" {
-                let data = message.data().as_string().unwrap_or_default();
-                if let Ok(job) = serde_json::from_str::<Job>(&data) {
-                    portal.job_changed(job);
+            match kind.as_str() {
+                "resync" => portal.resync(),
+                "job" => {
+                    let data = message.data().as_string().unwrap_or_default();
+                    if let Ok(job) = serde_json::from_str::<Job>(&data) {
+                        portal.job_changed(job);
+                    }
+                    portal.version.update(|v| *v += 1);
                 }
+                _ => portal.version.update(|v| *v += 1),
             }
-            portal.version.update(|v| *v += 1);
         }
     });
 }

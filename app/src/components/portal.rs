@@ -77,6 +77,20 @@ impl Portal {
         });
     }
 
+    /// The event stream may have skipped changes: reload every page's data and the state of
+    /// the jobs followed here.
+    #[cfg(feature = "hydrate")]
+    pub fn resync(self) {
+        self.version.update(|v| *v += 1);
+        for (id, _) in self.watching.get_untracked() {
+            leptos::task::spawn_local(async move {
+                if let Ok(latest) = get_job(id).await {
+                    self.job_changed(latest);
+                }
+            });
+        }
+    }
+
     /// Sends an action that answers with a job, then follows the job: `key` is what it works
     /// on (a host's id, or a cluster's), and its final message becomes the notice.
     pub fn follow(

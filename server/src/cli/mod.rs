@@ -220,6 +220,8 @@ pub enum CliError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Backup(#[from] BackupError),
+    #[error("{0}")]
+    Metrics(#[from] crate::http::MetricsError),
 }
 
 impl CliError {

@@ -32,6 +32,18 @@ pub struct SessionAuth {
 
 pub const SESSION_KEY: &str = "auth";
 
+/// How the caller of a request proved who they are: what an open event stream checks again
+/// when their credentials change.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    Basic,
+    Bearer(String),
+    Session {
+        id: Option<tower_sessions::session::Id>,
+        auth: SessionAuth,
+    },
+}
+
 enum Credentials {
     Basic { name: String, password: String },
     Bearer(String),
@@ -68,17 +80,19 @@ fn credentials(parts: &axum::http::HeaderMap) -> Result<Option<Credentials>, Htt
     }
 }
 
-async fn session_caller(service: &Service, session: &Session) -> ServiceResult<Option<Caller>> {
+async fn session_caller(
+    service: &Service,
+    session: &Session,
+) -> ServiceResult<Option<(Caller, SessionAuth)>> {
     let auth: Option<SessionAuth> = session
         .get(SESSION_KEY)
         .await
         .map_err(|e| ServiceError::Internal(format!("session store: {e}")))?;
     match auth {
-        Some(auth) => {
-            service
-                .caller_by_session(&auth.user_id, auth.auth_version)
-                .await
-        }
+        Some(auth) => Ok(service
+            .caller_by_session(&auth.user_id, auth.auth_version)
+            .await?
+            .map(|caller| (caller, auth))),
         None => Ok(None),
     }
 }
@@ -132,12 +146,12 @@ pub async fn authenticate(
                 address: client_address(request.extensions()),
             };
             match state.service.basic_login(attempt).await {
-                Ok(caller) => Some(caller),
+                Ok(caller) => Some((caller, Credential::Basic)),
                 Err(error) => return HttpError::from(error).into_response(),
             }
         }
         Ok(Some(Credentials::Bearer(token))) => match state.service.caller_by_token(&token).await {
-            Ok(Some(caller)) => Some(caller),
+            Ok(Some(caller)) => Some((caller, Credential::Bearer(token))),
             Ok(None) => {
                 return HttpError::new(
                     StatusCode::UNAUTHORIZED,
@@ -150,9 +164,10 @@ pub async fn authenticate(
         },
         Ok(None) => match request.extensions().get::<Session>() {
             Some(session) => match session_caller(&state.service, session).await {
-                Ok(Some(caller)) => {
+                Ok(Some((caller, auth))) => {
                     slide(session, state.session_idle.0).await;
-                    Some(caller)
+                    let id = session.id();
+                    Some((caller, Credential::Session { id, auth }))
                 }
                 Ok(None) => None,
                 Err(error) => return HttpError::from(error).into_response(),
@@ -175,8 +190,9 @@ pub async fn authenticate(
         }
         _ => {}
     }
-    if let Some(caller) = resolved {
+    if let Some((caller, credential)) = resolved {
         request.extensions_mut().insert(caller);
+        request.extensions_mut().insert(credential);
     }
     next.run(request).await
 }

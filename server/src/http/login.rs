@@ -72,7 +72,12 @@ pub async fn login(
     }
 }
 
-pub async fn logout(session: Session) -> HttpResult<Redirect> {
+pub async fn logout(State(state): State<AppState>, session: Session) -> HttpResult<Redirect> {
+    let auth: Option<SessionAuth> = session.get(SESSION_KEY).await.map_err(session_error)?;
     session.flush().await.map_err(session_error)?;
+    if let Some(auth) = auth {
+        // The session's open event streams end.
+        state.service.signed_out(&auth.user_id).await?;
+    }
     Ok(Redirect::to("/login"))
 }

@@ -11,6 +11,7 @@ mod hardening;
 mod hosted_engine;
 mod json;
 mod login;
+mod metrics;
 mod openapi;
 mod rolling;
 mod serve;
@@ -25,7 +26,7 @@ use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::http::{header, HeaderValue};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -39,6 +40,7 @@ use utoipa_axum::routes;
 use crate::service::Service;
 
 pub use json::api_body;
+pub use metrics::{HttpMetrics, MetricsError};
 pub use serve::{serve, tls_config};
 
 /// What every handler can reach.
@@ -50,6 +52,10 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// How long a portal session lasts without use; each use starts it again.
     pub session_idle: SessionIdle,
+    /// The portal's sessions (an open event stream checks its own again).
+    pub sessions: SqliteStore,
+    /// The counters of HTTP requests `/metrics` reports.
+    pub http_metrics: HttpMetrics,
 }
 
 /// How long a portal session lasts without use.
@@ -80,7 +86,7 @@ fn page_context(backend: SharedBackend) -> impl Fn() + Clone + Send + Sync + 'st
 }
 
 /// Builds the whole application router.
-pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Router {
+pub fn router(state: AppState, exposure: Exposure) -> Router {
     let backend: SharedBackend = Arc::new(state.service.clone());
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
@@ -138,7 +144,7 @@ pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Rou
         .merge(openapi::docs_page())
         .route("/api/{*rest}", any(api::not_found));
 
-    let session_layer = SessionManagerLayer::new(sessions)
+    let session_layer = SessionManagerLayer::new(state.sessions.clone())
         .with_name("uplift_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -151,6 +157,7 @@ pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Rou
         .merge(api)
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
+        .route("/metrics", get(metrics::metrics))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos_options.clone())
         })
@@ -184,5 +191,9 @@ pub fn router(state: AppState, sessions: SqliteStore, exposure: Exposure) -> Rou
             hardening::security_headers,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.http_metrics.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }

@@ -397,15 +397,14 @@ impl Service {
             .placed_vm(&m.vm_id)
             .await?
             .ok_or_else(|| StepError::Refused(format!("VM {} no longer exists", m.vm)))?;
-        self.driver()
-            .migrate_vm(&vm.view, &m.from, &m.to)
-            .await
-            .map_err(|e| {
-                StepError::Host(format!(
-                    "VM {} could not migrate to {}: {e}",
-                    m.vm, m.to_name
-                ))
-            })?;
+        let moved = self.driver().migrate_vm(&vm.view, &m.from, &m.to).await;
+        self.inner.migrations.count(moved.is_ok());
+        moved.map_err(|e| {
+            StepError::Host(format!(
+                "VM {} could not migrate to {}: {e}",
+                m.vm, m.to_name
+            ))
+        })?;
         self.store()
             .record_migration(&m.vm_id, &m.from, &m.to)
             .await?;

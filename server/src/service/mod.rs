@@ -13,9 +13,11 @@ mod clusters;
 mod config;
 mod engine;
 mod hosted_engine;
+mod hub;
 mod inventory;
 mod jobs;
 mod maintenance;
+mod metrics;
 mod notify;
 mod outbound;
 mod reinstall;
@@ -46,7 +48,9 @@ const POLL: Duration = Duration::from_millis(200);
 pub use appliance::MAX_ARCHIVE_BYTES;
 pub use clusters::ClusterUpdate;
 pub use hosted_engine::{HaHostStatus, HaStatus, MaintenanceMode};
-pub use stream::{Changes, StreamCursor, StreamPermit};
+pub use hub::{Next, Published, Subscription, What};
+pub use metrics::{FleetMetrics, MetricsViewer, RunProgress};
+pub use stream::StreamPermit;
 pub use upgrade::UpgradeOptions;
 pub use users::{validate_password, Actor, Door, LoginAttempt};
 
@@ -152,6 +156,8 @@ struct Inner {
     running: jobs::Running,
     logins: users::Logins,
     streams: stream::OpenStreams,
+    hub: hub::Hub,
+    migrations: metrics::MigrationCounts,
     silences: survey::Silences,
 }
 
@@ -179,6 +185,8 @@ impl Service {
                 running: jobs::Running::default(),
                 logins: users::Logins::default(),
                 streams: stream::OpenStreams::default(),
+                hub: hub::Hub::default(),
+                migrations: metrics::MigrationCounts::default(),
                 silences: survey::Silences::default(),
             }),
         }

@@ -426,6 +426,20 @@ impl Service {
             .map(caller_of))
     }
 
+    /// The user's current `auth_version` (bumped by every password change).
+    pub async fn auth_version_of(&self, user_id: &str) -> ServiceResult<i64> {
+        self.store()
+            .user_by_id(user_id)
+            .await?
+            .map(|user| user.auth_version)
+            .ok_or_else(|| ServiceError::NotFound("The signed-in user no longer exists.".into()))
+    }
+
+    /// A portal session of the user ended (signed out): their open streams check theirs.
+    pub async fn signed_out(&self, user_id: &str) -> ServiceResult<()> {
+        Ok(self.store().note_auth_change(user_id).await?)
+    }
+
     /// The user of a session, unless their password changed since it began.
     pub async fn caller_by_session(
         &self,

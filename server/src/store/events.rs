@@ -127,6 +127,7 @@ impl Store {
         .bind(&event.once_key)
         .execute(&self.pool)
         .await?;
+        self.wake_hub();
         if done.rows_affected() == 1 {
             return Ok(done.last_insert_rowid());
         }
@@ -138,13 +139,24 @@ impl Store {
         )
     }
 
-    /// The id of the newest event (0 when there is none).
-    pub async fn last_event_id(&self) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
-                .fetch_one(&self.pool)
-                .await?,
-        )
+    /// The events with these ids, oldest first (the live event hub's batch).
+    pub async fn events_with_ids(&self, ids: &[i64]) -> StoreResult<Vec<Event>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::new(EVENT_SELECT);
+        sql.push(" WHERE e.id IN (");
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        sql.push(") ORDER BY e.id");
+        sql.build()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(event_from)
+            .collect()
     }
 
     /// Events matching `query`, newest first, and how many match in all.

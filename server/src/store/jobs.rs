@@ -75,6 +75,7 @@ impl Store {
         .bind(&now)
         .execute(&self.pool)
         .await;
+        self.wake_hub();
         match inserted {
             Ok(done) if done.rows_affected() == 1 => Ok(JobInsert::Created),
             Ok(_) => Ok(JobInsert::Existed),
@@ -90,6 +91,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        self.wake_hub();
         Ok(())
     }
 
@@ -113,17 +115,8 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        self.wake_hub();
         Ok(())
-    }
-
-    /// Jobs changed after `since` (RFC 3339), oldest change first, with their change times.
-    pub async fn jobs_changed_since(&self, since: &str) -> StoreResult<Vec<(String, String)>> {
-        Ok(sqlx::query_as::<_, (String, String)>(
-            "SELECT id, updated_at FROM jobs WHERE updated_at > ? ORDER BY updated_at, id LIMIT 200",
-        )
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     pub async fn job(&self, id: &str) -> StoreResult<Option<Job>> {

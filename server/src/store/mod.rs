@@ -3,6 +3,7 @@
 
 mod appliance;
 mod archives;
+mod changes;
 mod checks;
 mod clusters;
 mod config;
@@ -12,6 +13,7 @@ mod hosted_engine;
 mod inventory;
 mod jobs;
 mod maintenance;
+mod metrics;
 mod notify;
 mod placement;
 mod retention;
@@ -29,11 +31,13 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use changes::{ChangeKind, ChangeRow};
 pub use clusters::VmTraits;
 pub use engine::EngineState;
 pub use events::NewEvent;
 pub use hosted_engine::HaHostRow;
 pub use jobs::{JobInsert, NewJob};
+pub use metrics::RunningRun;
 pub use notify::DueDelivery;
 pub use placement::PlacedVm;
 pub use retention::{Cutoffs, Pruned};
@@ -61,6 +65,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Woken after each write the live event hub publishes (events, jobs), so it reads the
+    /// change log at once instead of at its next poll.
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -78,11 +85,19 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("../migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            changed: std::sync::Arc::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Tells the live event hub that the change log grew (see `changes`).
+    fn wake_hub(&self) {
+        self.changed.notify_one();
     }
 }
 

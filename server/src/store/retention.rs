@@ -84,6 +84,13 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // The change log keeps its newest rows only (a browser further behind resyncs).
+        sqlx::query(
+            "DELETE FROM changes WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM changes) - ?",
+        )
+        .bind(super::changes::CHANGES_KEPT)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(pruned)
     }

@@ -52,6 +52,7 @@ impl Store {
             .await?;
             switched |= done.rows_affected() == 1;
         }
+        self.wake_hub();
         Ok(switched)
     }
 

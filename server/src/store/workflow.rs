@@ -98,6 +98,7 @@ impl Store {
             .bind(job_id)
             .execute(&self.pool)
             .await?;
+        self.wake_hub();
         Ok(())
     }
 }

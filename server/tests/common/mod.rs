@@ -300,6 +300,11 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables (fault injection).
     pub async fn start_with(data_dir: &Path, fleet: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_at(data_dir, fleet, env, "127.0.0.1").await
+    }
+
+    /// Like [`Server::start`], listening on `ip` (and reached there) instead of loopback.
+    pub async fn start_at(data_dir: &Path, fleet: &Path, env: &[(&str, &str)], ip: &str) -> Server {
         let off = run(uplift(data_dir).args(["config", "set", "HostPackagesUpdateTimeInHours=0"]));
         assert!(
             off.status.success(),
@@ -312,7 +317,7 @@ impl Server {
             let port = free_port();
             let log = data_dir.join(format!("server-{port}.log"));
             let child = uplift(data_dir)
-                .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--fleet"])
+                .args(["serve", "--addr", &format!("{ip}:{port}"), "--fleet"])
                 .arg(fleet)
                 .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
                 .env(
@@ -327,7 +332,7 @@ impl Server {
                 .expect("uplift serve starts");
             let mut server = Server {
                 child,
-                base: format!("http://127.0.0.1:{port}"),
+                base: format!("http://{ip}:{port}"),
                 data_dir: data_dir.to_path_buf(),
                 log,
             };
@@ -358,6 +363,10 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("uplift did not answer in time:\n{}", self.log());
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn log(&self) -> String {

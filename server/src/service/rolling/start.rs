@@ -171,6 +171,17 @@ impl Service {
         Ok(jobs)
     }
 
+    /// How many hosts a run chose at its start.
+    pub(in crate::service) async fn run_host_count(&self, job_id: &str) -> ServiceResult<i64> {
+        let row = self
+            .store()
+            .job_row(job_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no job {job_id}.")))?;
+        let params = job_params::<RunParams>(&row)?;
+        Ok(i64::try_from(params.hosts.len()).unwrap_or(i64::MAX))
+    }
+
     /// The hosts a run chose that have not started yet, with the wave the plan gives each now
     /// (1: the next wave; `None`: the plan leaves it out, or the run has ended without it).
     pub async fn run_waiting_hosts(&self, job_id: &str) -> ServiceResult<Vec<WaitingHost>> {

@@ -1,0 +1,258 @@
+//! The live event hub: every change (a new event, a job written, a user's credentials changed)
+//! is read once from the change log (`store::changes`) and published in process to every open
+//! event stream through one broadcast channel. Changes this process writes wake the hub at
+//! once; changes another process writes (the CLI) arrive through the hub's one poll of the
+//! log, so the database sees the same queries however many streams are open.
+//!
+//! A stream starts at the hub's position or, reconnecting, replays exactly what it missed after
+//! its Last-Event-ID from the log; a stream that falls behind the channel is told to resync.
+//! Not here: HTTP and SSE framing (`http::stream`), who may open a stream (`stream`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::store::{ChangeKind, ChangeRow};
+
+/// How often the hub reads the change log when nothing in this process woke it.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Change log rows one read takes; a longer backlog is read in several.
+const BATCH: i64 = 500;
+
+/// Messages the channel holds for a stream that is slow to send; one further behind resyncs.
+const CHANNEL: usize = 4096;
+
+/// The most changes a reconnecting stream replays; one further behind resyncs.
+const REPLAY_MAX: i64 = 10_000;
+
+/// One published change, serialized once for every stream.
+#[derive(Debug)]
+pub struct Published {
+    /// The change log id: the SSE `id:` and the cursor a reconnect resumes from.
+    pub id: i64,
+    pub what: What,
+}
+
+#[derive(Debug)]
+pub enum What {
+    /// A new event, as SPEC §4's JSON.
+    Event(String),
+    /// A job's current state, as SPEC §4's JSON.
+    Job(String),
+    /// A user's credentials changed: their streams check theirs again. Not sent to browsers.
+    Auth { user_id: String },
+}
+
+/// The hub's state, shared by the service's clones.
+#[derive(Debug)]
+pub(super) struct Hub {
+    sender: broadcast::Sender<Arc<Published>>,
+    /// The id of the last change published. Held while publishing and while subscribing, so a
+    /// subscriber's starting point and what its receiver gets meet without a gap.
+    position: Mutex<i64>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            sender: broadcast::channel(CHANNEL).0,
+            position: Mutex::new(0),
+        }
+    }
+}
+
+impl Hub {
+    fn position(&self) -> std::sync::MutexGuard<'_, i64> {
+        self.position
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A stream's view of the hub: what to replay first, then the live channel.
+pub struct Subscription {
+    /// Sent before anything from the channel.
+    pub backlog: VecDeque<Arc<Published>>,
+    /// True when the stream asked to resume from a point the log no longer holds (or never
+    /// held): it should reload everything instead.
+    pub resync: bool,
+    receiver: broadcast::Receiver<Arc<Published>>,
+    /// Channel messages up to this id were already covered by the backlog.
+    skip_through: i64,
+}
+
+/// What a subscription yields next.
+pub enum Next {
+    Change(Arc<Published>),
+    /// The stream fell behind the channel: changes were dropped for it.
+    Resync,
+    /// The hub is gone (the server stops).
+    Closed,
+}
+
+impl Subscription {
+    pub async fn next(&mut self) -> Next {
+        if let Some(change) = self.backlog.pop_front() {
+            return Next::Change(change);
+        }
+        loop {
+            match self.receiver.recv().await {
+                Ok(change) if change.id <= self.skip_through => continue,
+                Ok(change) => return Next::Change(change),
+                Err(broadcast::error::RecvError::Lagged(_)) => return Next::Resync,
+                Err(broadcast::error::RecvError::Closed) => return Next::Closed,
+            }
+        }
+    }
+}
+
+impl Service {
+    /// Places the hub at the end of the change log: streams see what happens from now on (or
+    /// replay from their Last-Event-ID). Call once before serving.
+    pub async fn start_hub(&self) -> ServiceResult<()> {
+        let (newest, _) = self.store().change_bounds().await?;
+        *self.inner.hub.position() = newest;
+        Ok(())
+    }
+
+    /// Publishes the change log as it grows; runs as long as the server does.
+    pub async fn run_hub(self) {
+        let signal = self.store().change_signal();
+        loop {
+            tokio::select! {
+                () = signal.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+            if let Err(error) = self.publish_new().await {
+                tracing::warn!(%error, "the live event hub cannot read the change log");
+            }
+        }
+    }
+
+    /// Reads and publishes every change after the hub's position.
+    async fn publish_new(&self) -> ServiceResult<()> {
+        loop {
+            let after = *self.inner.hub.position();
+            let rows = self.store().changes_after(after, BATCH).await?;
+            let Some(last) = rows.last().map(|row| row.id) else {
+                return Ok(());
+            };
+            let full = i64::try_from(rows.len()).unwrap_or(BATCH) >= BATCH;
+            let changes = self.load_changes(rows).await?;
+            {
+                let hub = &self.inner.hub;
+                let mut position = hub.position();
+                // Only this task moves the position forward.
+                *position = last;
+                for change in changes {
+                    // No receiver is not an error: nobody is watching.
+                    let _ = hub.sender.send(Arc::new(change));
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The published form of change log rows, oldest first. A job changed several times in
+    /// the rows is published once, at its last change, with its current state; an event the
+    /// retention pruned meanwhile is skipped.
+    async fn load_changes(&self, rows: Vec<ChangeRow>) -> ServiceResult<Vec<Published>> {
+        let event_ids: Vec<i64> = rows
+            .iter()
+            .filter(|row| row.kind == ChangeKind::Event)
+            .filter_map(|row| row.reference.parse().ok())
+            .collect();
+        let mut events: HashMap<i64, String> = HashMap::new();
+        for event in self.store().events_with_ids(&event_ids).await? {
+            events.insert(event.id, to_json(&event)?);
+        }
+        let mut last_of_job: HashMap<&str, i64> = HashMap::new();
+        for row in rows.iter().filter(|row| row.kind == ChangeKind::Job) {
+            last_of_job.insert(&row.reference, row.id);
+        }
+        let mut jobs: HashMap<&str, String> = HashMap::new();
+        for id in last_of_job.keys() {
+            if let Some(job) = self.store().job(id).await? {
+                jobs.insert(id, to_json(&job)?);
+            }
+        }
+        let mut published = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let what = match row.kind {
+                ChangeKind::Event => row
+                    .reference
+                    .parse()
+                    .ok()
+                    .and_then(|id| events.remove(&id))
+                    .map(What::Event),
+                ChangeKind::Job if last_of_job.get(row.reference.as_str()) == Some(&row.id) => {
+                    jobs.remove(row.reference.as_str()).map(What::Job)
+                }
+                ChangeKind::Job => None,
+                ChangeKind::Auth => Some(What::Auth {
+                    user_id: row.reference.clone(),
+                }),
+            };
+            if let Some(what) = what {
+                published.push(Published { id: row.id, what });
+            }
+        }
+        Ok(published)
+    }
+
+    /// A stream's subscription: from now on, or after `last_event_id` when it reconnects.
+    pub async fn watch_changes(&self, last_event_id: Option<i64>) -> ServiceResult<Subscription> {
+        let (receiver, position) = {
+            let hub = &self.inner.hub;
+            let position = hub.position();
+            (hub.sender.subscribe(), *position)
+        };
+        let mut subscription = Subscription {
+            backlog: VecDeque::new(),
+            resync: false,
+            receiver,
+            skip_through: position,
+        };
+        let Some(after) = last_event_id.filter(|after| *after != position) else {
+            return Ok(subscription);
+        };
+        let (_, oldest) = self.store().change_bounds().await?;
+        if after > position || after < oldest.saturating_sub(1) || position - after > REPLAY_MAX {
+            subscription.resync = true;
+            return Ok(subscription);
+        }
+        let mut from = after;
+        while from < position {
+            let rows: Vec<ChangeRow> = self
+                .store()
+                .changes_after(from, BATCH)
+                .await?
+                .into_iter()
+                .filter(|row| row.id <= position)
+                .collect();
+            let Some(last) = rows.last().map(|row| row.id) else {
+                break;
+            };
+            from = last;
+            subscription
+                .backlog
+                .extend(self.load_changes(rows).await?.into_iter().map(Arc::new));
+        }
+        Ok(subscription)
+    }
+
+    /// Event streams open now.
+    pub fn open_streams(&self) -> usize {
+        self.inner.hub.sender.receiver_count()
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
+    serde_json::to_string(value).map_err(|e| ServiceError::Internal(format!("serializing: {e}")))
+}

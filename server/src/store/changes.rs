@@ -1,0 +1,88 @@
+//! The change log (`changes`, migration 0018) the live event hub reads: triggers add a row for
+//! every new event, every job write and every change to a user's credentials, in commit order,
+//! whichever process wrote it. Its ids are the event stream's exact cursor.
+
+use std::sync::Arc;
+
+use sqlx::Row;
+
+use super::{corrupt, Store, StoreResult};
+
+/// What a change log row is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// `reference` is the new event's id.
+    Event,
+    /// `reference` is the job's id (created or changed).
+    Job,
+    /// `reference` is the user whose password, role, tokens or sessions changed.
+    Auth,
+}
+
+impl ChangeKind {
+    fn parse(text: &str) -> Option<ChangeKind> {
+        match text {
+            "event" => Some(ChangeKind::Event),
+            "job" => Some(ChangeKind::Job),
+            "auth" => Some(ChangeKind::Auth),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the change log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub kind: ChangeKind,
+    pub reference: String,
+}
+
+/// Change log rows kept: a browser that comes back further behind than this resyncs.
+pub const CHANGES_KEPT: i64 = 100_000;
+
+impl Store {
+    /// Woken after each write of an event or a job by this process.
+    pub fn change_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.changed.clone()
+    }
+
+    /// Up to `limit` change log rows after `after`, oldest first.
+    pub async fn changes_after(&self, after: i64, limit: i64) -> StoreResult<Vec<ChangeRow>> {
+        sqlx::query("SELECT id, kind, ref FROM changes WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(ChangeRow {
+                    id: row.try_get("id")?,
+                    kind: ChangeKind::parse(&kind).ok_or_else(|| corrupt("change kind", kind))?,
+                    reference: row.try_get("ref")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The newest change's id and the oldest one kept (0 and 0 when the log is empty).
+    pub async fn change_bounds(&self) -> StoreResult<(i64, i64)> {
+        Ok(sqlx::query_as::<_, (i64, i64)>(
+            "SELECT COALESCE(MAX(id), 0), COALESCE(MIN(id), 0) FROM changes",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Records that a user's credentials changed where no trigger sees it (a portal session
+    /// signed out): their open streams check theirs again.
+    pub async fn note_auth_change(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO changes (kind, ref) VALUES ('auth', ?)")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        self.wake_hub();
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! `GET /metrics`: Prometheus text that a real parser reads, open to loopback clients, and to
+//! admins only from elsewhere.
+
+mod common;
+
+use std::collections::HashMap;
+
+use app::api::Host;
+use common::*;
+use prometheus_parse::{Scrape, Value};
+
+async fn scrape(response: reqwest::Response) -> Scrape {
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = response.text().await.unwrap();
+    Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text")
+}
+
+/// The samples of `name`, by the value of `label`.
+fn by_label(scrape: &Scrape, name: &str, label: &str) -> HashMap<String, f64> {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter_map(|s| {
+            let value = match s.value {
+                Value::Gauge(v) | Value::Counter(v) | Value::Untyped(v) => v,
+                _ => return None,
+            };
+            Some((s.labels.get(label)?.to_string(), value))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn loopback_clients_read_the_fleet_and_the_requests_in_prometheus_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &write_fleet(dir.path(), "f.toml", FLEET)).await;
+    let hosts: Vec<Host> = admin_get(&server, "/api/hosts").await;
+    let stream = client()
+        .get(server.url("/api/events/stream"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+
+    // No credentials: the scrape comes from this machine.
+    let scrape = scrape(client().get(server.url("/metrics")).send().await.unwrap()).await;
+    let by_status = by_label(&scrape, "uplift_hosts", "status");
+    assert_eq!(by_status.values().sum::<f64>() as usize, hosts.len());
+    let mut expected: HashMap<String, f64> = HashMap::new();
+    for host in &hosts {
+        *expected
+            .entry(host.status.as_str().to_string())
+            .or_default() += 1.0;
+    }
+    assert_eq!(by_status, expected);
+
+    let requests: Vec<_> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "uplift_http_requests_total")
+        .filter(|s| s.labels.get("route") == Some("/api/hosts"))
+        .collect();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].labels.get("status"), Some("200"));
+    assert!(matches!(requests[0].value, Value::Counter(n) if n >= 1.0));
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "uplift_http_request_duration_seconds"
+                && s.labels.get("route") == Some("/api/hosts")
+                && matches!(s.value, Value::Histogram(_))),
+        "a latency histogram per route"
+    );
+    assert_eq!(
+        by_label(&scrape, "uplift_event_streams_open", "instance").len(),
+        0,
+        "no instance label"
+    );
+    let open = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "uplift_event_streams_open")
+        .unwrap();
+    assert!(
+        matches!(open.value, Value::Gauge(n) if n == 1.0),
+        "{open:?}"
+    );
+    let deliveries = by_label(&scrape, "uplift_notification_deliveries", "status");
+    assert_eq!(deliveries.get("pending"), Some(&0.0));
+    assert_eq!(deliveries.get("failed"), Some(&0.0));
+    for name in [
+        "uplift_jobs",
+        "uplift_rolling_upgrades_running",
+        "uplift_vm_migrations_total",
+        "uplift_hosts_never_checked",
+    ] {
+        assert!(
+            scrape.docs.contains_key(name) || scrape.samples.iter().any(|s| s.metric == name),
+            "{name}"
+        );
+    }
+    drop(stream);
+}
+
+/// This machine's first address that is not loopback (the test reaches Uplift through it).
+fn outside_address() -> String {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .expect("ip runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .skip_while(|word| *word != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .map(str::to_string)
+        .expect("this machine has an address that is not loopback")
+}
+
+#[tokio::test]
+async fn from_elsewhere_metrics_are_for_admins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = write_fleet(dir.path(), "f.toml", FLEET);
+    let server = Server::start_at(dir.path(), &fleet, &[], &outside_address()).await;
+    add_viewer(dir.path());
+    let anonymous = client().get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(refusal(anonymous, 401).await.is_empty(), false);
+    let viewer = client()
+        .get(server.url("/metrics"))
+        .basic_auth("v", Some("viewer-password"))
+        .send()
+        .await
+        .unwrap();
+    assert!(refusal(viewer, 403).await.contains("admins"));
+    let admin = client()
+        .get(server.url("/metrics"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let scrape = scrape(admin).await;
+    assert!(scrape.samples.iter().any(|s| s.metric == "uplift_hosts"));
+}
