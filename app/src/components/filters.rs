@@ -2,7 +2,7 @@
 //! every filtered view can be linked, reloaded and used without JavaScript.
 
 use leptos::prelude::*;
-use leptos_router::{components::Form, components::A, params::ParamsMap};
+use leptos_router::{components::Form, components::A, hooks::use_query_map, params::ParamsMap};
 
 use crate::api::Labelled;
 
@@ -21,12 +21,26 @@ pub fn query_page(params: &ParamsMap) -> Option<u32> {
     query_text(params, "page").and_then(|value| value.parse().ok())
 }
 
+/// The rows per page a list offers; the first is the default.
+pub const PAGE_SIZES: [u32; 3] = [crate::api::DEFAULT_PER_PAGE, 50, 100];
+
+/// The page size asked for (`?per_page=`), one of [`PAGE_SIZES`].
+pub fn query_per_page(params: &ParamsMap) -> u32 {
+    query_text(params, "per_page")
+        .and_then(|value| value.parse().ok())
+        .filter(|size| PAGE_SIZES.contains(size))
+        .unwrap_or(PAGE_SIZES[0])
+}
+
 /// The form around a list's filters, with "Filter" and "Clear".
 #[component]
 pub fn FilterBar(label: &'static str, clear: &'static str, children: Children) -> impl IntoView {
+    let query = use_query_map();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=label>
             {children()}
+            // Filtering keeps the page size chosen.
+            <KeptField name="per_page" value=Signal::derive(move || query_text(&query.read(), "per_page"))/>
             <button type="submit">"Filter"</button>
             <A href=clear>"Clear"</A>
         </Form>

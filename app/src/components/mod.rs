@@ -16,7 +16,8 @@ mod timeline;
 mod vm_migrate;
 
 pub use filters::{
-    query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, SearchField,
+    query_choice, query_page, query_per_page, query_text, ChoiceField, FilterBar, KeptField,
+    SearchField,
 };
 pub use host_actions::{
     HostContextMenu, HostMenuBar, HostProgress, MenuAt, ReinstallDialog, UpgradeAlert,

@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{EventQuery, DEFAULT_PER_PAGE};
+use crate::api::EventQuery;
 use crate::components::{
-    query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, LoadError, Loading,
-    Pager, SearchField,
+    query_choice, query_page, query_per_page, query_text, ChoiceField, FilterBar, KeptField,
+    LoadError, Loading, Pager, SearchField,
 };
 use crate::rpc::list_events;
 
@@ -22,7 +22,7 @@ pub fn EventsPage() -> impl IntoView {
             host: query_text(&params, "host"),
             cluster: query_text(&params, "cluster"),
             page: query_page(&params),
-            per_page: Some(DEFAULT_PER_PAGE),
+            per_page: Some(query_per_page(&params)),
         }
     });
     let events = Resource::new(move || query.get(), list_events);

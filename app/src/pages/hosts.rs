@@ -6,11 +6,11 @@ use leptos_router::{
     params::ParamsMap,
 };
 
-use crate::api::{Host, HostQuery, HostSort, DEFAULT_PER_PAGE};
+use crate::api::{Host, HostQuery, HostSort};
 use crate::components::{
-    gib, query_choice, query_page, query_text, ChoiceField, EngineCrown, FilterBar, HaLine,
-    HostContextMenu, HostMenuBar, HostProgress, HostStatusBadge, LoadError, Loading, MenuAt, Pager,
-    Portal, SearchField, UpgradeAlert,
+    gib, query_choice, query_page, query_per_page, query_text, ChoiceField, EngineCrown, FilterBar,
+    HaLine, HostContextMenu, HostMenuBar, HostProgress, HostStatusBadge, LoadError, Loading,
+    MenuAt, Pager, Portal, SearchField, UpgradeAlert,
 };
 use crate::rpc::{get_host, list_clusters, list_hosts};
 
@@ -25,7 +25,7 @@ fn host_query(params: &ParamsMap) -> HostQuery {
         sort: query_choice(params, "sort"),
         desc: params.get_str("dir") == Some("desc"),
         page: query_page(params),
-        per_page: Some(DEFAULT_PER_PAGE),
+        per_page: Some(query_per_page(params)),
     }
 }
 

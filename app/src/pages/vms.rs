@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::api::{Caller, VmQuery, DEFAULT_PER_PAGE};
+use crate::api::{Caller, VmQuery};
 use crate::components::{
-    gib, query_choice, query_page, query_text, ChoiceField, FilterBar, KeptField, LoadError,
-    Loading, MigrateTarget, Pager, Portal, SearchField, VmStatusBadge,
+    gib, query_choice, query_page, query_per_page, query_text, ChoiceField, FilterBar, KeptField,
+    LoadError, Loading, MigrateTarget, Pager, Portal, SearchField, VmStatusBadge,
 };
 use crate::rpc::list_vms;
 
@@ -19,7 +19,7 @@ pub fn VmsPage() -> impl IntoView {
             status: query_choice(&params, "status"),
             search: query_text(&params, "q"),
             page: query_page(&params),
-            per_page: Some(DEFAULT_PER_PAGE),
+            per_page: Some(query_per_page(&params)),
         }
     });
     let portal = Portal::get();

@@ -15,10 +15,15 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use super::{Service, ServiceError, ServiceResult};
-use crate::store::{ChangeKind, ChangeRow};
+use crate::store::{ChangeKind, ChangeRow, Store};
 
 /// How often the hub reads the change log when nothing in this process woke it.
 const POLL: Duration = Duration::from_millis(250);
+
+/// After publishing, the hub lets changes gather this long before it reads again: a job
+/// written many times meanwhile (each step of a rolling upgrade) goes out once, with its latest
+/// state, instead of once per write to every stream. An event waits at most this long.
+const GATHER: Duration = Duration::from_millis(50);
 
 /// Change log rows one read takes; a longer backlog is read in several.
 const BATCH: i64 = 500;
@@ -122,27 +127,29 @@ impl Service {
     /// Publishes the change log as it grows; runs as long as the server does.
     pub async fn run_hub(self) {
         let signal = self.store().change_signal();
+        let reader = self.store().hub_reader();
         loop {
             tokio::select! {
                 () = signal.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
-            if let Err(error) = self.publish_new().await {
+            if let Err(error) = self.publish_new(&reader).await {
                 tracing::warn!(%error, "the live event hub cannot read the change log");
             }
+            tokio::time::sleep(GATHER).await;
         }
     }
 
-    /// Reads and publishes every change after the hub's position.
-    async fn publish_new(&self) -> ServiceResult<()> {
+    /// Reads (through `reader`) and publishes every change after the hub's position.
+    async fn publish_new(&self, reader: &Store) -> ServiceResult<()> {
         loop {
             let after = *self.inner.hub.position();
-            let rows = self.store().changes_after(after, BATCH).await?;
+            let rows = reader.changes_after(after, BATCH).await?;
             let Some(last) = rows.last().map(|row| row.id) else {
                 return Ok(());
             };
             let full = i64::try_from(rows.len()).unwrap_or(BATCH) >= BATCH;
-            let changes = self.load_changes(rows).await?;
+            let changes = load_changes(reader, rows).await?;
             {
                 let hub = &self.inner.hub;
                 let mut position = hub.position();
@@ -158,54 +165,56 @@ impl Service {
             }
         }
     }
+}
 
-    /// The published form of change log rows, oldest first. A job changed several times in
-    /// the rows is published once, at its last change, with its current state; an event the
-    /// retention pruned meanwhile is skipped.
-    async fn load_changes(&self, rows: Vec<ChangeRow>) -> ServiceResult<Vec<Published>> {
-        let event_ids: Vec<i64> = rows
-            .iter()
-            .filter(|row| row.kind == ChangeKind::Event)
-            .filter_map(|row| row.reference.parse().ok())
-            .collect();
-        let mut events: HashMap<i64, String> = HashMap::new();
-        for event in self.store().events_with_ids(&event_ids).await? {
-            events.insert(event.id, to_json(&event)?);
-        }
-        let mut last_of_job: HashMap<&str, i64> = HashMap::new();
-        for row in rows.iter().filter(|row| row.kind == ChangeKind::Job) {
-            last_of_job.insert(&row.reference, row.id);
-        }
-        let mut jobs: HashMap<&str, String> = HashMap::new();
-        for id in last_of_job.keys() {
-            if let Some(job) = self.store().job(id).await? {
-                jobs.insert(id, to_json(&job)?);
-            }
-        }
-        let mut published = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let what = match row.kind {
-                ChangeKind::Event => row
-                    .reference
-                    .parse()
-                    .ok()
-                    .and_then(|id| events.remove(&id))
-                    .map(What::Event),
-                ChangeKind::Job if last_of_job.get(row.reference.as_str()) == Some(&row.id) => {
-                    jobs.remove(row.reference.as_str()).map(What::Job)
-                }
-                ChangeKind::Job => None,
-                ChangeKind::Auth => Some(What::Auth {
-                    user_id: row.reference.clone(),
-                }),
-            };
-            if let Some(what) = what {
-                published.push(Published { id: row.id, what });
-            }
-        }
-        Ok(published)
+/// The published form of change log rows, oldest first. A job changed several times in the
+/// rows is published once, at its last change, with its current state; an event the retention
+/// pruned meanwhile is skipped.
+async fn load_changes(store: &Store, rows: Vec<ChangeRow>) -> ServiceResult<Vec<Published>> {
+    let event_ids: Vec<i64> = rows
+        .iter()
+        .filter(|row| row.kind == ChangeKind::Event)
+        .filter_map(|row| row.reference.parse().ok())
+        .collect();
+    let mut events: HashMap<i64, String> = HashMap::new();
+    for event in store.events_with_ids(&event_ids).await? {
+        events.insert(event.id, to_json(&event)?);
     }
+    let mut last_of_job: HashMap<&str, i64> = HashMap::new();
+    for row in rows.iter().filter(|row| row.kind == ChangeKind::Job) {
+        last_of_job.insert(&row.reference, row.id);
+    }
+    let mut jobs: HashMap<&str, String> = HashMap::new();
+    for id in last_of_job.keys() {
+        if let Some(job) = store.job(id).await? {
+            jobs.insert(id, to_json(&job)?);
+        }
+    }
+    let mut published = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let what = match row.kind {
+            ChangeKind::Event => row
+                .reference
+                .parse()
+                .ok()
+                .and_then(|id| events.remove(&id))
+                .map(What::Event),
+            ChangeKind::Job if last_of_job.get(row.reference.as_str()) == Some(&row.id) => {
+                jobs.remove(row.reference.as_str()).map(What::Job)
+            }
+            ChangeKind::Job => None,
+            ChangeKind::Auth => Some(What::Auth {
+                user_id: row.reference.clone(),
+            }),
+        };
+        if let Some(what) = what {
+            published.push(Published { id: row.id, what });
+        }
+    }
+    Ok(published)
+}
 
+impl Service {
     /// A stream's subscription: from now on, or after `last_event_id` when it reconnects.
     pub async fn watch_changes(&self, last_event_id: Option<i64>) -> ServiceResult<Subscription> {
         let (receiver, position) = {
@@ -240,9 +249,12 @@ impl Service {
                 break;
             };
             from = last;
-            subscription
-                .backlog
-                .extend(self.load_changes(rows).await?.into_iter().map(Arc::new));
+            subscription.backlog.extend(
+                load_changes(self.store(), rows)
+                    .await?
+                    .into_iter()
+                    .map(Arc::new),
+            );
         }
         Ok(subscription)
     }

@@ -42,12 +42,13 @@ impl Store {
         .collect()
     }
 
-    /// For each host of a cluster, the levels it will support once upgraded: what its last
-    /// check learned if it has updates pending, otherwise what it supports now.
+    /// The distinct sets of levels the cluster's hosts will support once upgraded (each host's:
+    /// what its last check learned if it has updates pending, otherwise what it supports now).
+    /// Distinct, so a cluster of 500 hosts reads a handful of rows, not 500.
     pub async fn cluster_level_sets(&self, cluster_id: &str) -> StoreResult<Vec<Vec<String>>> {
         sqlx::query_scalar::<_, String>(
-            "SELECT CASE WHEN updates_available = 1 AND levels_after_upgrade IS NOT NULL
-                         THEN levels_after_upgrade ELSE supported_cluster_levels END
+            "SELECT DISTINCT CASE WHEN updates_available = 1 AND levels_after_upgrade IS NOT NULL
+                                  THEN levels_after_upgrade ELSE supported_cluster_levels END
              FROM hosts WHERE cluster_id = ?",
         )
         .bind(cluster_id)

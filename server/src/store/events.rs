@@ -1,7 +1,7 @@
 use app::api::{Event, EventQuery, Ref, Severity};
 use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
 
-use super::{corrupt, now_rfc3339, Store, StoreResult, Window};
+use super::{corrupt, Store, StoreResult, Window};
 
 /// An event about to be written.
 #[derive(Clone, Debug)]
@@ -112,13 +112,14 @@ impl Store {
     /// is not written again, and its first id is returned.
     pub async fn add_event(&self, event: &NewEvent) -> StoreResult<i64> {
         let done = sqlx::query(
+            // The time is taken by SQLite as the row is written (holding the write lock), so
+            // it is the event's commit time, not when the writer began to wait for the lock.
             "INSERT INTO events (code, severity, time, message, host_id, cluster_id, correlation_id, user_name, once_key)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, ?, ?, ?, ?, ?)
              ON CONFLICT (once_key) DO NOTHING",
         )
         .bind(event.code)
         .bind(event.severity.as_str())
-        .bind(now_rfc3339())
         .bind(&event.message)
         .bind(&event.host_id)
         .bind(&event.cluster_id)

@@ -6,18 +6,16 @@ use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
 
 use super::{corrupt, json, Store, StoreResult, Window};
 
-/// Hosts with their cluster and what their running VMs use.
+/// Hosts with their cluster and what their VMs use (kept on the host row by triggers,
+/// migration 0019).
 const HOST_SELECT: &str = "
     SELECT h.id, h.name, h.address, h.status, h.host_type, h.os, h.memory_mb,
            h.supported_cluster_levels, h.levels_after_upgrade,
            h.hosted_engine, h.updates_available, h.available_updates, h.last_update_check,
            c.id AS cluster_id, c.name AS cluster_name,
-           COALESCE(u.vm_count, 0) AS vm_count, COALESCE(u.used_mb, 0) AS used_mb,
-           EXISTS (SELECT 1 FROM vms e WHERE e.host_id = h.id AND e.hosted_engine = 1) AS runs_engine_vm
+           h.vm_count, h.used_mb, h.engine_vms > 0 AS runs_engine_vm
     FROM hosts h
-    JOIN clusters c ON c.id = h.cluster_id
-    LEFT JOIN (SELECT host_id, COUNT(*) AS vm_count, SUM(memory_mb) AS used_mb
-               FROM vms WHERE host_id IS NOT NULL GROUP BY host_id) u ON u.host_id = h.id";
+    JOIN clusters c ON c.id = h.cluster_id";
 
 const HOST_COUNT: &str = "SELECT COUNT(*) FROM hosts h";
 
@@ -91,8 +89,8 @@ fn host_order(sort: HostSort) -> &'static str {
         HostSort::Cluster => "c.name",
         HostSort::Status => "h.status",
         HostSort::Os => "h.os",
-        HostSort::VmCount => "vm_count",
-        HostSort::Memory => "used_mb",
+        HostSort::VmCount => "h.vm_count",
+        HostSort::Memory => "h.used_mb",
     }
 }
 

@@ -65,6 +65,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// One read-only connection of the live event hub's own, so its reads never queue behind
+    /// the pool's writers (connected when first used).
+    hub_pool: SqlitePool,
     /// Woken after each write the live event hub publishes (events, jobs), so it reads the
     /// change log at once instead of at its next poll.
     changed: std::sync::Arc<tokio::sync::Notify>,
@@ -79,16 +82,32 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             // The CLI and the server share one file; a writer waits instead of failing.
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Pages are read from the file mapped in memory, not copied by a read each time
+            // (a list of 10,000 hosts touches thousands of them).
+            .pragma("mmap_size", "268435456");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations").run(&pool).await?;
+        let hub_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options.read_only(true));
         Ok(Store {
             pool,
+            hub_pool,
             changed: std::sync::Arc::default(),
         })
+    }
+
+    /// This store reading through the live event hub's own connection (see `service::hub`).
+    pub fn hub_reader(&self) -> Store {
+        Store {
+            pool: self.hub_pool.clone(),
+            hub_pool: self.hub_pool.clone(),
+            changed: self.changed.clone(),
+        }
     }
 
     pub fn pool(&self) -> &SqlitePool {

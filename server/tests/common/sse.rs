@@ -31,7 +31,7 @@ pub struct Sse {
 /// What reading the stream gave.
 #[derive(Debug)]
 pub enum Read {
-    Message(Message),
+    Message(Box<Message>),
     /// The server ended the stream.
     Ended,
     /// Nothing within the wait.
@@ -81,7 +81,7 @@ impl Sse {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(message) = self.parse() {
-                return Read::Message(message);
+                return Read::Message(Box::new(message));
             }
             match tokio::time::timeout_at(deadline, self.response.chunk()).await {
                 Err(_) => return Read::Quiet,
@@ -94,7 +94,7 @@ impl Sse {
     /// The next message; panics when none comes within `wait`.
     pub async fn next(&mut self, wait: Duration) -> Message {
         match self.read(wait).await {
-            Read::Message(message) => message,
+            Read::Message(message) => *message,
             other => panic!("no message on the stream: {other:?}"),
         }
     }
