@@ -169,16 +169,7 @@ async fn fleet_size(hosts: usize) {
     let first_start = started.elapsed();
 
     let client = client();
-    let token: serde_json::Value = client
-        .post(server.url("/api/tokens"))
-        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token json");
-    let token = token["token"].as_str().expect("token string").to_string();
+    let token = token_for(&server, "admin", ADMIN_PASSWORD).await;
 
     let url = server.url("/api/hosts");
     let (bearer, bytes) = time_requests(&client, &url, Auth::Bearer(&token)).await;

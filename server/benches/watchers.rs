@@ -103,19 +103,6 @@ fn statements(server: &Server) -> usize {
     server.log().matches("sqlx::query").count()
 }
 
-async fn token(client: &reqwest::Client, server: &Server, user: &str, password: &str) -> String {
-    let answer: Value = client
-        .post(server.url("/api/tokens"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("token json");
-    answer["token"].as_str().expect("a token").to_string()
-}
-
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
@@ -146,7 +133,7 @@ async fn shape(watchers: usize) {
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");
-    let admin = token(&client, &server, "admin", ADMIN_PASSWORD).await;
+    let admin = token_for(&server, "admin", ADMIN_PASSWORD).await;
     let get = |path: String| {
         let (client, admin, url) = (client.clone(), admin.clone(), server.url(&path));
         async move {
@@ -180,7 +167,7 @@ async fn shape(watchers: usize) {
 
     let mut tokens = Vec::new();
     for u in 0..users {
-        tokens.push(token(&client, &server, &format!("w{u}"), "watcher-password").await);
+        tokens.push(token_for(&server, &format!("w{u}"), "watcher-password").await);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = rss_kib(pid);

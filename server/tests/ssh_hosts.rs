@@ -406,7 +406,7 @@ async fn maintenance_live_migrates_a_real_guest_and_suspend_and_start_go_through
         .virsh("mig-a", &["list", "--all", "--name"])
         .contains("tiny"));
     let vm: Vm = admin_get(server, &format!("/api/vms/{}", vm.id)).await;
-    assert!(on(&vm, "mig-b"), "{vm:?}");
+    assert!(on(&vm, "mig-b"), "{vm:?}\n{}", server.log());
     assert_eq!(vm.migrations, 1);
 
     // Suspend keeps the guest's memory on disk (virsh managedsave); start brings it back.

@@ -273,9 +273,9 @@ impl Store {
 
     /// Makes the inventory say what the host's libvirt says: its domains (by name) run here or
     /// are defined here; a VM the inventory had running here that the host no longer has runs
-    /// nowhere (until another host reports it). Only VMs whose revision is still the one in
-    /// `seen` change: what a job did while the host was asked wins. Returns the names of VMs
-    /// seen for the first time.
+    /// nowhere (until another host reports it), unless a job that may be moving it runs. Only
+    /// VMs whose revision is still the one in `seen` change: what a job did while the host was
+    /// asked wins. Returns the names of VMs seen for the first time.
     pub async fn sync_host_vms(
         &self,
         host_id: &str,
@@ -328,11 +328,16 @@ impl Store {
             .await?;
         }
         let present: HashSet<&str> = vms.iter().map(|vm| vm.name.as_str()).collect();
-        let here: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, name FROM vms WHERE host_id = ?")
-                .bind(host_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        // A VM a job is moving (a host job evacuating this host, or the VM's own job) may have
+        // left the host's libvirt before the job records where it went: it is not gone.
+        let here: Vec<(String, String)> = sqlx::query_as(
+            "SELECT v.id, v.name FROM vms v WHERE v.host_id = ?
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.ended_at IS NULL
+                                 AND (j.host_id = v.host_id OR j.vm_id = v.id))",
+        )
+        .bind(host_id)
+        .fetch_all(&mut *tx)
+        .await?;
         for (id, name) in here
             .iter()
             .filter(|(_, name)| !present.contains(name.as_str()))
