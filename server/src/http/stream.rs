@@ -5,13 +5,18 @@
 //! reconnecting with `Last-Event-ID` gets exactly what it missed. The stream ends when its
 //! credentials no longer hold: a signed-out session, a changed password, a revoked token.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use futures::stream::{self, Stream};
+use futures::stream;
 use tower_sessions::SessionStore;
 
 use super::auth::{Authed, Credential, SessionAuth, SESSION_KEY};
@@ -30,6 +35,8 @@ struct Reader {
     auth_version: i64,
     subscription: Subscription,
     stopping: tokio::sync::watch::Receiver<bool>,
+    /// The hub closed: what was gathered went out, nothing follows.
+    ended: bool,
 }
 
 impl Reader {
@@ -80,19 +87,38 @@ impl Reader {
         }
     }
 
-    /// The next message to send, or `None` when the stream ends.
-    async fn next(&mut self) -> Option<SseEvent> {
-        if std::mem::take(&mut self.subscription.resync) {
-            return Some(resync());
+    /// The next write: every message at hand (up to `BATCH_MAX`), a keep-alive comment after a
+    /// quiet while, or `None` when the stream ends.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if self.ended {
+            return None;
         }
+        if std::mem::take(&mut self.subscription.resync) {
+            return Some(Bytes::from_static(RESYNC));
+        }
+        let mut ready: Vec<Arc<Published>> = Vec::new();
         loop {
-            let next = tokio::select! {
-                next = self.subscription.next() => next,
-                _ = self.stopping.changed() => return None,
+            let next = if ready.is_empty() {
+                tokio::select! {
+                    next = self.subscription.next() => next,
+                    _ = self.stopping.changed() => return None,
+                    () = tokio::time::sleep(KEEP_ALIVE) => return Some(Bytes::from_static(b":\n\n")),
+                }
+            } else if ready.len() >= BATCH_MAX {
+                break;
+            } else {
+                match self.subscription.try_next() {
+                    Some(next) => next,
+                    None => break,
+                }
             };
             match next {
-                Next::Closed => return None,
-                Next::Resync => return Some(resync()),
+                Next::Closed => {
+                    self.ended = true;
+                    break;
+                }
+                // The browser reloads everything: what was gathered need not go out.
+                Next::Resync => return Some(Bytes::from_static(RESYNC)),
                 Next::Change(change) => match &change.what {
                     What::Auth { user_id } if *user_id == self.user_id => {
                         if !self.still_valid().await {
@@ -100,27 +126,47 @@ impl Reader {
                         }
                     }
                     What::Auth { .. } => {}
-                    What::Event(_) | What::Job(_) => return Some(message(&change)),
+                    What::Event(_) | What::Job { .. } => ready.push(change),
                 },
             }
         }
+        if ready.is_empty() {
+            return None;
+        }
+        Some(Bytes::from(messages(&ready)))
     }
 }
 
-fn message(change: &Published) -> SseEvent {
-    let (name, data) = match &change.what {
-        What::Event(json) => ("event", json.as_str()),
-        What::Job(json) => ("job", json.as_str()),
-        What::Auth { .. } => ("auth", ""),
-    };
-    SseEvent::default()
-        .event(name)
-        .id(change.id.to_string())
-        .data(data)
-}
+/// Messages most written at once.
+const BATCH_MAX: usize = 256;
 
-fn resync() -> SseEvent {
-    SseEvent::default().event("resync").data("{}")
+/// A comment line goes out after this long without messages, so proxies keep the stream open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+const RESYNC: &[u8] = b"event: resync\ndata: {}\n\n";
+
+/// The SSE text of `ready`, oldest first. A job that changed again later in the same write
+/// goes out once, at its last change: the browser only needs its latest state. (The JSON is
+/// serde_json's compact form, which has no line breaks, so it is one `data:` line.)
+fn messages(ready: &[Arc<Published>]) -> String {
+    let mut last_of_job: HashMap<&str, i64> = HashMap::new();
+    for change in ready {
+        if let What::Job { job_id, .. } = &change.what {
+            last_of_job.insert(job_id, change.id);
+        }
+    }
+    let mut out = String::new();
+    for change in ready {
+        let (name, data) = match &change.what {
+            What::Event(json) => ("event", json),
+            What::Job { job_id, json } if last_of_job.get(job_id.as_str()) == Some(&change.id) => {
+                ("job", json)
+            }
+            What::Job { .. } | What::Auth { .. } => continue,
+        };
+        let _ = write!(out, "id: {}\nevent: {name}\ndata: {data}\n\n", change.id);
+    }
+    out
 }
 
 /// The `Last-Event-ID` a reconnecting browser sends; anything unreadable counts as none sent
@@ -142,7 +188,7 @@ pub async fn events_stream(
     Authed(caller): Authed,
     Extension(credential): Extension<Credential>,
     headers: HeaderMap,
-) -> HttpResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+) -> HttpResult<Response> {
     let permit = state.service.open_stream(&caller)?;
     let auth_version = match &credential {
         Credential::Session { auth, .. } => auth.auth_version,
@@ -158,14 +204,65 @@ pub async fn events_stream(
         auth_version,
         subscription,
         stopping: state.stopping.clone(),
+        ended: false,
         state,
     };
-    let events = stream::unfold(reader, |mut reader| async move {
+    let chunks = stream::unfold(reader, |mut reader| async move {
         if *reader.stopping.borrow() {
             return None;
         }
-        let event = reader.next().await?;
-        Some((Ok(event), reader))
+        let chunk = reader.next_chunk().await?;
+        Some((Ok::<_, Infallible>(chunk), reader))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, job_id: &str, state: &str) -> Arc<Published> {
+        Arc::new(Published {
+            id,
+            what: What::Job {
+                job_id: job_id.into(),
+                json: format!("{{\"id\":\"{job_id}\",\"state\":\"{state}\"}}"),
+            },
+        })
+    }
+
+    #[test]
+    fn one_write_holds_each_event_and_each_jobs_latest_state_in_order() {
+        let ready = [
+            job(1, "j1", "a"),
+            Arc::new(Published {
+                id: 2,
+                what: What::Event("{\"id\":7}".into()),
+            }),
+            job(3, "j2", "a"),
+            job(4, "j1", "b"),
+            Arc::new(Published {
+                id: 5,
+                what: What::Auth {
+                    user_id: "u".into(),
+                },
+            }),
+        ];
+        assert_eq!(
+            messages(&ready),
+            "id: 2\nevent: event\ndata: {\"id\":7}\n\n\
+             id: 3\nevent: job\ndata: {\"id\":\"j2\",\"state\":\"a\"}\n\n\
+             id: 4\nevent: job\ndata: {\"id\":\"j1\",\"state\":\"b\"}\n\n"
+        );
+    }
 }

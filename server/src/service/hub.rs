@@ -47,7 +47,7 @@ pub enum What {
     /// A new event, as SPEC §4's JSON.
     Event(String),
     /// A job's current state, as SPEC §4's JSON.
-    Job(String),
+    Job { job_id: String, json: String },
     /// A user's credentials changed: their streams check theirs again. Not sent to browsers.
     Auth { user_id: String },
 }
@@ -113,6 +113,23 @@ impl Subscription {
             }
         }
     }
+
+    /// The next change if one is at hand, without waiting: a stream sends what is ready in
+    /// one write.
+    pub fn try_next(&mut self) -> Option<Next> {
+        if let Some(change) = self.backlog.pop_front() {
+            return Some(Next::Change(change));
+        }
+        loop {
+            match self.receiver.try_recv() {
+                Ok(change) if change.id <= self.skip_through => continue,
+                Ok(change) => return Some(Next::Change(change)),
+                Err(broadcast::error::TryRecvError::Empty) => return None,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return Some(Next::Resync),
+                Err(broadcast::error::TryRecvError::Closed) => return Some(Next::Closed),
+            }
+        }
+    }
 }
 
 impl Service {
@@ -150,6 +167,14 @@ impl Service {
             };
             let full = i64::try_from(rows.len()).unwrap_or(BATCH) >= BATCH;
             let changes = load_changes(reader, rows).await?;
+            if changes
+                .iter()
+                .any(|change| matches!(change.what, What::Auth { .. }))
+            {
+                // Perhaps another process (the CLI) changed credentials: a cached token may
+                // no longer hold. Before the streams hear of it, so their re-check reads anew.
+                self.inner.tokens.forget_all();
+            }
             {
                 let hub = &self.inner.hub;
                 let mut position = hub.position();
@@ -200,7 +225,10 @@ async fn load_changes(store: &Store, rows: Vec<ChangeRow>) -> ServiceResult<Vec<
                 .and_then(|id| events.remove(&id))
                 .map(What::Event),
             ChangeKind::Job if last_of_job.get(row.reference.as_str()) == Some(&row.id) => {
-                jobs.remove(row.reference.as_str()).map(What::Job)
+                jobs.remove(row.reference.as_str()).map(|json| What::Job {
+                    job_id: row.reference.clone(),
+                    json,
+                })
             }
             ChangeKind::Job => None,
             ChangeKind::Auth => Some(What::Auth {

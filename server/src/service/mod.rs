@@ -26,6 +26,7 @@ mod rolling;
 mod stream;
 mod survey;
 mod throttle;
+mod tokens;
 mod upgrade;
 mod users;
 mod vm_migrate;
@@ -157,6 +158,7 @@ struct Inner {
     logins: users::Logins,
     streams: stream::OpenStreams,
     hub: hub::Hub,
+    tokens: tokens::TokenCache,
     migrations: metrics::MigrationCounts,
     silences: survey::Silences,
 }
@@ -186,6 +188,7 @@ impl Service {
                 logins: users::Logins::default(),
                 streams: stream::OpenStreams::default(),
                 hub: hub::Hub::default(),
+                tokens: tokens::TokenCache::default(),
                 migrations: metrics::MigrationCounts::default(),
                 silences: survey::Silences::default(),
             }),

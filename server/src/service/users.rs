@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use app::api::{Caller, Role, Severity};
 use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -274,7 +275,9 @@ impl Service {
         let hash = blocking(move || hash_password(&owned))
             .await?
             .map_err(ServiceError::Internal)?;
-        if !self.store().set_password(name, &hash).await? {
+        let changed = self.store().set_password(name, &hash).await?;
+        self.inner.tokens.forget_all();
+        if !changed {
             return Err(ServiceError::NotFound(format!("There is no user {name}.")));
         }
         self.record(
@@ -386,7 +389,9 @@ impl Service {
 
     /// Ends the token a caller signed this request with (`DELETE /api/tokens/current`).
     pub async fn revoke_token(&self, caller: &Caller, token: &str) -> ServiceResult<()> {
-        if !self.store().delete_token(&token_hash(token)).await? {
+        let deleted = self.store().delete_token(&token_hash(token)).await?;
+        self.inner.tokens.forget_all();
+        if !deleted {
             return Err(ServiceError::NotFound(
                 "The token is unknown or has already ended.".to_string(),
             ));
@@ -403,7 +408,9 @@ impl Service {
     /// Ends every API token of a user (admins and the CLI); how many ended.
     pub async fn revoke_tokens_of(&self, actor: Actor<'_>, name: &str) -> ServiceResult<u64> {
         actor.require_admin()?;
-        let Some(ended) = self.store().delete_tokens_of(name).await? else {
+        let ended = self.store().delete_tokens_of(name).await;
+        self.inner.tokens.forget_all();
+        let Some(ended) = ended? else {
             return Err(ServiceError::NotFound(format!("There is no user {name}.")));
         };
         self.record(
@@ -416,14 +423,24 @@ impl Service {
         Ok(ended)
     }
 
+    /// The user a bearer token belongs to, while it is valid (see `tokens` for the cache).
     pub async fn caller_by_token(&self, token: &str) -> ServiceResult<Option<Caller>> {
-        let now = rfc3339(OffsetDateTime::now_utc());
-        Ok(self
-            .store()
-            .user_by_token(&token_hash(token), &now)
-            .await?
-            .as_ref()
-            .map(caller_of))
+        let now = OffsetDateTime::now_utc();
+        let hash = token_hash(token);
+        let cache = &self.inner.tokens;
+        let generation = match cache.get(&hash, now) {
+            Ok(caller) => return Ok(Some(caller)),
+            Err(generation) => generation,
+        };
+        let Some((user, expires_at)) = self.store().user_by_token(&hash, &rfc3339(now)).await?
+        else {
+            return Ok(None);
+        };
+        let caller = caller_of(&user);
+        if let Ok(end) = OffsetDateTime::parse(&expires_at, &Rfc3339) {
+            cache.remember(generation, hash, caller.clone(), end);
+        }
+        Ok(Some(caller))
     }
 
     /// The user's current `auth_version` (bumped by every password change).

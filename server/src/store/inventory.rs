@@ -2,6 +2,7 @@ use app::api::{
     AvailableUpdate, Cluster, Host, HostQuery, HostSort, HostStatus, HostType, HostedEngine,
     MemoryMb, MigrationMode, Ref, UpgradeProgress, Vm, VmQuery, VmStatus,
 };
+use futures::TryStreamExt;
 use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
 
 use super::{corrupt, json, Store, StoreResult, Window};
@@ -196,11 +197,14 @@ impl Store {
         .push_bind(window.limit())
         .push(" OFFSET ")
         .push_bind(window.offset());
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        let hosts = rows
-            .into_iter()
-            .map(host_from)
-            .collect::<StoreResult<Vec<_>>>()?;
+        // Each row is read as it arrives: SQLite steps on its connection's thread while this
+        // task reads the rows before (two cores at work on a list of 10,000).
+        let mut rows = sql.build().fetch(&self.pool);
+        let mut hosts = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            hosts.push(host_from(row)?);
+        }
+        drop(rows);
 
         let mut count = QueryBuilder::new(HOST_COUNT);
         push_host_filters(&mut count, query);

@@ -119,22 +119,27 @@ impl Store {
     }
 
     /// The user a token belongs to, if the token exists and has not expired at `now`.
-    pub async fn user_by_token(&self, token_hash: &str, now: &str) -> StoreResult<Option<UserRow>> {
-        sqlx::query(&format!(
-            "SELECT {} FROM users u JOIN api_tokens t ON t.user_id = u.id
+    /// The user a token that is still valid at `now` belongs to, with the token's end.
+    pub async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: &str,
+    ) -> StoreResult<Option<(UserRow, String)>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.password_hash, u.auth_version, u.created_at,
+                    t.expires_at
+             FROM users u JOIN api_tokens t ON t.user_id = u.id
              WHERE t.token_hash = ? AND t.expires_at > ?",
-            USER_COLUMNS
-                .split(", ")
-                .map(|c| format!("u.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&self.pool)
-        .await?
-        .map(user_from)
-        .transpose()
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let expires_at: String = row.try_get("expires_at")?;
+        Ok(Some((user_from(row)?, expires_at)))
     }
 
     /// Ends one token (`DELETE /api/tokens/current`); whether it existed.
