@@ -53,39 +53,46 @@ struct EventTime {
 }
 
 /// What one watcher saw: each event's id and its delivery latency in milliseconds, and
-/// `(JOB, 0)` for each job message.
+/// `(JOB, bytes)` for each job message.
 type Seen = Arc<Mutex<Vec<(i64, f64)>>>;
 
+/// Reads one stream to its end. Each chunk is scanned once (a write holds several messages) and
+/// only events are parsed, so the harness spends little of the machine's two cores that the
+/// server needs.
 async fn watch(response: reqwest::Response, seen: Seen) {
     let mut response = response;
-    let mut text = String::new();
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut found = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         let now = OffsetDateTime::now_utc();
-        text.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = text.find("\n\n") {
-            let message: String = text.drain(..end + 2).collect();
-            if message.contains("event: job\n") {
-                seen.lock().unwrap().push((JOB, 0.0));
-                continue;
+        buffer.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(length) = buffer[start..].windows(2).position(|w| w == b"\n\n") {
+            let message = &buffer[start..start + length + 2];
+            start += length + 2;
+            if let Some(seen) = record(message, now) {
+                found.push(seen);
             }
-            if !message.contains("event: event\n") {
-                continue;
-            }
-            let Some(data) = message.lines().find_map(|l| l.strip_prefix("data: ")) else {
-                continue;
-            };
-            let Ok(event) = serde_json::from_str::<EventTime>(data) else {
-                continue;
-            };
-            let Ok(at) =
-                OffsetDateTime::parse(&event.time, &time::format_description::well_known::Rfc3339)
-            else {
-                continue;
-            };
-            let latency = (now - at).as_seconds_f64() * 1000.0;
-            seen.lock().unwrap().push((event.id, latency));
         }
+        buffer.drain(..start);
+        seen.lock().unwrap().append(&mut found);
     }
+}
+
+/// What one SSE message says: `(JOB, bytes)` for a job, `(id, latency ms)` for an event.
+fn record(message: &[u8], now: OffsetDateTime) -> Option<(i64, f64)> {
+    let text = std::str::from_utf8(message).ok()?;
+    if text.contains("event: job\n") {
+        return Some((JOB, message.len() as f64));
+    }
+    if !text.contains("event: event\n") {
+        return None;
+    }
+    let data = text.lines().find_map(|l| l.strip_prefix("data: "))?;
+    let event = serde_json::from_str::<EventTime>(data).ok()?;
+    let at =
+        OffsetDateTime::parse(&event.time, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((event.id, (now - at).as_seconds_f64() * 1000.0))
 }
 
 /// The server's resident memory in KiB.
@@ -241,12 +248,12 @@ async fn shape(watchers: usize) {
     {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let jobs_per_watcher = seen[0]
+    let (jobs_per_watcher, job_bytes) = seen[0]
         .lock()
         .unwrap()
         .iter()
         .filter(|(id, _)| *id == JOB)
-        .count();
+        .fold((0, 0.0), |(n, bytes), (_, size)| (n + 1, bytes + size));
     let mut latencies = Vec::new();
     let (mut fewest, mut most) = (usize::MAX, 0);
     for log in &seen {
@@ -262,9 +269,10 @@ async fn shape(watchers: usize) {
     }
     latencies.sort_by(f64::total_cmp);
     println!(
-        "| {watchers} | {status} in {:.0} s | {} | {jobs_per_watcher} | {fewest}..{most} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} |",
+        "| {watchers} | {status} in {:.0} s | {} | {jobs_per_watcher} ({:.0} KiB) | {fewest}..{most} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} |",
         elapsed.as_secs_f64(),
         committed.len(),
+        job_bytes / 1024.0,
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(0.0),
@@ -289,7 +297,7 @@ async fn main() {
     println!(
         "64-host rolling upgrade (sim speed 10, max_parallel auto), every event at every watcher"
     );
-    println!("| watchers | run | events | job messages per watcher | events per watcher | p50 ms | p99 ms | max ms | SQL statements/s | RSS growth MiB | KiB per watcher |");
+    println!("| watchers | run | events | job messages (bytes) per watcher | events per watcher | p50 ms | p99 ms | max ms | SQL statements/s | RSS growth MiB | KiB per watcher |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for watchers in shapes {
         shape(watchers).await;

@@ -4,6 +4,8 @@
 //! everything (it fell behind, or came back from further than the log reaches). A browser
 //! reconnecting with `Last-Event-ID` gets exactly what it missed. The stream ends when its
 //! credentials no longer hold: a signed-out session, a changed password, a revoked token.
+//! What is ready goes out in one write, a job changed several times in it once (its latest
+//! state): with a thousand streams open, the writes and the bytes are what cost.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

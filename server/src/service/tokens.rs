@@ -107,17 +107,17 @@ mod tests {
         }
     }
 
+    /// Remembers token "h" for a minute from `now`, as read under `generation`.
+    fn remember(cache: &TokenCache, generation: u64, now: OffsetDateTime) {
+        let end = now + time::Duration::minutes(1);
+        cache.remember(generation, "h".into(), caller(), end);
+    }
+
     #[test]
     fn a_remembered_token_holds_until_its_end() {
         let cache = TokenCache::default();
         let now = OffsetDateTime::now_utc();
-        let generation = cache.get("h", now).unwrap_err();
-        cache.remember(
-            generation,
-            "h".into(),
-            caller(),
-            now + time::Duration::minutes(1),
-        );
+        remember(&cache, cache.get("h", now).unwrap_err(), now);
         assert_eq!(cache.get("h", now), Ok(caller()));
         assert!(cache.get("h", now + time::Duration::minutes(2)).is_err());
         // An ended token is gone, not only refused.
@@ -130,20 +130,10 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let generation = cache.get("h", now).unwrap_err();
         cache.forget_all();
-        cache.remember(
-            generation,
-            "h".into(),
-            caller(),
-            now + time::Duration::minutes(1),
-        );
+        remember(&cache, generation, now);
         assert!(cache.get("h", now).is_err());
-        let generation = cache.get("h", now).unwrap_err();
-        cache.remember(
-            generation,
-            "h".into(),
-            caller(),
-            now + time::Duration::minutes(1),
-        );
+        remember(&cache, cache.get("h", now).unwrap_err(), now);
+        assert_eq!(cache.get("h", now), Ok(caller()));
         cache.forget_all();
         assert!(cache.get("h", now).is_err());
     }
