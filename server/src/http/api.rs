@@ -6,7 +6,7 @@ use app::api::{
 };
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -77,8 +77,14 @@ fn list<T: Serialize>(items: Vec<T>, total: u64) -> HttpResult<Response> {
     })?;
     Ok((
         [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (HeaderName::from_static("x-total-count"), total.to_string()),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                HeaderName::from_static("x-total-count"),
+                HeaderValue::from(total),
+            ),
         ],
         body,
     )

@@ -4,10 +4,9 @@
 //! everything (it fell behind, or came back from further than the log reaches). A browser
 //! reconnecting with `Last-Event-ID` gets exactly what it missed. The stream ends when its
 //! credentials no longer hold: a signed-out session, a changed password, a revoked token.
-//! What is ready goes out in one write, a job changed several times in it once (its latest
-//! state): with a thousand streams open, the writes and the bytes are what cost.
+//! What is ready goes out in one write (the subscription keeps only each job's latest state
+//! among it): with a thousand streams open, the writes and the bytes are what cost.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -37,8 +36,6 @@ struct Reader {
     auth_version: i64,
     subscription: Subscription,
     stopping: tokio::sync::watch::Receiver<bool>,
-    /// The hub closed: what was gathered went out, nothing follows.
-    ended: bool,
 }
 
 impl Reader {
@@ -92,50 +89,28 @@ impl Reader {
     /// The next write: every message at hand (up to `BATCH_MAX`), a keep-alive comment after a
     /// quiet while, or `None` when the stream ends.
     async fn next_chunk(&mut self) -> Option<Bytes> {
-        if self.ended {
-            return None;
-        }
         if std::mem::take(&mut self.subscription.resync) {
             return Some(Bytes::from_static(RESYNC));
         }
-        let mut ready: Vec<Arc<Published>> = Vec::new();
         loop {
-            let next = if ready.is_empty() {
-                tokio::select! {
-                    next = self.subscription.next() => next,
-                    _ = self.stopping.changed() => return None,
-                    () = tokio::time::sleep(KEEP_ALIVE) => return Some(Bytes::from_static(b":\n\n")),
-                }
-            } else if ready.len() >= BATCH_MAX {
-                break;
-            } else {
-                match self.subscription.try_next() {
-                    Some(next) => next,
-                    None => break,
-                }
-            };
-            match next {
-                Next::Closed => {
-                    self.ended = true;
-                    break;
-                }
-                // The browser reloads everything: what was gathered need not go out.
-                Next::Resync => return Some(Bytes::from_static(RESYNC)),
-                Next::Change(change) => match &change.what {
-                    What::Auth { user_id } if *user_id == self.user_id => {
-                        if !self.still_valid().await {
-                            return None;
-                        }
-                    }
-                    What::Auth { .. } => {}
-                    What::Event(_) | What::Job { .. } => ready.push(change),
+            let changes = tokio::select! {
+                next = self.subscription.next(BATCH_MAX) => match next {
+                    Next::Changes(changes) => changes,
+                    Next::Resync => return Some(Bytes::from_static(RESYNC)),
+                    Next::Closed => return None,
                 },
+                _ = self.stopping.changed() => return None,
+                () = tokio::time::sleep(KEEP_ALIVE) => return Some(Bytes::from_static(b":\n\n")),
+            };
+            let mine = |change: &Arc<Published>| matches!(&change.what, What::Auth { user_id } if *user_id == self.user_id);
+            if changes.iter().any(mine) && !self.still_valid().await {
+                return None;
+            }
+            let text = messages(&changes);
+            if !text.is_empty() {
+                return Some(Bytes::from(text));
             }
         }
-        if ready.is_empty() {
-            return None;
-        }
-        Some(Bytes::from(messages(&ready)))
     }
 }
 
@@ -147,24 +122,15 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 const RESYNC: &[u8] = b"event: resync\ndata: {}\n\n";
 
-/// The SSE text of `ready`, oldest first. A job that changed again later in the same write
-/// goes out once, at its last change: the browser only needs its latest state. (The JSON is
-/// serde_json's compact form, which has no line breaks, so it is one `data:` line.)
-fn messages(ready: &[Arc<Published>]) -> String {
-    let mut last_of_job: HashMap<&str, i64> = HashMap::new();
-    for change in ready {
-        if let What::Job { job_id, .. } = &change.what {
-            last_of_job.insert(job_id, change.id);
-        }
-    }
+/// The SSE text of `changes`' events and jobs, oldest first. (The JSON is serde_json's compact
+/// form, which has no line breaks, so it is one `data:` line.)
+fn messages(changes: &[Arc<Published>]) -> String {
     let mut out = String::new();
-    for change in ready {
+    for change in changes {
         let (name, data) = match &change.what {
             What::Event(json) => ("event", json),
-            What::Job { job_id, json } if last_of_job.get(job_id.as_str()) == Some(&change.id) => {
-                ("job", json)
-            }
-            What::Job { .. } | What::Auth { .. } => continue,
+            What::Job { json, .. } => ("job", json),
+            What::Auth { .. } => continue,
         };
         let _ = write!(out, "id: {}\nevent: {name}\ndata: {data}\n\n", change.id);
     }
@@ -206,7 +172,6 @@ pub async fn events_stream(
         auth_version,
         subscription,
         stopping: state.stopping.clone(),
-        ended: false,
         state,
     };
     let chunks = stream::unfold(reader, |mut reader| async move {
@@ -233,38 +198,29 @@ pub async fn events_stream(
 mod tests {
     use super::*;
 
-    fn job(id: i64, job_id: &str, state: &str) -> Arc<Published> {
-        Arc::new(Published {
-            id,
-            what: What::Job {
-                job_id: job_id.into(),
-                json: format!("{{\"id\":\"{job_id}\",\"state\":\"{state}\"}}"),
-            },
-        })
-    }
-
     #[test]
-    fn one_write_holds_each_event_and_each_jobs_latest_state_in_order() {
+    fn one_write_holds_the_events_and_jobs_in_order_and_no_auth_change() {
+        let change = |id, what| Arc::new(Published { id, what });
         let ready = [
-            job(1, "j1", "a"),
-            Arc::new(Published {
-                id: 2,
-                what: What::Event("{\"id\":7}".into()),
-            }),
-            job(3, "j2", "a"),
-            job(4, "j1", "b"),
-            Arc::new(Published {
-                id: 5,
-                what: What::Auth {
+            change(2, What::Event("{\"id\":7}".into())),
+            change(
+                3,
+                What::Job {
+                    job_id: "j2".into(),
+                    json: "{\"id\":\"j2\"}".into(),
+                },
+            ),
+            change(
+                5,
+                What::Auth {
                     user_id: "u".into(),
                 },
-            }),
+            ),
         ];
         assert_eq!(
             messages(&ready),
             "id: 2\nevent: event\ndata: {\"id\":7}\n\n\
-             id: 3\nevent: job\ndata: {\"id\":\"j2\",\"state\":\"a\"}\n\n\
-             id: 4\nevent: job\ndata: {\"id\":\"j1\",\"state\":\"b\"}\n\n"
+             id: 3\nevent: job\ndata: {\"id\":\"j2\"}\n\n"
         );
     }
 }

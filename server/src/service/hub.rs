@@ -92,7 +92,9 @@ pub struct Subscription {
 
 /// What a subscription yields next.
 pub enum Next {
-    Change(Arc<Published>),
+    /// Every change at hand, oldest first, a job changed several times among them only at its
+    /// last change (its latest state is all a browser needs).
+    Changes(Vec<Arc<Published>>),
     /// The stream fell behind the channel: changes were dropped for it.
     Resync,
     /// The hub is gone (the server stops).
@@ -100,36 +102,62 @@ pub enum Next {
 }
 
 impl Subscription {
-    pub async fn next(&mut self) -> Next {
-        if let Some(change) = self.backlog.pop_front() {
-            return Next::Change(change);
+    /// Waits for a change, then takes every other one at hand, up to `max` in all: a stream
+    /// sends them in one write. Cancel-safe (it only waits before taking the first).
+    pub async fn next(&mut self, max: usize) -> Next {
+        let first = match self.backlog.pop_front() {
+            Some(change) => change,
+            None => loop {
+                match self.receiver.recv().await {
+                    Ok(change) if change.id <= self.skip_through => continue,
+                    Ok(change) => break change,
+                    Err(broadcast::error::RecvError::Lagged(_)) => return Next::Resync,
+                    Err(broadcast::error::RecvError::Closed) => return Next::Closed,
+                }
+            },
+        };
+        let mut ready = vec![first];
+        while ready.len() < max {
+            let change = match self.backlog.pop_front() {
+                Some(change) => change,
+                None => match self.receiver.try_recv() {
+                    Ok(change) if change.id <= self.skip_through => continue,
+                    Ok(change) => change,
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => return Next::Resync,
+                    // Closed: what was gathered goes out; the next call says so.
+                    Err(_) => break,
+                },
+            };
+            ready.push(change);
         }
-        loop {
-            match self.receiver.recv().await {
-                Ok(change) if change.id <= self.skip_through => continue,
-                Ok(change) => return Next::Change(change),
-                Err(broadcast::error::RecvError::Lagged(_)) => return Next::Resync,
-                Err(broadcast::error::RecvError::Closed) => return Next::Closed,
-            }
-        }
+        Next::Changes(latest_of_each_job(ready))
     }
+}
 
-    /// The next change if one is at hand, without waiting: a stream sends what is ready in
-    /// one write.
-    pub fn try_next(&mut self) -> Option<Next> {
-        if let Some(change) = self.backlog.pop_front() {
-            return Some(Next::Change(change));
-        }
-        loop {
-            match self.receiver.try_recv() {
-                Ok(change) if change.id <= self.skip_through => continue,
-                Ok(change) => return Some(Next::Change(change)),
-                Err(broadcast::error::TryRecvError::Empty) => return None,
-                Err(broadcast::error::TryRecvError::Lagged(_)) => return Some(Next::Resync),
-                Err(broadcast::error::TryRecvError::Closed) => return Some(Next::Closed),
+/// `changes` without a job's changes that a later one of the same job supersedes.
+fn latest_of_each_job(mut changes: Vec<Arc<Published>>) -> Vec<Arc<Published>> {
+    let last = last_change_of_each_job(changes.iter().filter_map(|change| match &change.what {
+        What::Job { job_id, .. } => Some((job_id.as_str(), change.id)),
+        What::Event(_) | What::Auth { .. } => None,
+    }));
+    let superseded: std::collections::HashSet<i64> = changes
+        .iter()
+        .filter_map(|change| match &change.what {
+            What::Job { job_id, .. } if last.get(job_id.as_str()) != Some(&change.id) => {
+                Some(change.id)
             }
-        }
-    }
+            _ => None,
+        })
+        .collect();
+    changes.retain(|change| !superseded.contains(&change.id));
+    changes
+}
+
+/// The id of each job's last change among `(job id, change id)` pairs.
+fn last_change_of_each_job<'a>(
+    changes: impl Iterator<Item = (&'a str, i64)>,
+) -> HashMap<&'a str, i64> {
+    changes.collect()
 }
 
 impl Service {
@@ -205,10 +233,11 @@ async fn load_changes(store: &Store, rows: Vec<ChangeRow>) -> ServiceResult<Vec<
     for event in store.events_with_ids(&event_ids).await? {
         events.insert(event.id, to_json(&event)?);
     }
-    let mut last_of_job: HashMap<&str, i64> = HashMap::new();
-    for row in rows.iter().filter(|row| row.kind == ChangeKind::Job) {
-        last_of_job.insert(&row.reference, row.id);
-    }
+    let last_of_job = last_change_of_each_job(
+        rows.iter()
+            .filter(|row| row.kind == ChangeKind::Job)
+            .map(|row| (row.reference.as_str(), row.id)),
+    );
     let mut jobs: HashMap<&str, String> = HashMap::new();
     for id in last_of_job.keys() {
         if let Some(job) = store.job(id).await? {
@@ -295,4 +324,52 @@ impl Service {
 
 fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
     serde_json::to_string(value).map_err(|e| ServiceError::Internal(format!("serializing: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, job_id: &str) -> Published {
+        Published {
+            id,
+            what: What::Job {
+                job_id: job_id.into(),
+                json: format!("{{\"id\":\"{job_id}\",\"change\":{id}}}"),
+            },
+        }
+    }
+
+    fn ids(next: Next) -> Vec<i64> {
+        match next {
+            Next::Changes(changes) => changes.iter().map(|change| change.id).collect(),
+            Next::Resync => vec![-1],
+            Next::Closed => vec![-2],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_takes_what_is_at_hand_with_each_jobs_latest_state_in_order() {
+        let hub = Hub::default();
+        let mut subscription = Subscription {
+            backlog: VecDeque::new(),
+            resync: false,
+            receiver: hub.sender.subscribe(),
+            skip_through: 0,
+        };
+        let event = |id| Published {
+            id,
+            what: What::Event(format!("{{\"id\":{id}}}")),
+        };
+        for change in [job(1, "j1"), event(2), job(3, "j2"), job(4, "j1"), event(5)] {
+            hub.sender.send(Arc::new(change)).unwrap();
+        }
+        assert_eq!(ids(subscription.next(3).await), vec![1, 2, 3]);
+        assert_eq!(ids(subscription.next(10).await), vec![4, 5]);
+        hub.sender.send(Arc::new(job(6, "j1"))).unwrap();
+        hub.sender.send(Arc::new(job(7, "j1"))).unwrap();
+        assert_eq!(ids(subscription.next(10).await), vec![7]);
+        drop(hub);
+        assert_eq!(ids(subscription.next(10).await), vec![-2]);
+    }
 }

@@ -204,6 +204,7 @@ impl Store {
         while let Some(row) = rows.try_next().await? {
             hosts.push(host_from(row)?);
         }
+        // The finished stream still holds its connection: give it back before the count.
         drop(rows);
 
         let mut count = QueryBuilder::new(HOST_COUNT);

@@ -118,23 +118,26 @@ impl Store {
         Ok(())
     }
 
-    /// The user a token belongs to, if the token exists and has not expired at `now`.
     /// The user a token that is still valid at `now` belongs to, with the token's end.
     pub async fn user_by_token(
         &self,
         token_hash: &str,
         now: &str,
     ) -> StoreResult<Option<(UserRow, String)>> {
-        let row = sqlx::query(
-            "SELECT u.id, u.name, u.role, u.password_hash, u.auth_version, u.created_at,
-                    t.expires_at
-             FROM users u JOIN api_tokens t ON t.user_id = u.id
-             WHERE t.token_hash = ? AND t.expires_at > ?",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        /// `USER_COLUMNS` of `u`, and the token's end (built once).
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let columns: Vec<String> = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+            format!(
+                "SELECT {}, t.expires_at FROM users u JOIN api_tokens t ON t.user_id = u.id
+                 WHERE t.token_hash = ? AND t.expires_at > ?",
+                columns.join(", ")
+            )
+        });
+        let row = sqlx::query(SQL.as_str())
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else {
             return Ok(None);
         };
