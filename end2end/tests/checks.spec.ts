@@ -47,6 +47,8 @@ test.describe.serial("update checks", () => {
 
     // host-15 and host-30 are in cluster "development": its Upgrade Status says so.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Clusters" }).click();
+    // The Clusters page is a lazy route: the hosts list stays until its code has arrived.
+    await expect(page.getByRole("heading", { name: "Clusters", level: 1 })).toBeVisible();
     await expect(page.getByRole("row").filter({ hasText: "development" })).toContainText("Upgrades available");
   });
 

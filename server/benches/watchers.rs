@@ -56,18 +56,19 @@ struct EventTime {
 /// `(JOB, bytes)` for each job message.
 type Seen = Arc<Mutex<Vec<(i64, f64)>>>;
 
-/// Reads one stream to its end. Each chunk is scanned once (a write holds several messages) and
-/// only events are parsed, so the harness spends little of the machine's two cores that the
-/// server needs.
+/// Reads one stream to its end. Each chunk is scanned once for message ends (a write holds
+/// several messages), a message is told apart by its header, and only events are parsed: the
+/// harness shares the machine's two cores with the server, so it spends as little as it can.
 async fn watch(response: reqwest::Response, seen: Seen) {
     let mut response = response;
     let mut buffer: Vec<u8> = Vec::new();
     let mut found = Vec::new();
+    let ends = memchr::memmem::Finder::new(b"\n\n");
     while let Ok(Some(chunk)) = response.chunk().await {
         let now = OffsetDateTime::now_utc();
         buffer.extend_from_slice(&chunk);
         let mut start = 0;
-        while let Some(length) = buffer[start..].windows(2).position(|w| w == b"\n\n") {
+        while let Some(length) = ends.find(&buffer[start..]) {
             let message = &buffer[start..start + length + 2];
             start += length + 2;
             if let Some(seen) = record(message, now) {
@@ -79,17 +80,19 @@ async fn watch(response: reqwest::Response, seen: Seen) {
     }
 }
 
-/// What one SSE message says: `(JOB, bytes)` for a job, `(id, latency ms)` for an event.
+/// What one SSE message (`id: N\nevent: NAME\ndata: JSON\n\n`) says: `(JOB, bytes)` for a
+/// job, `(id, latency ms)` for an event.
 fn record(message: &[u8], now: OffsetDateTime) -> Option<(i64, f64)> {
-    let text = std::str::from_utf8(message).ok()?;
-    if text.contains("event: job\n") {
+    let header_end = memchr::memmem::find(message, b"\ndata: ")?;
+    let header = &message[..header_end];
+    if header.ends_with(b"\nevent: job") {
         return Some((JOB, message.len() as f64));
     }
-    if !text.contains("event: event\n") {
+    if !header.ends_with(b"\nevent: event") {
         return None;
     }
-    let data = text.lines().find_map(|l| l.strip_prefix("data: "))?;
-    let event = serde_json::from_str::<EventTime>(data).ok()?;
+    let data = &message[header_end + 7..message.len() - 2];
+    let event = serde_json::from_slice::<EventTime>(data).ok()?;
     let at =
         OffsetDateTime::parse(&event.time, &time::format_description::well_known::Rfc3339).ok()?;
     Some((event.id, (now - at).as_seconds_f64() * 1000.0))
@@ -224,6 +227,7 @@ async fn shape(watchers: usize) {
     let statements_during = statements(&server) - statements_before;
 
     let mut committed = Vec::new();
+    let mut codes = std::collections::HashMap::new();
     let mut page = 1;
     loop {
         let events = get(format!(
@@ -235,6 +239,11 @@ async fn shape(watchers: usize) {
             break;
         }
         committed.extend(events.iter().filter_map(|e| e["id"].as_i64()));
+        codes.extend(
+            events
+                .iter()
+                .filter_map(|e| Some((e["id"].as_i64()?, format!("{} {}", e["code"], e["time"])))),
+        );
         page += 1;
     }
     // The last deliveries land (at most 60 s more).
@@ -254,6 +263,24 @@ async fn shape(watchers: usize) {
         .iter()
         .filter(|(id, _)| *id == JOB)
         .fold((0, 0.0), |(n, bytes), (_, size)| (n + 1, bytes + size));
+    {
+        let log = seen[0].lock().unwrap();
+        let mut sizes: Vec<f64> = log
+            .iter()
+            .filter(|(id, _)| *id == JOB)
+            .map(|(_, s)| *s)
+            .collect();
+        sizes.sort_by(f64::total_cmp);
+        let big: f64 = sizes.iter().filter(|s| **s > 6000.0).sum();
+        eprintln!(
+            "job sizes: min {:?} median {:?} max {:?}; over 6000 B: {} messages, {:.0} KiB",
+            sizes.first(),
+            sizes.get(sizes.len() / 2),
+            sizes.last(),
+            sizes.iter().filter(|s| **s > 6000.0).count(),
+            big / 1024.0
+        );
+    }
     let mut latencies = Vec::new();
     let (mut fewest, mut most) = (usize::MAX, 0);
     for log in &seen {
@@ -268,6 +295,7 @@ async fn shape(watchers: usize) {
         latencies.extend(got.iter().map(|(_, ms)| *ms));
     }
     latencies.sort_by(f64::total_cmp);
+    print_slowest_events(&seen, first_id, &codes);
     println!(
         "| {watchers} | {status} in {:.0} s | {} | {jobs_per_watcher} ({:.0} KiB) | {fewest}..{most} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.1} |",
         elapsed.as_secs_f64(),
@@ -281,6 +309,29 @@ async fn shape(watchers: usize) {
         (rss_after.saturating_sub(rss_before)) as f64 / watchers as f64,
     );
     drop(server);
+}
+
+/// The five events that reached watchers latest, each with its fastest and slowest delivery
+/// (to stderr): a late event late everywhere waited for the server, one late at some watchers
+/// waited in the fan-out.
+fn print_slowest_events(
+    seen: &[Seen],
+    first_id: i64,
+    codes: &std::collections::HashMap<i64, String>,
+) {
+    let mut by_event: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+    for log in seen {
+        for (id, ms) in log.lock().unwrap().iter().filter(|(id, _)| *id > first_id) {
+            let entry = by_event.entry(*id).or_insert((f64::MAX, 0.0));
+            *entry = (entry.0.min(*ms), entry.1.max(*ms));
+        }
+    }
+    let mut slowest: Vec<_> = by_event.into_iter().collect();
+    slowest.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+    for (id, (fastest, slowest)) in slowest.iter().take(5) {
+        let code = codes.get(id).map_or("", String::as_str);
+        eprintln!("event {id} ({code}): fastest {fastest:.1} ms, slowest {slowest:.1} ms");
+    }
 }
 
 #[tokio::main]

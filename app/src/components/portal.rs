@@ -46,7 +46,7 @@ impl Portal {
         };
         provide_context(portal);
         // Effects run only in the browser: the event stream is opened there.
-        Effect::new(move |_| {
+        crate::after_hydration(move || {
             #[cfg(feature = "hydrate")]
             super::live::listen(portal);
         });

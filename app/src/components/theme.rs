@@ -60,8 +60,8 @@ impl Theme {
             system_dark: RwSignal::new(false),
         };
         provide_context(theme);
-        // Effects run in the browser only: the server renders as if the system were light.
-        Effect::new(move |_| {
+        // In the browser only, once hydrated: the server renders as if the system were light.
+        crate::after_hydration(move || {
             #[cfg(not(feature = "ssr"))]
             theme.system_dark.set(system_is_dark());
         });

@@ -8,6 +8,7 @@ mod events;
 mod hosted_engine;
 mod hosts;
 mod job;
+pub mod lazy;
 mod login;
 mod notifications;
 mod upgrade;

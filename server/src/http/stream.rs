@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use bytes::BytesMut;
 use futures::stream;
 use tower_sessions::SessionStore;
 
@@ -106,9 +107,9 @@ impl Reader {
             if changes.iter().any(mine) && !self.still_valid().await {
                 return None;
             }
-            let text = messages(&changes);
-            if !text.is_empty() {
-                return Some(Bytes::from(text));
+            let chunk = messages(&changes);
+            if !chunk.is_empty() {
+                return Some(chunk);
             }
         }
     }
@@ -122,19 +123,38 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 const RESYNC: &[u8] = b"event: resync\ndata: {}\n\n";
 
-/// The SSE text of `changes`' events and jobs, oldest first. (The JSON is serde_json's compact
-/// form, which has no line breaks, so it is one `data:` line.)
-fn messages(changes: &[Arc<Published>]) -> String {
-    let mut out = String::new();
-    for change in changes {
-        let (name, data) = match &change.what {
-            What::Event(json) => ("event", json),
-            What::Job { json, .. } => ("job", json),
-            What::Auth { .. } => continue,
-        };
-        let _ = write!(out, "id: {}\nevent: {name}\ndata: {data}\n\n", change.id);
+/// The SSE text of `changes`' events and jobs, oldest first, as one write. Each change is framed
+/// once, by the first stream that sends it; a lone change is written as that shared frame.
+fn messages(changes: &[Arc<Published>]) -> Bytes {
+    match changes {
+        [change] => framed(change),
+        _ => {
+            let frames: Vec<Bytes> = changes.iter().map(|change| framed(change)).collect();
+            let mut out = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+            for frame in frames {
+                out.extend_from_slice(&frame);
+            }
+            out.freeze()
+        }
     }
-    out
+}
+
+/// One change's SSE message (empty for what browsers are not sent). The JSON is serde_json's
+/// compact form, which has no line breaks, so it is one `data:` line.
+fn framed(change: &Published) -> Bytes {
+    change
+        .framed
+        .get_or_init(|| {
+            let (name, data) = match &change.what {
+                What::Event(json) => ("event", json),
+                What::Job { json, .. } => ("job", json),
+                What::Auth { .. } => return Bytes::new(),
+            };
+            let mut text = String::with_capacity(data.len() + 40);
+            let _ = write!(text, "id: {}\nevent: {name}\ndata: {data}\n\n", change.id);
+            Bytes::from(text)
+        })
+        .clone()
 }
 
 /// The `Last-Event-ID` a reconnecting browser sends; anything unreadable counts as none sent
@@ -200,7 +220,7 @@ mod tests {
 
     #[test]
     fn one_write_holds_the_events_and_jobs_in_order_and_no_auth_change() {
-        let change = |id, what| Arc::new(Published { id, what });
+        let change = |id, what| Arc::new(Published::new(id, what));
         let ready = [
             change(2, What::Event("{\"id\":7}".into())),
             change(
@@ -208,6 +228,7 @@ mod tests {
                 What::Job {
                     job_id: "j2".into(),
                     json: "{\"id\":\"j2\"}".into(),
+                    running: true,
                 },
             ),
             change(
@@ -219,8 +240,9 @@ mod tests {
         ];
         assert_eq!(
             messages(&ready),
-            "id: 2\nevent: event\ndata: {\"id\":7}\n\n\
-             id: 3\nevent: job\ndata: {\"id\":\"j2\"}\n\n"
+            &b"id: 2\nevent: event\ndata: {\"id\":7}\n\n\
+             id: 3\nevent: job\ndata: {\"id\":\"j2\"}\n\n"[..]
         );
+        assert_eq!(messages(&ready[2..]), &b""[..], "a lone credentials change");
     }
 }

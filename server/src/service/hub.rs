@@ -9,21 +9,22 @@
 //! Not here: HTTP and SSE framing (`http::stream`), who may open a stream (`stream`).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use super::pacing::Pacing;
 use super::{Service, ServiceError, ServiceResult};
 use crate::store::{ChangeKind, ChangeRow, Store};
 
 /// How often the hub reads the change log when nothing in this process woke it.
 const POLL: Duration = Duration::from_millis(250);
 
-/// After publishing, the hub lets changes gather this long before it reads again: a job
-/// written many times meanwhile (each step of a rolling upgrade) goes out once, with its latest
-/// state, instead of once per write to every stream. An event waits at most this long.
-const GATHER: Duration = Duration::from_millis(50);
+/// After publishing, the hub lets changes gather this long before it reads again, so a burst
+/// of writes is read (and sent to every stream) at once. An event waits at most this long; a
+/// running job is also paced on its own (`pacing`).
+const GATHER: Duration = Duration::from_millis(20);
 
 /// Change log rows one read takes; a longer backlog is read in several.
 const BATCH: i64 = 500;
@@ -40,14 +41,32 @@ pub struct Published {
     /// The change log id: the SSE `id:` and the cursor a reconnect resumes from.
     pub id: i64,
     pub what: What,
+    /// The change as a stream writes it, made by the first stream that sends it (the HTTP
+    /// layer's framing) and shared by all the others.
+    pub framed: OnceLock<bytes::Bytes>,
+}
+
+impl Published {
+    pub fn new(id: i64, what: What) -> Published {
+        Published {
+            id,
+            what,
+            framed: OnceLock::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
 pub enum What {
     /// A new event, as SPEC §4's JSON.
     Event(String),
-    /// A job's current state, as SPEC §4's JSON.
-    Job { job_id: String, json: String },
+    /// A job's current state, as SPEC §4's JSON; `running` until it ended (the hub paces a
+    /// running job's updates).
+    Job {
+        job_id: String,
+        json: String,
+        running: bool,
+    },
     /// A user's credentials changed: their streams check theirs again. Not sent to browsers.
     Auth { user_id: String },
 }
@@ -173,20 +192,37 @@ impl Service {
     pub async fn run_hub(self) {
         let signal = self.store().change_signal();
         let reader = self.store().hub_reader();
+        let mut pacing = Pacing::default();
         loop {
+            let due = pacing.next_due().map(tokio::time::Instant::from_std);
             tokio::select! {
                 () = signal.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
+                () = sleep_until(due) => {}
             }
-            if let Err(error) = self.publish_new(&reader).await {
+            if let Err(error) = self.publish_new(&reader, &mut pacing).await {
                 tracing::warn!(%error, "the live event hub cannot read the change log");
+            }
+            if let Err(error) = self.release_due(&mut pacing).await {
+                tracing::warn!(%error, "the live event hub cannot record a held job's change");
             }
             tokio::time::sleep(GATHER).await;
         }
     }
 
-    /// Reads (through `reader`) and publishes every change after the hub's position.
-    async fn publish_new(&self, reader: &Store) -> ServiceResult<()> {
+    /// Records a fresh change of each held job whose time came: read back like any other, it
+    /// publishes the job's state then, after everything published meanwhile.
+    async fn release_due(&self, pacing: &mut Pacing) -> ServiceResult<()> {
+        let due = pacing.take_due(Instant::now());
+        if !due.is_empty() {
+            self.store().note_changes(ChangeKind::Job, &due).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads (through `reader`) and publishes every change after the hub's position, but a
+    /// running job's change that `pacing` holds.
+    async fn publish_new(&self, reader: &Store, pacing: &mut Pacing) -> ServiceResult<()> {
         loop {
             let after = *self.inner.hub.position();
             let rows = reader.changes_after(after, BATCH).await?;
@@ -194,7 +230,26 @@ impl Service {
                 return Ok(());
             };
             let full = i64::try_from(rows.len()).unwrap_or(BATCH) >= BATCH;
-            let changes = load_changes(reader, rows).await?;
+            let now = Instant::now();
+            let mut rows = rows;
+            if rows.iter().any(|row| row.kind == ChangeKind::Event) {
+                let deferred: std::collections::HashSet<String> = rows
+                    .iter()
+                    .filter(|row| row.kind == ChangeKind::Job)
+                    .filter(|row| pacing.defer_for_events(&row.reference, now))
+                    .map(|row| row.reference.clone())
+                    .collect();
+                rows.retain(|row| {
+                    row.kind != ChangeKind::Job || !deferred.contains(&row.reference)
+                });
+            }
+            let mut changes = load_changes(reader, rows).await?;
+            changes.retain(|change| match &change.what {
+                What::Job {
+                    job_id, running, ..
+                } => pacing.admit(job_id, *running, now),
+                What::Event(_) | What::Auth { .. } => true,
+            });
             if changes
                 .iter()
                 .any(|change| matches!(change.what, What::Auth { .. }))
@@ -238,10 +293,10 @@ async fn load_changes(store: &Store, rows: Vec<ChangeRow>) -> ServiceResult<Vec<
             .filter(|row| row.kind == ChangeKind::Job)
             .map(|row| (row.reference.as_str(), row.id)),
     );
-    let mut jobs: HashMap<&str, String> = HashMap::new();
+    let mut jobs: HashMap<&str, (String, bool)> = HashMap::new();
     for id in last_of_job.keys() {
         if let Some(job) = store.job(id).await? {
-            jobs.insert(id, to_json(&job)?);
+            jobs.insert(id, (to_json(&job)?, job.ended_at.is_none()));
         }
     }
     let mut published = Vec::with_capacity(rows.len());
@@ -253,19 +308,20 @@ async fn load_changes(store: &Store, rows: Vec<ChangeRow>) -> ServiceResult<Vec<
                 .ok()
                 .and_then(|id| events.remove(&id))
                 .map(What::Event),
-            ChangeKind::Job if last_of_job.get(row.reference.as_str()) == Some(&row.id) => {
-                jobs.remove(row.reference.as_str()).map(|json| What::Job {
+            ChangeKind::Job if last_of_job.get(row.reference.as_str()) == Some(&row.id) => jobs
+                .remove(row.reference.as_str())
+                .map(|(json, running)| What::Job {
                     job_id: row.reference.clone(),
                     json,
-                })
-            }
+                    running,
+                }),
             ChangeKind::Job => None,
             ChangeKind::Auth => Some(What::Auth {
                 user_id: row.reference.clone(),
             }),
         };
         if let Some(what) = what {
-            published.push(Published { id: row.id, what });
+            published.push(Published::new(row.id, what));
         }
     }
     Ok(published)
@@ -322,6 +378,14 @@ impl Service {
     }
 }
 
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
     serde_json::to_string(value).map_err(|e| ServiceError::Internal(format!("serializing: {e}")))
 }
@@ -331,13 +395,14 @@ mod tests {
     use super::*;
 
     fn job(id: i64, job_id: &str) -> Published {
-        Published {
+        Published::new(
             id,
-            what: What::Job {
+            What::Job {
                 job_id: job_id.into(),
                 json: format!("{{\"id\":\"{job_id}\",\"change\":{id}}}"),
+                running: true,
             },
-        }
+        )
     }
 
     fn ids(next: Next) -> Vec<i64> {
@@ -357,10 +422,7 @@ mod tests {
             receiver: hub.sender.subscribe(),
             skip_through: 0,
         };
-        let event = |id| Published {
-            id,
-            what: What::Event(format!("{{\"id\":{id}}}")),
-        };
+        let event = |id| Published::new(id, What::Event(format!("{{\"id\":{id}}}")));
         for change in [job(1, "j1"), event(2), job(3, "j2"), job(4, "j1"), event(5)] {
             hub.sender.send(Arc::new(change)).unwrap();
         }

@@ -20,6 +20,7 @@ mod maintenance;
 mod metrics;
 mod notify;
 mod outbound;
+mod pacing;
 mod reinstall;
 mod retention;
 mod rolling;

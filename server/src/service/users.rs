@@ -454,7 +454,10 @@ impl Service {
 
     /// A portal session of the user ended (signed out): their open streams check theirs.
     pub async fn signed_out(&self, user_id: &str) -> ServiceResult<()> {
-        Ok(self.store().note_auth_change(user_id).await?)
+        Ok(self
+            .store()
+            .note_change(crate::store::ChangeKind::Auth, user_id)
+            .await?)
     }
 
     /// The user of a session, unless their password changed since it began.

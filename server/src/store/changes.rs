@@ -20,13 +20,19 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    fn parse(text: &str) -> Option<ChangeKind> {
-        match text {
-            "event" => Some(ChangeKind::Event),
-            "job" => Some(ChangeKind::Job),
-            "auth" => Some(ChangeKind::Auth),
-            _ => None,
+    /// The `kind` column's text (the triggers of migration 0018 write the same).
+    fn name(self) -> &'static str {
+        match self {
+            ChangeKind::Event => "event",
+            ChangeKind::Job => "job",
+            ChangeKind::Auth => "auth",
         }
+    }
+
+    fn parse(text: &str) -> Option<ChangeKind> {
+        [ChangeKind::Event, ChangeKind::Job, ChangeKind::Auth]
+            .into_iter()
+            .find(|kind| kind.name() == text)
     }
 }
 
@@ -75,13 +81,27 @@ impl Store {
         .await?)
     }
 
-    /// Records that a user's credentials changed where no trigger sees it (a portal session
-    /// signed out): their open streams check theirs again.
-    pub async fn note_auth_change(&self, user_id: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO changes (kind, ref) VALUES ('auth', ?)")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+    /// Records a change no trigger sees: a user's portal session signed out (their open streams
+    /// check theirs again), a job the hub held back (`service::pacing`).
+    pub async fn note_change(&self, kind: ChangeKind, reference: &str) -> StoreResult<()> {
+        self.note_changes(kind, &[reference]).await
+    }
+
+    /// `note_change` for several, in one transaction.
+    pub async fn note_changes(
+        &self,
+        kind: ChangeKind,
+        references: &[impl AsRef<str>],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for reference in references {
+            sqlx::query("INSERT INTO changes (kind, ref) VALUES (?, ?)")
+                .bind(kind.name())
+                .bind(reference.as_ref())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         self.wake_hub();
         Ok(())
     }
