@@ -263,24 +263,7 @@ async fn shape(watchers: usize) {
         .iter()
         .filter(|(id, _)| *id == JOB)
         .fold((0, 0.0), |(n, bytes), (_, size)| (n + 1, bytes + size));
-    {
-        let log = seen[0].lock().unwrap();
-        let mut sizes: Vec<f64> = log
-            .iter()
-            .filter(|(id, _)| *id == JOB)
-            .map(|(_, s)| *s)
-            .collect();
-        sizes.sort_by(f64::total_cmp);
-        let big: f64 = sizes.iter().filter(|s| **s > 6000.0).sum();
-        eprintln!(
-            "job sizes: min {:?} median {:?} max {:?}; over 6000 B: {} messages, {:.0} KiB",
-            sizes.first(),
-            sizes.get(sizes.len() / 2),
-            sizes.last(),
-            sizes.iter().filter(|s| **s > 6000.0).count(),
-            big / 1024.0
-        );
-    }
+    print_job_sizes(&seen[0]);
     let mut latencies = Vec::new();
     let (mut fewest, mut most) = (usize::MAX, 0);
     for log in &seen {
@@ -309,6 +292,30 @@ async fn shape(watchers: usize) {
         (rss_after.saturating_sub(rss_before)) as f64 / watchers as f64,
     );
     drop(server);
+}
+
+/// The job messages one watcher got, by size (to stderr): what weighs in the streams.
+fn print_job_sizes(log: &Seen) {
+    let mut sizes: Vec<f64> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _)| *id == JOB)
+        .map(|(_, size)| *size)
+        .collect();
+    sizes.sort_by(f64::total_cmp);
+    let big: Vec<f64> = sizes
+        .iter()
+        .copied()
+        .filter(|size| *size > 6000.0)
+        .collect();
+    eprintln!(
+        "job messages: median {:.0} B, largest {:.0} B; {} over 6,000 B, {:.0} KiB in all",
+        sizes.get(sizes.len() / 2).copied().unwrap_or(0.0),
+        sizes.last().copied().unwrap_or(0.0),
+        big.len(),
+        big.iter().sum::<f64>() / 1024.0,
+    );
 }
 
 /// The five events that reached watchers latest, each with its fastest and slowest delivery
