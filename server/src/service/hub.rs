@@ -212,12 +212,19 @@ impl Service {
 
     /// Records a fresh change of each held job whose time came: read back like any other, it
     /// publishes the job's state then, after everything published meanwhile.
+    /// If that fails, they stay held and are tried again a little later (a held job's latest
+    /// state must not be lost, above all a final one).
     async fn release_due(&self, pacing: &mut Pacing) -> ServiceResult<()> {
-        let due = pacing.take_due(Instant::now());
-        if !due.is_empty() {
-            self.store().note_changes(ChangeKind::Job, &due).await?;
+        let now = Instant::now();
+        let due = pacing.take_due(now);
+        if due.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let noted = self.store().note_changes(ChangeKind::Job, &due).await;
+        if noted.is_err() {
+            pacing.hold_again(due, now);
+        }
+        Ok(noted?)
     }
 
     /// Reads (through `reader`) and publishes every change after the hub's position, but a
@@ -225,13 +232,12 @@ impl Service {
     async fn publish_new(&self, reader: &Store, pacing: &mut Pacing) -> ServiceResult<()> {
         loop {
             let after = *self.inner.hub.position();
-            let rows = reader.changes_after(after, BATCH).await?;
+            let mut rows = reader.changes_after(after, BATCH).await?;
             let Some(last) = rows.last().map(|row| row.id) else {
                 return Ok(());
             };
             let full = i64::try_from(rows.len()).unwrap_or(BATCH) >= BATCH;
             let now = Instant::now();
-            let mut rows = rows;
             if rows.iter().any(|row| row.kind == ChangeKind::Event) {
                 let deferred: std::collections::HashSet<String> = rows
                     .iter()

@@ -85,6 +85,14 @@ impl Pacing {
             .retain(|job_id| due.contains(job_id) || held.contains_key(job_id));
         due
     }
+
+    /// Holds `job_ids` (just taken as due) once more, due one interval after `now`: recording
+    /// their changes failed.
+    pub(super) fn hold_again(&mut self, job_ids: Vec<String>, now: Instant) {
+        for job_id in job_ids {
+            self.held.insert(job_id, now + JOB_EVERY);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +147,20 @@ mod tests {
         assert!(!pacing.defer_for_events("j", at(350)));
         assert!(pacing.admit("j", false, at(350)));
         assert_eq!(pacing.next_due(), None);
+    }
+
+    #[test]
+    fn a_job_whose_change_could_not_be_recorded_is_held_again() {
+        let start = Instant::now();
+        let mut pacing = Pacing::default();
+        assert!(pacing.defer_for_events("j", start));
+        let due = pacing.take_due(start);
+        assert_eq!(due, vec!["j".to_string()]);
+        pacing.hold_again(due, start);
+        assert_eq!(pacing.next_due(), Some(start + JOB_EVERY));
+        assert_eq!(pacing.take_due(start + JOB_EVERY), vec!["j".to_string()]);
+        // Still deferred once: its recorded change then goes out beside events.
+        assert!(!pacing.defer_for_events("j", start + JOB_EVERY));
     }
 
     #[test]
