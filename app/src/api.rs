@@ -791,6 +791,9 @@ pub struct Job {
     pub created_at: String,
     pub ended_at: Option<String>,
     pub message: Option<String>,
+    /// Absent from the event stream's job messages (their state only); `GET /api/jobs/{id}`
+    /// always has them.
+    #[serde(default)]
     pub steps: Vec<JobStep>,
 }
 

@@ -15,6 +15,47 @@ use crate::api::{
     WaitingHost,
 };
 
+/// Server functions answer JSON (server_fn's `Json` answers the same bytes) that the browser
+/// reads with `serde_json::from_str`, the reader of the page data a page hydrates from the
+/// server's HTML (codee's `JsonSerdeCodec`): each answer type then has one deserializer in the
+/// WASM, not one per reader (issue 20's budget for the first load).
+pub struct JsonText;
+
+/// A `POST` answered in [`JsonText`].
+pub type JsonTextAnswer = leptos::server_fn::codec::Post<JsonText>;
+
+mod json_text {
+    use leptos::server_fn::{ContentType, Decodes, Encodes, Format, FormatType};
+    use serde::de::{DeserializeOwned, Error as _};
+
+    use super::JsonText;
+
+    impl ContentType for JsonText {
+        const CONTENT_TYPE: &'static str = "application/json";
+    }
+
+    impl FormatType for JsonText {
+        const FORMAT_TYPE: Format = Format::Text;
+    }
+
+    impl<T: serde::Serialize> Encodes<T> for JsonText {
+        type Error = serde_json::Error;
+
+        fn encode(output: &T) -> Result<leptos::server_fn::Bytes, Self::Error> {
+            serde_json::to_vec(output).map(leptos::server_fn::Bytes::from)
+        }
+    }
+
+    impl<T: DeserializeOwned> Decodes<T> for JsonText {
+        type Error = serde_json::Error;
+
+        fn decode(bytes: leptos::server_fn::Bytes) -> Result<T, Self::Error> {
+            let text = std::str::from_utf8(&bytes).map_err(serde_json::Error::custom)?;
+            serde_json::from_str(text)
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 mod context {
     use leptos::prelude::*;
@@ -62,24 +103,24 @@ mod context {
     }
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn whoami() -> Result<Option<Caller>, ServerFnError> {
     Ok(context::caller())
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn list_subscriptions() -> Result<Vec<Subscription>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.subscriptions(&caller).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn add_subscription(new: NewSubscription) -> Result<Subscription, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.subscribe(&caller, new).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn remove_subscription(id: String) -> Result<(), ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -88,20 +129,20 @@ pub async fn remove_subscription(id: String) -> Result<(), ServerFnError> {
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn list_deliveries() -> Result<Vec<Delivery>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.deliveries(&caller).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_engine() -> Result<EngineStatus, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.engine(&caller).await.map_err(context::fail)
 }
 
 /// The engine update this user should be told about after login, if any.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_engine_notice() -> Result<Option<EngineStatus>, ServerFnError> {
     let (caller, backend) = context::session()?;
     let closed = match context::browser_session() {
@@ -119,7 +160,7 @@ pub async fn get_engine_notice() -> Result<Option<EngineStatus>, ServerFnError> 
 }
 
 /// Closes the engine update dialog for this session: it comes back at the next login.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn close_engine_notice(version: String) -> Result<(), ServerFnError> {
     context::session()?;
     let session = context::browser_session().ok_or_else(|| {
@@ -139,7 +180,7 @@ pub async fn close_engine_notice(version: String) -> Result<(), ServerFnError> {
         })
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn update_cluster(id: String, update: ClusterUpdate) -> Result<Cluster, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -148,7 +189,7 @@ pub async fn update_cluster(id: String, update: ClusterUpdate) -> Result<Cluster
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn cluster_policy_violations(
     id: String,
     policy: String,
@@ -160,7 +201,7 @@ pub async fn cluster_policy_violations(
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn migrate_vm(id: String, request: VmMigrate) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -169,7 +210,7 @@ pub async fn migrate_vm(id: String, request: VmMigrate) -> Result<Job, ServerFnE
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn reinstall_host(id: String, request: HostReinstall) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -178,13 +219,13 @@ pub async fn reinstall_host(id: String, request: HostReinstall) -> Result<Job, S
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn check_engine_now() -> Result<EngineStatus, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.check_engine(&caller).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn dismiss_engine_update(version: String) -> Result<(), ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -193,43 +234,43 @@ pub async fn dismiss_engine_update(version: String) -> Result<(), ServerFnError>
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_dashboard() -> Result<Dashboard, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.dashboard(&caller).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn list_hosts(query: HostQuery) -> Result<Page<Host>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.hosts(&caller, &query).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_host(id: String) -> Result<Host, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.host(&caller, &id).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn list_clusters() -> Result<Vec<Cluster>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.clusters(&caller).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_cluster(id: String) -> Result<Cluster, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.cluster(&caller, &id).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn list_vms(query: VmQuery) -> Result<Page<Vm>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.vms(&caller, &query).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn check_cluster(id: String) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -238,7 +279,7 @@ pub async fn check_cluster(id: String) -> Result<Job, ServerFnError> {
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn plan_upgrade(
     cluster_id: String,
     options: ClusterUpgradeOptions,
@@ -250,7 +291,7 @@ pub async fn plan_upgrade(
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn start_upgrade(
     cluster_id: String,
     options: ClusterUpgradeOptions,
@@ -262,7 +303,7 @@ pub async fn start_upgrade(
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn control_job(job_id: String, control: JobControl) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -271,7 +312,7 @@ pub async fn control_job(job_id: String, control: JobControl) -> Result<Job, Ser
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn run_host_jobs(job_id: String) -> Result<Vec<Job>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -280,7 +321,7 @@ pub async fn run_host_jobs(job_id: String) -> Result<Vec<Job>, ServerFnError> {
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn run_waiting_hosts(job_id: String) -> Result<Vec<WaitingHost>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -289,13 +330,13 @@ pub async fn run_waiting_hosts(job_id: String) -> Result<Vec<WaitingHost>, Serve
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_vm(id: String) -> Result<Vm, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.vm(&caller, &id).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_vm_placement(id: String) -> Result<Placement, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -304,7 +345,7 @@ pub async fn get_vm_placement(id: String) -> Result<Placement, ServerFnError> {
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn act_on_vm(id: String, action: VmAction) -> Result<Vm, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -313,13 +354,13 @@ pub async fn act_on_vm(id: String, action: VmAction) -> Result<Vm, ServerFnError
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn list_events(query: EventQuery) -> Result<Page<Event>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.events(&caller, &query).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn check_host(id: String) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -328,19 +369,19 @@ pub async fn check_host(id: String) -> Result<Job, ServerFnError> {
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_job(id: String) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.job(&caller, &id).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn list_config() -> Result<Vec<ConfigEntry>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.config(&caller).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn set_config(name: String, value: String) -> Result<ConfigEntry, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -349,7 +390,7 @@ pub async fn set_config(name: String, value: String) -> Result<ConfigEntry, Serv
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn upgrade_host(id: String, reboot: bool) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -358,7 +399,7 @@ pub async fn upgrade_host(id: String, reboot: bool) -> Result<Job, ServerFnError
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn deactivate_host(id: String) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -367,7 +408,7 @@ pub async fn deactivate_host(id: String) -> Result<Job, ServerFnError> {
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn set_ha_maintenance(id: String, request: HaMaintenance) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -376,7 +417,7 @@ pub async fn set_ha_maintenance(id: String, request: HaMaintenance) -> Result<Jo
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn activate_host(id: String) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -385,13 +426,13 @@ pub async fn activate_host(id: String) -> Result<Job, ServerFnError> {
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn get_hosted_engine() -> Result<HostedEngineInfo, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.hosted_engine(&caller).await.map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn appliance_preflight(
     request: ApplianceUpgrade,
 ) -> Result<Vec<PreflightLine>, ServerFnError> {
@@ -402,7 +443,7 @@ pub async fn appliance_preflight(
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn upgrade_appliance(request: ApplianceUpgrade) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -411,7 +452,7 @@ pub async fn upgrade_appliance(request: ApplianceUpgrade) -> Result<Job, ServerF
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc", input = Json)]
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
 pub async fn rollback_appliance(request: ApplianceRollback) -> Result<Job, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
@@ -420,7 +461,7 @@ pub async fn rollback_appliance(request: ApplianceRollback) -> Result<Job, Serve
         .map_err(context::fail)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
 pub async fn delete_engine_backup(id: String) -> Result<(), ServerFnError> {
     let (caller, backend) = context::session()?;
     backend

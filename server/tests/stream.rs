@@ -6,7 +6,7 @@ mod sse;
 
 use std::time::{Duration, Instant};
 
-use app::api::Event;
+use app::api::{Event, Job, JobStatus};
 use common::*;
 use serde_json::Value;
 use sse::{Message, Read, Sse};
@@ -318,6 +318,8 @@ async fn the_stream_carries_a_checks_events_and_its_job_to_the_end() {
         .unwrap()
         .starts_with("text/event-stream"));
 
+    let mut stream = Sse::new(stream);
+
     let hosts = admin_json(&server, "/api/hosts").await;
     let a1 = hosts[0]["id"].as_str().unwrap();
     let started: Value = client()
@@ -331,44 +333,42 @@ async fn the_stream_carries_a_checks_events_and_its_job_to_the_end() {
         .unwrap();
     let job_id = started["job"]["id"].as_str().unwrap().to_string();
 
-    let (mut text, mut finished_event, mut finished_job) = (String::new(), false, false);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !(finished_event && finished_job) {
-        assert!(
-            Instant::now() < deadline,
-            "the stream did not carry the check: {text}"
-        );
-        let chunk = tokio::time::timeout(Duration::from_secs(20), stream.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&chunk));
-        // Messages end with a blank line; parse the complete ones.
-        while let Some(end) = text.find("\n\n") {
-            let message: String = text.drain(..end + 2).collect();
-            let kind = message
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap_or_default()
-                .to_string();
-            let data: String = message
-                .lines()
-                .filter_map(|l| l.strip_prefix("data: "))
-                .collect();
-            if data.is_empty() {
-                continue;
+    let (mut finished_event, mut finished_job) = (false, None);
+    let seen = stream
+        .until(Duration::from_secs(30), |message| {
+            match message {
+                Message::Event { event, .. } if event.code == "host_update_check_finished" => {
+                    assert_eq!(event.host.as_ref().map(|h| h.name.as_str()), Some("a1"));
+                    finished_event = true;
+                }
+                Message::Job { job, .. } if job.id == job_id && job.status.is_final() => {
+                    finished_job = Some(job.clone());
+                }
+                _ => {}
             }
-            let value: Value = serde_json::from_str(&data).unwrap();
-            if kind == "event" && value["code"] == "host_update_check_finished" {
-                assert_eq!(value["host"]["name"], "a1");
-                finished_event = true;
-            }
-            if kind == "job" && value["id"] == job_id.as_str() && value["status"] == "succeeded" {
-                finished_job = true;
-            }
-        }
-    }
+            finished_event && finished_job.is_some()
+        })
+        .await;
+    let finished = finished_job.unwrap();
+    assert_eq!(finished.status, JobStatus::Succeeded, "{seen:?}");
+    // The stream carries the job's state, not its steps: they are the job's own resource.
+    assert!(finished.steps.is_empty(), "{finished:?}");
+    let whole: Job = admin_get(&server, &format!("/api/jobs/{job_id}")).await;
+    assert!(!whole.steps.is_empty(), "{whole:?}");
+    assert_eq!(
+        (
+            whole.status,
+            whole.percent_complete,
+            &whole.ended_at,
+            &whole.message
+        ),
+        (
+            finished.status,
+            finished.percent_complete,
+            &finished.ended_at,
+            &finished.message
+        )
+    );
 
     // An open stream does not keep a stopping server alive.
     let status = tokio::task::spawn_blocking(move || server.terminate())

@@ -2,9 +2,10 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
 use super::{
-    error_text, GlobalHaDialog, MigrateDialog, Modal, Portal, ReinstallDialog, Theme, UpgradeDialog,
+    error_text, GlobalHaDialog, MigrateDialog, MigrateTarget, Modal, Portal, ReinstallDialog,
+    Theme, UpgradeDialog,
 };
-use crate::api::{Caller, EngineStatus};
+use crate::api::{Caller, EngineStatus, Host};
 use crate::rpc::{
     check_engine_now, close_engine_notice, dismiss_engine_update, get_engine, get_engine_notice,
 };
@@ -57,7 +58,7 @@ pub fn Layout() -> impl IntoView {
             </details>
         </header>
         <Show when=move || about_open.get()>
-            <AboutDialog on_close=Callback::new(move |()| about_open.set(false))/>
+            {Suspend::new(about_dialog(Callback::new(move |()| about_open.set(false))))}
         </Show>
         <Show when=move || !notice_dismissed.get()>
             <Suspense fallback=|| ()>
@@ -68,10 +69,10 @@ pub fn Layout() -> impl IntoView {
                 })}
             </Suspense>
         </Show>
-        {move || portal.upgrade_dialog.get().map(|host| view! { <UpgradeDialog host/> })}
-        {move || portal.reinstall_dialog.get().map(|host| view! { <ReinstallDialog host/> })}
-        {move || portal.migrate_dialog.get().map(|target| view! { <MigrateDialog target/> })}
-        {move || portal.global_ha_dialog.get().map(|(host, enable)| view! { <GlobalHaDialog host enable/> })}
+        {move || portal.upgrade_dialog.get().map(|host| Suspend::new(upgrade_dialog(host)))}
+        {move || portal.reinstall_dialog.get().map(|host| Suspend::new(reinstall_dialog(host)))}
+        {move || portal.migrate_dialog.get().map(|target| Suspend::new(migrate_dialog(target)))}
+        {move || portal.global_ha_dialog.get().map(|(host, enable)| Suspend::new(global_ha_dialog(host, enable)))}
         {move || portal.notice.get().map(|notice| view! {
             <p class="notice" role="status">
                 {notice} " "
@@ -82,6 +83,35 @@ pub fn Layout() -> impl IntoView {
             <Outlet/>
         </main>
     }
+}
+
+// The dialogs any page may open, each split out of the first load into a WASM chunk of its
+// own (`cargo leptos --split`) and fetched the first time it opens: the first load is what
+// every page pays for (issue 20's budget), a dialog only the admin who opens it.
+
+#[lazy]
+async fn about_dialog(on_close: Callback<()>) -> AnyView {
+    view! { <AboutDialog on_close/> }.into_any()
+}
+
+#[lazy]
+async fn upgrade_dialog(host: Host) -> AnyView {
+    view! { <UpgradeDialog host/> }.into_any()
+}
+
+#[lazy]
+async fn reinstall_dialog(host: Host) -> AnyView {
+    view! { <ReinstallDialog host/> }.into_any()
+}
+
+#[lazy]
+async fn migrate_dialog(target: MigrateTarget) -> AnyView {
+    view! { <MigrateDialog target/> }.into_any()
+}
+
+#[lazy]
+async fn global_ha_dialog(host: Host, enable: bool) -> AnyView {
+    view! { <GlobalHaDialog host enable/> }.into_any()
 }
 
 /// After login, an admin is told once per version: "An update for the engine is available".

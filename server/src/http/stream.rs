@@ -1,6 +1,6 @@
 //! `GET /api/events/stream`: server-sent events from the live event hub (`service::hub`):
 //! `event: event` for each new event, `event: job` for each job change (SPEC §4's JSON as
-//! data, the change log id as `id:`), and `event: resync` when the browser should reload
+//! data, a job without its steps; the change log id as `id:`), and `event: resync` when the browser should reload
 //! everything (it fell behind, or came back from further than the log reaches). A browser
 //! reconnecting with `Last-Event-ID` gets exactly what it missed. The stream ends when its
 //! credentials no longer hold: a signed-out session, a changed password, a revoked token.

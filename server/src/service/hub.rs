@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use app::api::{Job, JobKind, JobStatus};
+
 use super::pacing::Pacing;
 use super::{Service, ServiceError, ServiceResult};
 use crate::store::{ChangeKind, ChangeRow, Store};
@@ -301,8 +303,8 @@ async fn load_changes(store: &Store, rows: Vec<ChangeRow>) -> ServiceResult<Vec<
     );
     let mut jobs: HashMap<&str, (String, bool)> = HashMap::new();
     for id in last_of_job.keys() {
-        if let Some(job) = store.job(id).await? {
-            jobs.insert(id, (to_json(&job)?, job.ended_at.is_none()));
+        if let Some(job) = store.job_state(id).await? {
+            jobs.insert(id, (to_json(&JobUpdate::of(&job))?, job.ended_at.is_none()));
         }
     }
     let mut published = Vec::with_capacity(rows.len());
@@ -389,6 +391,37 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// A job as the stream carries it: its state without its steps. A rolling upgrade's run has a
+/// step per host phase and per VM migration (66 KB of JSON for 64 hosts, issue 20's watchers
+/// bench) and every watcher would get all of them at each update, though no page shows steps
+/// from the stream: the pages that show them fetch the job (`GET /api/jobs/{id}`) when told.
+#[derive(serde::Serialize)]
+struct JobUpdate<'a> {
+    id: &'a str,
+    kind: JobKind,
+    status: JobStatus,
+    percent_complete: f64,
+    correlation_id: &'a str,
+    created_at: &'a str,
+    ended_at: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
+impl<'a> JobUpdate<'a> {
+    fn of(job: &'a Job) -> JobUpdate<'a> {
+        JobUpdate {
+            id: &job.id,
+            kind: job.kind,
+            status: job.status,
+            percent_complete: job.percent_complete,
+            correlation_id: &job.correlation_id,
+            created_at: &job.created_at,
+            ended_at: job.ended_at.as_deref(),
+            message: job.message.as_deref(),
+        }
     }
 }
 

@@ -120,6 +120,24 @@ impl Store {
     }
 
     pub async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
+        let Some(mut job) = self.job_state(id).await? else {
+            return Ok(None);
+        };
+        job.steps = sqlx::query(
+            "SELECT s.phase, s.name, s.status, s.started_at, s.ended_at, s.message, h.id AS host_id, h.name AS host_name
+             FROM job_steps s LEFT JOIN hosts h ON h.id = s.host_id WHERE s.job_id = ? ORDER BY s.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(step_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(job))
+    }
+
+    /// A job without its steps (`steps` empty): what the event stream publishes at each change.
+    pub async fn job_state(&self, id: &str) -> StoreResult<Option<Job>> {
         let Some(row) = sqlx::query(
             "SELECT id, kind, status, percent_complete, correlation_id, created_at, ended_at, message
              FROM jobs WHERE id = ?",
@@ -130,16 +148,6 @@ impl Store {
         else {
             return Ok(None);
         };
-        let steps = sqlx::query(
-            "SELECT s.phase, s.name, s.status, s.started_at, s.ended_at, s.message, h.id AS host_id, h.name AS host_name
-             FROM job_steps s LEFT JOIN hosts h ON h.id = s.host_id WHERE s.job_id = ? ORDER BY s.id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(step_from)
-        .collect::<StoreResult<Vec<_>>>()?;
         let kind: String = row.try_get("kind")?;
         Ok(Some(Job {
             id: row.try_get("id")?,
@@ -150,7 +158,7 @@ impl Store {
             created_at: row.try_get("created_at")?,
             ended_at: row.try_get("ended_at")?,
             message: row.try_get("message")?,
-            steps,
+            steps: Vec::new(),
         }))
     }
 
