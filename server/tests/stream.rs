@@ -306,7 +306,7 @@ async fn the_stream_carries_a_checks_events_and_its_job_to_the_end() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 
-    let mut stream = client()
+    let stream = client()
         .get(server.url("/api/events/stream"))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
         .send()
