@@ -65,6 +65,8 @@ macro_rules! labelled_enum {
 // After the macro: the module's enums are declared with it.
 mod portal;
 pub use portal::*;
+mod errata;
+pub use errata::*;
 
 labelled_enum!(
     /// A host's status (SPEC §1).

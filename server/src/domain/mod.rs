@@ -1,6 +1,7 @@
 //! The pure core: words and rules of the domain that more than one layer needs. No I/O.
 
 pub mod config;
+pub mod errata;
 pub mod os;
 pub mod packages;
 pub mod version;

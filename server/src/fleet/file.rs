@@ -68,6 +68,9 @@ pub struct Fleet {
     /// The hosted-engine storage domain, appliance and catalog (SPEC §9).
     #[serde(default)]
     pub hosted_engine: Option<super::file_he::HostedEngineWorld>,
+    /// The advisories the simulator's content provider offers (SPEC §9, issue 21).
+    #[serde(default, rename = "erratum")]
+    pub errata: Vec<super::file_errata::ErratumSpec>,
 }
 
 /// The `[driver]` table of a simulated fleet: `kind = "sim"` only.
@@ -532,6 +535,7 @@ impl Fleet {
                 ));
             }
         }
+        super::file_errata::validate_errata(&self.errata)?;
         self.validate_hosted_engine(&cluster_names)
     }
 

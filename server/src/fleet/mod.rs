@@ -10,6 +10,7 @@ pub mod appliance;
 pub mod appliance_driver;
 pub mod driver;
 mod file;
+pub mod file_errata;
 pub mod file_he;
 pub mod generate;
 pub mod ha;
