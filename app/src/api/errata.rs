@@ -1,5 +1,5 @@
 //! Errata as the API carries them (SPEC §9, issue 21): advisories such as RHSA-2026:1234 a
-//! content provider offers a host, what an install asks for, and what an upgrade installs.
+//! content provider offers a host, and what an install asks for.
 //! Shared by the REST API, the server functions and the pages; the rules are
 //! `uplift::domain::errata`'s.
 
@@ -13,15 +13,6 @@ labelled_enum!(
         Security => "security", "Security";
         Bugfix => "bugfix", "Bug fix";
         Enhancement => "enhancement", "Enhancement";
-    }
-);
-
-labelled_enum!(
-    /// What a host or cluster upgrade installs (SPEC §9's `content`, the seed's open question
-    /// "restrict upgrade to security-bugs?").
-    UpgradeContent {
-        All => "all", "All updates";
-        Security => "security", "Security errata only";
     }
 );
 
@@ -57,8 +48,8 @@ pub struct ErrataInstall {
     pub errata: Vec<String>,
 }
 
-/// How many errata of each type, in [`ErratumType::ALL`]'s order: the Errata tab's title, the
-/// plan preview's line per host, the clusters list's security count.
+/// How many errata of each type: the Errata tab's title, the plan preview's line per host, the
+/// clusters list's security count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrataCounts {
@@ -83,17 +74,5 @@ impl ErrataCounts {
             ErratumType::Bugfix => &mut self.bugfix,
             ErratumType::Enhancement => &mut self.enhancement,
         }
-    }
-
-    pub fn get(self, kind: ErratumType) -> u32 {
-        match kind {
-            ErratumType::Security => self.security,
-            ErratumType::Bugfix => self.bugfix,
-            ErratumType::Enhancement => self.enhancement,
-        }
-    }
-
-    pub fn total(self) -> u32 {
-        self.security + self.bugfix + self.enhancement
     }
 }
