@@ -67,6 +67,8 @@ mod portal;
 pub use portal::*;
 mod errata;
 pub use errata::*;
+mod providers;
+pub use providers::*;
 
 labelled_enum!(
     /// A host's status (SPEC §1).
@@ -752,6 +754,7 @@ labelled_enum!(
         HostedEngineRollback => "hosted_engine_rollback", "Hosted engine rollback";
         VmMigrate => "vm_migrate", "VM migration";
         HostReinstall => "host_reinstall", "Host reinstall";
+        HostErrataInstall => "host_errata_install", "Errata install";
     }
 );
 
@@ -930,7 +933,7 @@ impl ApiError {
             "not_found" => 404,
             "conflict" => 409,
             "too_many_attempts" | "too_many_streams" => 429,
-            "host_failed" => 502,
+            "host_failed" | "provider_failed" => 502,
             "busy" => 503,
             "internal_error" => 500,
             // Every other code names a bad input (`invalid_*`).

@@ -7,14 +7,16 @@
 //! 3. `store`: every SQL query, and the migrations' schema.
 //! 4. `fleet`: the `Driver` trait hosts are touched through, the `sim` driver, the `ssh` driver
 //!    for real hosts (`fleet::ssh`), fleet files.
-//! 5. `workflow`: the step runner every long operation runs on (docs/workflows.md).
-//! 6. `service`: the one place that decides; `service::jobs` starts and resumes every job, and
+//! 5. `content`: the content providers errata come from (Foreman/Katello, or the simulator).
+//! 6. `workflow`: the step runner every long operation runs on (docs/workflows.md).
+//! 7. `service`: the one place that decides; `service::jobs` starts and resumes every job, and
 //!    each feature module holds its flow.
-//! 7. `http` (REST, portal, stream) and `cli`: thin doors into the service; `server` starts it all.
-//! 8. `backup`: Uplift's own state in one archive, beside the service (it copies the database).
+//! 8. `http` (REST, portal, stream) and `cli`: thin doors into the service; `server` starts it all.
+//! 9. `backup`: Uplift's own state in one archive, beside the service (it copies the database).
 
 pub mod backup;
 pub mod cli;
+pub mod content;
 mod credentials;
 pub mod domain;
 pub mod fleet;

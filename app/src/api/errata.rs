@@ -76,3 +76,16 @@ impl ErrataCounts {
         }
     }
 }
+
+/// `GET /api/hosts/{id}/errata?type=&severity=`: what the Errata tab's filters keep.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(default)]
+pub struct ErrataQuery {
+    #[serde(rename = "type")]
+    #[cfg_attr(feature = "ssr", param(rename = "type"))]
+    pub kind: Option<ErratumType>,
+    /// As the provider spells it; compared without case.
+    pub severity: Option<String>,
+}

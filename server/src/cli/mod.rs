@@ -99,6 +99,8 @@ pub enum SimCommand {
     },
     /// List where the simulated hypervisors run each VM: name, host (or -), status.
     Vms,
+    /// List the simulated content provider's install tasks: id, host, state, errata.
+    Tasks,
 }
 
 #[derive(Debug, Subcommand)]
@@ -404,6 +406,16 @@ pub async fn run_sim(cli: &Cli, command: &SimCommand) -> Result<(), CliError> {
                 )
                 .await?;
             println!("Simulated host {host} now fails: {}.", mode.as_str());
+        }
+        SimCommand::Tasks => {
+            for (task, host) in service.store().sim_tasks().await? {
+                println!(
+                    "{}\t{host}\t{}\t{}",
+                    task.id,
+                    task.state,
+                    task.errata.join(",")
+                );
+            }
         }
         SimCommand::Vms => {
             for vm in service.store().sim_vms().await? {

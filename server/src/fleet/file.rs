@@ -190,6 +190,10 @@ pub enum FailMode {
     Reboot,
     Maintenance,
     Reinstall,
+    /// The `sim` content provider says the host cannot install content (no katello-agent).
+    NoAgent,
+    /// The `sim` content provider's install tasks on the host fail.
+    Errata,
 }
 
 impl FailMode {
@@ -201,6 +205,8 @@ impl FailMode {
             FailMode::Reboot => "reboot",
             FailMode::Maintenance => "maintenance",
             FailMode::Reinstall => "reinstall",
+            FailMode::NoAgent => "no_agent",
+            FailMode::Errata => "errata",
         }
     }
 }

@@ -27,7 +27,7 @@ pub async fn about() -> Json<About> {
 }
 
 /// A query string that does not parse is the client's mistake: say which, as JSON.
-fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> HttpResult<T> {
+pub(super) fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> HttpResult<T> {
     parsed
         .map(|Query(q)| q)
         .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))

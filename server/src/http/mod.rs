@@ -6,6 +6,7 @@ mod api;
 mod appliance;
 mod auth;
 mod engine;
+mod errata;
 mod error;
 mod hardening;
 mod hosted_engine;
@@ -13,6 +14,7 @@ mod json;
 mod login;
 mod metrics;
 mod openapi;
+mod providers;
 mod rolling;
 mod serve;
 mod stream;
@@ -136,6 +138,8 @@ pub fn router(state: AppState, exposure: Exposure) -> Router {
         .routes(routes!(api::config_get, api::config_put))
         .merge(appliance::routes())
         .merge(tokens::routes())
+        .merge(providers::routes())
+        .merge(errata::routes())
         .split_for_parts();
     let (uploads, upload_doc) = appliance::upload_routes().split_for_parts();
     doc.merge(upload_doc);

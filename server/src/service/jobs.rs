@@ -168,6 +168,7 @@ impl Service {
             JobKind::HostedEngineRollback => self.appliance_rollback_flow(&flow, &row).await,
             JobKind::VmMigrate => self.vm_migrate_flow(&flow, &row).await,
             JobKind::HostReinstall => self.reinstall_flow(&flow, &row).await,
+            JobKind::HostErrataInstall => self.errata_flow(&flow, &row).await,
         };
         // A flow that cannot even begin (its job's row is unreadable) fails with the reason.
         let end = end.unwrap_or_else(|error| JobEnd::failed(error.to_string()));

@@ -12,6 +12,7 @@ mod checks;
 mod clusters;
 mod config;
 mod engine;
+mod errata;
 mod hosted_engine;
 mod hub;
 mod inventory;
@@ -21,6 +22,7 @@ mod metrics;
 mod notify;
 mod outbound;
 mod pacing;
+mod providers;
 mod reinstall;
 mod retention;
 mod rolling;
@@ -72,6 +74,9 @@ pub enum ServiceError {
     /// A host (through its driver) failed to do what it was asked.
     #[error("{0}")]
     Host(String),
+    /// A content provider failed or refused (its words, named by `content::ProviderError`).
+    #[error("{0}")]
+    Provider(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -104,6 +109,7 @@ impl ServiceError {
             ServiceError::Invalid { code, .. } => code,
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Host(_) => "host_failed",
+            ServiceError::Provider(_) => "provider_failed",
             ServiceError::Store(_) | ServiceError::Internal(_) => "internal_error",
             ServiceError::Throttled { .. } => "too_many_attempts",
             ServiceError::TooMany { code, .. } => code,

@@ -31,10 +31,12 @@ impl Store {
     pub async fn load_fleet(&self, fleet: &Fleet, source: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let repository = serde_json::to_string(&fleet.repository).unwrap_or_else(|_| "{}".into());
+        let errata: Vec<_> = fleet.errata.iter().map(|spec| spec.erratum()).collect();
+        let errata = serde_json::to_string(&errata).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO sim_world (id, source, speed, seed, migration_gbps, max_migrations_per_host,
-                                    engine_version, engine_available, repository, loaded_at, check_seconds)
-             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    engine_version, engine_available, repository, loaded_at, check_seconds, errata)
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(source)
         .bind(fleet.simulation.speed())
@@ -46,6 +48,7 @@ impl Store {
         .bind(repository)
         .bind(now_rfc3339())
         .bind(fleet.simulation.check_seconds())
+        .bind(errata)
         .execute(&mut *tx)
         .await?;
 
