@@ -423,6 +423,8 @@ pub struct ClusterUpgradeOptions {
     pub max_failed_hosts: u32,
     /// Per-host limit; `None`: `HostUpgradeTimeoutInMinutes`.
     pub timeout_minutes: Option<u64>,
+    /// Everything, or only each host's applicable security errata (issue 21).
+    pub content: UpgradeContent,
 }
 
 impl Default for ClusterUpgradeOptions {
@@ -436,6 +438,7 @@ impl Default for ClusterUpgradeOptions {
             target_compatibility_version: None,
             max_failed_hosts: 0,
             timeout_minutes: None,
+            content: UpgradeContent::All,
         }
     }
 }
@@ -459,6 +462,10 @@ pub struct UpgradePlan {
     pub hosted_engine_hosts: Vec<String>,
     #[serde(default)]
     pub engine_vm_host: Option<String>,
+    /// Per host of the waves linked to a content provider: the errata of each type its
+    /// upgrade installs (all that apply, or only the security ones). An addition for issue 21.
+    #[serde(default)]
+    pub errata: Vec<HostErrataCounts>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

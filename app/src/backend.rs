@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use crate::api::{
     ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpdate,
-    ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery,
-    HaMaintenance, Host, HostQuery, HostReinstall, HostedEngineInfo, Job, JobControl,
-    NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Subscription, UpgradePlan,
-    Vm, VmAction, VmMigrate, VmQuery, WaitingHost,
+    ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, ErrataInstall, Erratum,
+    Event, EventQuery, HaMaintenance, Host, HostContent, HostContentLink, HostQuery, HostReinstall,
+    HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement, PolicyViolation,
+    PreflightLine, Provider, ProviderInput, ProviderTest, Subscription, UpgradePlan, Vm, VmAction,
+    VmMigrate, VmQuery, WaitingHost,
 };
 
 #[async_trait::async_trait]
@@ -131,6 +132,30 @@ pub trait Backend: Send + Sync + 'static {
         request: &ApplianceRollback,
     ) -> Result<Job, ApiError>;
     async fn delete_engine_backup(&self, caller: &Caller, id: &str) -> Result<(), ApiError>;
+    async fn host_errata(&self, caller: &Caller, id: &str) -> Result<Vec<Erratum>, ApiError>;
+    async fn host_content(&self, caller: &Caller, id: &str) -> Result<HostContent, ApiError>;
+    async fn link_host_content(
+        &self,
+        caller: &Caller,
+        id: &str,
+        link: HostContentLink,
+    ) -> Result<HostContent, ApiError>;
+    async fn install_errata(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: ErrataInstall,
+    ) -> Result<Job, ApiError>;
+    async fn providers(&self, caller: &Caller) -> Result<Vec<Provider>, ApiError>;
+    /// Registers a provider (`id: None`) or changes one.
+    async fn save_provider(
+        &self,
+        caller: &Caller,
+        id: Option<String>,
+        input: ProviderInput,
+    ) -> Result<Provider, ApiError>;
+    async fn delete_provider(&self, caller: &Caller, id: &str) -> Result<(), ApiError>;
+    async fn test_provider(&self, caller: &Caller, id: &str) -> Result<ProviderTest, ApiError>;
 }
 
 /// The handle the server puts into Leptos context.

@@ -92,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("events") view={Lazy::<pages::lazy::EventsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("config") view={Lazy::<pages::lazy::ConfigRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view={Lazy::<pages::lazy::NotificationsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("providers") view={Lazy::<pages::lazy::ProvidersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("jobs/:id") view={Lazy::<pages::lazy::JobRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>

@@ -9,9 +9,10 @@ use leptos::server_fn::codec::Json;
 
 use crate::api::{
     ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpdate, ClusterUpgradeOptions,
-    ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery, HaMaintenance, Host,
-    HostQuery, HostReinstall, HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement,
-    PolicyViolation, PreflightLine, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery,
+    ConfigEntry, Dashboard, Delivery, EngineStatus, ErrataInstall, Erratum, Event, EventQuery,
+    HaMaintenance, Host, HostContent, HostContentLink, HostQuery, HostReinstall, HostedEngineInfo,
+    Job, JobControl, NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Provider,
+    ProviderInput, ProviderTest, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery,
     WaitingHost,
 };
 
@@ -466,6 +467,81 @@ pub async fn delete_engine_backup(id: String) -> Result<(), ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
         .delete_engine_backup(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
+pub async fn get_host_errata(id: String) -> Result<Vec<Erratum>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .host_errata(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
+pub async fn get_host_content(id: String) -> Result<HostContent, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .host_content(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
+pub async fn link_host_content(
+    id: String,
+    link: HostContentLink,
+) -> Result<HostContent, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .link_host_content(&caller, &id, link)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
+pub async fn install_errata(id: String, request: ErrataInstall) -> Result<Job, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .install_errata(&caller, &id, request)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
+pub async fn get_providers() -> Result<Vec<Provider>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.providers(&caller).await.map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", input = Json, output = JsonTextAnswer)]
+pub async fn save_provider(
+    id: Option<String>,
+    input: ProviderInput,
+) -> Result<Provider, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .save_provider(&caller, id, input)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
+pub async fn delete_provider(id: String) -> Result<(), ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .delete_provider(&caller, &id)
+        .await
+        .map_err(context::fail)
+}
+
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
+pub async fn test_provider(id: String) -> Result<ProviderTest, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend
+        .test_provider(&caller, &id)
         .await
         .map_err(context::fail)
 }

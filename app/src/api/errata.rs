@@ -16,6 +16,21 @@ labelled_enum!(
     }
 );
 
+labelled_enum!(
+    /// What a host or cluster upgrade installs (SPEC §9, seed 001's open question): every
+    /// update, or only the packages of the security errata that apply to each host.
+    UpgradeContent {
+        All => "all", "All updates";
+        Security => "security", "Security errata only";
+    }
+);
+
+impl Default for UpgradeContent {
+    fn default() -> Self {
+        UpgradeContent::All
+    }
+}
+
 /// A package an erratum fixes, and the version that fixes it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -88,4 +103,13 @@ pub struct ErrataQuery {
     pub kind: Option<ErratumType>,
     /// As the provider spells it; compared without case.
     pub severity: Option<String>,
+}
+
+/// How many errata of each type a host gets from an upgrade (the plan preview's line per
+/// host; hosts linked to a content provider only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HostErrataCounts {
+    pub host: String,
+    pub counts: ErrataCounts,
 }

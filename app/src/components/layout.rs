@@ -31,6 +31,7 @@ pub fn Layout() -> impl IntoView {
                 <A href="/hosted-engine">"Hosted Engine"</A>
                 <A href="/events">"Events"</A>
                 <A href="/config">"Config"</A>
+                <A href="/providers">"Providers"</A>
                 <A href="/notifications">"Notifications"</A>
             </nav>
             <details class="usermenu">

@@ -26,7 +26,7 @@ pub use host_actions::{
 pub use hosted_engine::{EngineCrown, GlobalHaDialog, HaLine};
 pub use layout::Layout;
 pub use memory_bars::MemoryBars;
-pub use modal::Modal;
+pub use modal::{focus_selector, Modal};
 pub use pager::Pager;
 pub use portal::{error_text, Portal};
 pub use status::{HostStatusBadge, VmStatusBadge};

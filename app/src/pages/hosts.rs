@@ -6,13 +6,14 @@ use leptos_router::{
     params::ParamsMap,
 };
 
+use super::host_errata::{errata_tab_title, ErrataState, HostErrata};
 use crate::api::{Host, HostQuery, HostSort};
 use crate::components::{
     gib, query_choice, query_page, query_per_page, query_text, ChoiceField, EngineCrown, FilterBar,
     HaLine, HostContextMenu, HostMenuBar, HostProgress, HostStatusBadge, LoadError, Loading,
     MenuAt, Pager, Portal, SearchField, UpgradeAlert,
 };
-use crate::rpc::{get_host, list_clusters, list_hosts};
+use crate::rpc::{get_host, get_host_errata, list_clusters, list_hosts};
 
 /// Reads the hosts list's URL (`?cluster=&status=&updates=1&q=&sort=&dir=&page=`) into a query.
 /// The URL is the single source of truth, so every filtered view can be linked and reloaded.
@@ -251,10 +252,22 @@ pub fn HostPage() -> impl IntoView {
         |(id, _)| get_host(id),
     );
     let menu = RwSignal::new(None::<MenuAt>);
+    let tab = RwSignal::new(HostTab::General);
+    let errata_state = ErrataState::new();
+    let errata = Resource::new(
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                portal.version.get(),
+            )
+        },
+        |(id, _)| get_host_errata(id),
+    );
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let me = portal.me.await.ok().flatten();
+                let title = errata_tab_title(errata.await.ok().as_deref());
                 match host.await {
                     Err(error) => view! { <Title text="Host"/><LoadError error/> }.into_any(),
                     Ok(host) => {
@@ -268,18 +281,58 @@ pub fn HostPage() -> impl IntoView {
                                 menu.set(Some(MenuAt { host: for_menu.clone(), x: ev.client_x(), y: ev.client_y() }));
                             }>{host.name.clone()} " " <HostStatusBadge status=host.status/></h1>
                             <HostMenuBar host=Signal::derive(move || Some(shown.clone())) me=me.clone()/>
-                            <div class="tabs" role="tablist">
-                                <span role="tab" aria-selected="true" class="tab active">"General"</span>
-                            </div>
+                            <HostTabs tab errata_title=title/>
                             <HostProgress host=host.clone()/>
                             <UpgradeAlert host=host.clone() me=me.clone()/>
-                            <HostGeneral host/>
+                            {match tab.get() {
+                                HostTab::General => view! { <HostGeneral host/> }.into_any(),
+                                HostTab::Errata => view! { <HostErrata host me=me.clone() errata state=errata_state/> }.into_any(),
+                            }}
                             <HostContextMenu menu me/>
                         }.into_any()
                     }
                 }
             })}
         </Transition>
+    }
+}
+
+/// The host page's sub-tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostTab {
+    General,
+    Errata,
+}
+
+/// The tab list: a click, or Left/Right on a tab, changes the tab.
+#[component]
+fn HostTabs(tab: RwSignal<HostTab>, errata_title: String) -> impl IntoView {
+    let tabs = [
+        (HostTab::General, "General".to_string()),
+        (HostTab::Errata, errata_title),
+    ];
+    let keys = move |ev: leptos::ev::KeyboardEvent| {
+        let next = match (ev.key().as_str(), tab.get_untracked()) {
+            ("ArrowRight", HostTab::General) | ("ArrowLeft", HostTab::General) => HostTab::Errata,
+            ("ArrowRight", HostTab::Errata) | ("ArrowLeft", HostTab::Errata) => HostTab::General,
+            _ => return,
+        };
+        ev.prevent_default();
+        tab.set(next);
+        crate::components::focus_selector(".tabs [aria-selected=\"true\"]");
+    };
+    view! {
+        <div class="tabs" role="tablist" on:keydown=keys>
+            {tabs.into_iter().map(|(which, title)| {
+                let active = move || tab.get() == which;
+                view! {
+                    <button type="button" role="tab" class=move || if active() { "tab active" } else { "tab" }
+                        aria-selected=move || active().to_string()
+                        tabindex=move || if active() { "0" } else { "-1" }
+                        on:click=move |_| tab.set(which)>{title}</button>
+                }
+            }).collect_view()}
+        </div>
     }
 }
 

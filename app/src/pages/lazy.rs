@@ -41,5 +41,6 @@ lazy_page! {
     EventsRoute => EventsPage,
     ConfigRoute => ConfigPage,
     NotificationsRoute => NotificationsPage,
+    ProvidersRoute => ProvidersPage,
     JobRoute => JobPage,
 }

@@ -12,10 +12,13 @@
 //! Not here: the provider rows and host links (`providers`), the provider clients
 //! (`content`), which errata apply to what (`domain::errata`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use app::api::{ErrataInstall, Erratum, Host, HostStatus, Job, JobKind};
+use app::api::{
+    ErrataCounts, ErrataInstall, Erratum, ErratumType, Host, HostStatus, Job, JobKind,
+    UpgradeContent,
+};
 use serde::{Deserialize, Serialize};
 
 use super::jobs::{job_params, JobEnd};
@@ -38,6 +41,9 @@ const MAX_ERRATA: usize = 500;
 /// What an errata install keeps in its job row: the errata and the link it was started with.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ErrataParams {
+    /// What the step that chose them says (empty in an install's job row).
+    #[serde(default)]
+    message: String,
     errata: Vec<String>,
     provider_id: String,
     content_host: String,
@@ -143,6 +149,7 @@ impl Service {
             ));
         }
         let params = ErrataParams {
+            message: String::new(),
             errata,
             provider_id: link.provider_id,
             content_host: content_host.id,
@@ -249,14 +256,33 @@ impl Service {
         params: &ErrataParams,
     ) -> StepResult<String> {
         let _ = self.store().set_job_progress(flow.job_id(), 40.0).await;
+        self.provider_install(flow, host, params).await?;
+        let _ = self.store().set_job_progress(flow.job_id(), 90.0).await;
+        self.activate_step(flow, row, host, "")
+            .await
+            .map_err(|e| StepError::Host(format!("activating after the install failed: {e}")))?;
+        Ok(format!(
+            "{} errata installed ({})",
+            params.errata.len(),
+            params.errata.join(", ")
+        ))
+    }
+
+    /// Asks the provider to install `params.errata` (the job's id as the request key, so a
+    /// provider that can tell answers the task this job started before instead of installing
+    /// twice), records its task id, and polls the task to its end.
+    async fn provider_install(
+        &self,
+        flow: &Flow,
+        host: &Host,
+        params: &ErrataParams,
+    ) -> StepResult<String> {
         let requested = flow
             .step(Step::once("request install").on_host(&host.id), || async {
                 self.store()
                     .set_host_status(&host.id, HostStatus::Installing)
                     .await?;
                 let client = self.still_linked(host, params).await?;
-                // The job id is the request key: a provider that can tell answers the task
-                // this job started before, rather than installing twice.
                 let task = client
                     .install(&params.content_host, &params.errata, flow.job_id())
                     .await
@@ -271,16 +297,103 @@ impl Service {
             Step::once("wait for the provider task").on_host(&host.id),
             || self.poll_task(flow, host, params, &requested.task),
         )
-        .await?;
-        let _ = self.store().set_job_progress(flow.job_id(), 90.0).await;
-        self.activate_step(flow, row, host, "")
-            .await
-            .map_err(|e| StepError::Host(format!("activating after the install failed: {e}")))?;
+        .await
+    }
+
+    /// A security-only upgrade's install (`content: security`): the security errata the
+    /// host's provider says apply, installed through it.
+    pub(super) async fn security_install(&self, flow: &Flow, host: &Host) -> StepResult<String> {
+        let chosen: ErrataParams = flow
+            .step(
+                Step::once("choose security errata").on_host(&host.id),
+                || async {
+                    let (link, provider, client) = self.linked_client(host).await?;
+                    let content_host = self.find_content_host(client.as_ref(), host, &link).await?;
+                    if let Some(reason) = content_host.cannot_install {
+                        return Err(StepError::Refused(format!(
+                            "{provider} cannot install content on host {}: {reason}",
+                            host.name
+                        )));
+                    }
+                    let errata = client
+                        .errata(&content_host.id)
+                        .await
+                        .map_err(|e| provider_step_error("listing the host's errata", e))?;
+                    let errata: Vec<String> = errata
+                        .into_iter()
+                        .filter(|e| e.kind == ErratumType::Security)
+                        .map(|e| e.id)
+                        .collect();
+                    Ok(ErrataParams {
+                        message: format!(
+                            "{} security errata apply: {}",
+                            errata.len(),
+                            errata.join(", ")
+                        ),
+                        errata,
+                        provider_id: link.provider_id,
+                        content_host: content_host.id,
+                    })
+                },
+            )
+            .await?;
+        if chosen.errata.is_empty() {
+            return Ok("no security errata apply to the host".to_string());
+        }
+        self.provider_install(flow, host, &chosen).await?;
         Ok(format!(
-            "{} errata installed ({})",
-            params.errata.len(),
-            params.errata.join(", ")
+            "installed the {} security errata ({})",
+            chosen.errata.len(),
+            chosen.errata.join(", ")
         ))
+    }
+
+    /// The errata counts of the hosts linked to a content provider, by host id: what an
+    /// upgrade with `content` installs on each (all that apply, or the security ones). A host
+    /// whose provider fails is left out, with the failure in the second map.
+    pub(super) async fn cluster_errata<'a>(
+        &self,
+        hosts: impl Iterator<Item = &'a Host>,
+        content: UpgradeContent,
+    ) -> ServiceResult<(HashMap<String, ErrataCounts>, HashMap<String, String>)> {
+        let (mut counts, mut failures) = (HashMap::new(), HashMap::new());
+        for host in hosts {
+            if self.store().content_link(&host.id).await?.is_none() {
+                continue;
+            }
+            match self.host_errata(&host.id, &ErrataFilter::default()).await {
+                Ok(errata) => {
+                    let mut found = ErrataCounts::of(&errata);
+                    if content == UpgradeContent::Security {
+                        found.bugfix = 0;
+                        found.enhancement = 0;
+                    }
+                    counts.insert(host.id.clone(), found);
+                }
+                Err(error) => {
+                    failures.insert(host.id.clone(), error.to_string());
+                }
+            }
+        }
+        Ok((counts, failures))
+    }
+
+    /// A security-only upgrade needs a status that allows an upgrade and a content provider.
+    pub(super) async fn check_security_upgradable(&self, host: &Host) -> ServiceResult<()> {
+        if !host.status.allows_upgrade() {
+            return Err(ServiceError::Conflict(format!(
+                "Host {} is {}; a host can be upgraded when it is Up, Maintenance, Non Operational or Install Failed.",
+                host.name,
+                host.status.label()
+            )));
+        }
+        if self.store().content_link(&host.id).await?.is_none() {
+            return Err(ServiceError::Conflict(format!(
+                "Host {} is not linked to a content provider; a security-only upgrade installs its security errata through one.",
+                host.name
+            )));
+        }
+        Ok(())
     }
 
     /// Polls the provider's task to its end; its progress is the job's (40–90 %).

@@ -2,11 +2,12 @@
 
 use app::api::{
     ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterMemory, ClusterUpdate,
-    ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, Event, EventQuery,
-    HaMaintenance, Host, HostMemory, HostQuery, HostReinstall, HostSort, HostStatus,
-    HostedEngineInfo, Job, JobControl, LevelRange, NewSubscription, Page, Placement,
-    PolicyViolation, PreflightLine, Ref, Severity, Subscription, UpgradePlan, Vm, VmAction,
-    VmMigrate, VmQuery, WaitingHost, DEFAULT_PER_PAGE, MAX_PER_PAGE,
+    ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, ErrataInstall, Erratum,
+    Event, EventQuery, HaMaintenance, Host, HostContent, HostContentLink, HostMemory, HostQuery,
+    HostReinstall, HostSort, HostStatus, HostedEngineInfo, Job, JobControl, LevelRange,
+    NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Provider, ProviderInput,
+    ProviderTest, Ref, Severity, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery,
+    WaitingHost, DEFAULT_PER_PAGE, MAX_PER_PAGE,
 };
 use app::backend::Backend;
 
@@ -215,6 +216,66 @@ impl Backend for Service {
             .map_err(|e| e.to_api())
     }
 
+    async fn host_errata(&self, _caller: &Caller, id: &str) -> Result<Vec<Erratum>, ApiError> {
+        let all = crate::domain::errata::ErrataFilter::default();
+        self.host_errata(id, &all).await.map_err(|e| e.to_api())
+    }
+
+    async fn host_content(&self, _caller: &Caller, id: &str) -> Result<HostContent, ApiError> {
+        self.host_content(id).await.map_err(|e| e.to_api())
+    }
+
+    async fn link_host_content(
+        &self,
+        caller: &Caller,
+        id: &str,
+        link: HostContentLink,
+    ) -> Result<HostContent, ApiError> {
+        self.link_host_content(Actor::User(caller), id, link)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn install_errata(
+        &self,
+        caller: &Caller,
+        id: &str,
+        request: ErrataInstall,
+    ) -> Result<Job, ApiError> {
+        self.install_errata(Actor::User(caller), id, request)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn providers(&self, _caller: &Caller) -> Result<Vec<Provider>, ApiError> {
+        self.providers().await.map_err(|e| e.to_api())
+    }
+
+    async fn save_provider(
+        &self,
+        caller: &Caller,
+        id: Option<String>,
+        input: ProviderInput,
+    ) -> Result<Provider, ApiError> {
+        let saved = match id {
+            Some(id) => self.update_provider(Actor::User(caller), &id, input).await,
+            None => self.add_provider(Actor::User(caller), input).await,
+        };
+        saved.map_err(|e| e.to_api())
+    }
+
+    async fn delete_provider(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
+        self.delete_provider(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
+    async fn test_provider(&self, caller: &Caller, id: &str) -> Result<ProviderTest, ApiError> {
+        self.test_provider(Actor::User(caller), id)
+            .await
+            .map_err(|e| e.to_api())
+    }
+
     async fn dashboard(&self, _caller: &Caller) -> Result<Dashboard, ApiError> {
         self.dashboard_counts().await.map_err(|e| e.to_api())
     }
@@ -283,7 +344,7 @@ impl Backend for Service {
     async fn upgrade_host(&self, caller: &Caller, id: &str, reboot: bool) -> Result<Job, ApiError> {
         let options = UpgradeOptions {
             reboot,
-            timeout_minutes: None,
+            ..UpgradeOptions::default()
         };
         self.upgrade_host(Actor::User(caller), id, options)
             .await

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use app::api::{Host, HostStatus, HostType, Job, JobKind};
+use app::api::{Host, HostStatus, HostType, Job, JobKind, UpgradeContent};
 use serde::{Deserialize, Serialize};
 
 use super::jobs::{job_params, JobEnd};
@@ -29,6 +29,10 @@ pub struct UpgradeOptions {
     pub reboot: bool,
     #[serde(default)]
     pub timeout_minutes: Option<u64>,
+    /// `all` (the default) or `security`: only the host's applicable security errata,
+    /// through its content provider.
+    #[serde(default)]
+    pub content: UpgradeContent,
 }
 
 fn default_reboot() -> bool {
@@ -40,6 +44,21 @@ impl Default for UpgradeOptions {
         UpgradeOptions {
             reboot: true,
             timeout_minutes: None,
+            content: UpgradeContent::All,
+        }
+    }
+}
+
+/// What an upgrade installed: every pending update, or part of them (security errata).
+enum Installed {
+    All(String),
+    Part(String),
+}
+
+impl Installed {
+    fn message(self) -> String {
+        match self {
+            Installed::All(message) | Installed::Part(message) => message,
         }
     }
 }
@@ -49,6 +68,9 @@ impl Default for UpgradeOptions {
 pub(super) struct UpgradeParams {
     pub reboot: bool,
     pub timeout_minutes: u64,
+    /// Absent from jobs stored before issue 21: everything.
+    #[serde(default)]
+    pub content: UpgradeContent,
 }
 
 /// `timeout_minutes`, if given, within 1 minute and a week.
@@ -73,7 +95,10 @@ impl Service {
         actor.require_admin()?;
         validate_timeout(options.timeout_minutes)?;
         let host = self.host_by_id(host_id).await?;
-        self.check_upgradable(&host)?;
+        match options.content {
+            UpgradeContent::All => self.check_upgradable(&host)?,
+            UpgradeContent::Security => self.check_security_upgradable(&host).await?,
+        }
         let params = self.upgrade_params(options).await?;
         let id = self
             .create_host_job(&actor.name(), &host, JobKind::HostUpgrade, &params, None)
@@ -88,6 +113,7 @@ impl Service {
         options: UpgradeOptions,
     ) -> ServiceResult<UpgradeParams> {
         Ok(UpgradeParams {
+            content: options.content,
             reboot: options.reboot,
             timeout_minutes: match options.timeout_minutes {
                 Some(minutes) => minutes,
@@ -162,6 +188,11 @@ impl Service {
             Ok(_) => HostStatus::Up,
             Err(_) => HostStatus::InstallFailed,
         };
+        // A security-only upgrade leaves the other updates pending: they stay listed.
+        let outcome = match (outcome, params.content) {
+            (Ok(message), UpgradeContent::Security) => Ok(Installed::Part(message)),
+            (outcome, _) => outcome.map(Installed::All),
+        };
         self.finish_upgrade(flow, row, &host, before, status, outcome)
             .await
     }
@@ -179,6 +210,17 @@ impl Service {
             let _ = self.store().set_job_progress(flow.job_id(), percent).await;
         };
         progress(40.0).await;
+        if params.content == UpgradeContent::Security {
+            self.security_install(flow, host).await?;
+        } else {
+            self.install_step(flow, host).await?;
+        }
+        self.restart_and_activate(flow, row, host, before, params)
+            .await
+    }
+
+    /// The install of every pending update (`content: all`).
+    async fn install_step(&self, flow: &Flow, host: &Host) -> StepResult<String> {
         flow.step(Step::once("install").on_host(&host.id), || async {
             self.store()
                 .set_host_status(&host.id, HostStatus::Installing)
@@ -211,7 +253,21 @@ impl Service {
             }
             Ok(message)
         })
-        .await?;
+        .await
+    }
+
+    /// After the install: reboot if asked, wait for the host, activate.
+    async fn restart_and_activate(
+        &self,
+        flow: &Flow,
+        row: &JobRow,
+        host: &Host,
+        before: HostStatus,
+        params: UpgradeParams,
+    ) -> StepResult<String> {
+        let progress = |percent: f64| async move {
+            let _ = self.store().set_job_progress(flow.job_id(), percent).await;
+        };
         if params.reboot {
             progress(70.0).await;
             flow.step(Step::once("reboot").on_host(&host.id), || async {
@@ -278,9 +334,9 @@ impl Service {
         host: &Host,
         before: HostStatus,
         status: HostStatus,
-        outcome: StepResult<String>,
+        outcome: StepResult<Installed>,
     ) -> StepResult<JobEnd> {
-        if outcome.is_ok() {
+        if let Ok(Installed::All(_)) = &outcome {
             let cleared = flow
                 .step(Step::once("clear updates").on_host(&host.id), || async {
                     self.store().clear_updates(&host.id).await?;
@@ -299,7 +355,7 @@ impl Service {
             host,
             before,
             status,
-            outcome,
+            outcome.map(Installed::message),
             ("host_upgrade_finished", "host_upgrade_failed"),
         )
         .await

@@ -10,8 +10,8 @@ mod start;
 use std::collections::{BTreeSet, HashMap};
 
 use app::api::{
-    ClusterUpgradeOptions, Host, HostQuery, MaxParallel, PlanBlocker, PlanMigration, PlanWave,
-    UpgradePlan,
+    ClusterUpgradeOptions, ErrataCounts, Host, HostErrataCounts, HostQuery, MaxParallel,
+    PlanBlocker, PlanMigration, PlanWave, UpgradeContent, UpgradePlan,
 };
 
 use super::upgrade::validate_timeout;
@@ -32,6 +32,8 @@ struct RunPlan {
     plan: Plan,
     cluster: ClusterView,
     vms: Vec<RunningVm>,
+    /// Errata counts of the cluster's hosts linked to a content provider, by host id.
+    errata: HashMap<String, ErrataCounts>,
 }
 
 /// The OS a host runs after its upgrade: the OS update's version, if one is pending.
@@ -108,6 +110,18 @@ impl RunPlan {
                 .iter()
                 .find(|vm| vm.view.hosted_engine)
                 .map(|vm| hosts[vm.host].name.clone()),
+            errata: plan
+                .waves
+                .iter()
+                .flat_map(|w| w.hosts.iter())
+                .filter_map(|&h| {
+                    let counts = self.errata.get(&hosts[h].id)?;
+                    Some(HostErrataCounts {
+                        host: hosts[h].name.clone(),
+                        counts: *counts,
+                    })
+                })
+                .collect(),
         }
     }
 }
@@ -159,7 +173,17 @@ impl Service {
                     })
                 })
                 .collect::<ServiceResult<_>>()?,
-            None => hosts.values().filter(|h| h.updates_available).collect(),
+            None => Vec::new(),
+        };
+        let (errata, provider_errors) =
+            self.cluster_errata(hosts.values(), options.content).await?;
+        let needs = |host: &Host| match options.content {
+            UpgradeContent::All => host.updates_available,
+            UpgradeContent::Security => errata.get(&host.id).is_some_and(|c| c.security > 0),
+        };
+        let selected = match &options.hosts {
+            Some(_) => selected,
+            None => hosts.values().filter(|h| needs(h)).collect(),
         };
         let index_of: HashMap<&str, usize> = cluster
             .hosts()
@@ -175,11 +199,23 @@ impl Service {
             if run.as_ref().is_some_and(|r| r.failed.contains(&host.id)) {
                 continue;
             }
-            if !host.updates_available {
+            if !needs(host) {
                 if strict {
                     blockers.push(Blocker {
                         kind: "no_updates",
-                        message: format!("Host {} has no updates available.", host.name),
+                        message: match (options.content, provider_errors.get(&host.id)) {
+                            (UpgradeContent::All, _) => {
+                                format!("Host {} has no updates available.", host.name)
+                            }
+                            (UpgradeContent::Security, Some(error)) => format!(
+                                "Host {}'s security errata cannot be listed: {error}",
+                                host.name
+                            ),
+                            (UpgradeContent::Security, None) => format!(
+                                "Host {} has no security errata to install (or no content provider).",
+                                host.name
+                            ),
+                        },
                     });
                 }
                 continue;
@@ -243,7 +279,12 @@ impl Service {
                 reboot: options.reboot,
             }),
         });
-        Ok(RunPlan { plan, cluster, vms })
+        Ok(RunPlan {
+            plan,
+            cluster,
+            vms,
+            errata,
+        })
     }
 }
 

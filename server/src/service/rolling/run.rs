@@ -438,6 +438,7 @@ impl Service {
         let id = child_id(&row.id, host_id);
         let host = self.host_by_id(host_id).await?;
         let upgrade = UpgradeParams {
+            content: params.options.content,
             reboot: params.options.reboot,
             timeout_minutes: match params.options.timeout_minutes {
                 Some(minutes) => minutes,
