@@ -33,3 +33,13 @@ CREATE TABLE sim_content_tasks (
     state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed')),
     result TEXT
 );
+
+-- What a host's provider last said applies to it, by type: the clusters list and the
+-- dashboard sum these (asking every provider for every host on each page would be slow).
+CREATE TABLE host_errata_counts (
+    host_id TEXT PRIMARY KEY REFERENCES hosts (id) ON DELETE CASCADE,
+    security INTEGER NOT NULL,
+    bugfix INTEGER NOT NULL,
+    enhancement INTEGER NOT NULL,
+    counted_at TEXT NOT NULL
+);

@@ -507,6 +507,10 @@ pub struct Cluster {
     pub hosts_with_updates: u32,
     pub supported_levels: Option<LevelRange>,
     pub upgrade: Option<UpgradeProgress>,
+    /// The applicable security errata of its hosts linked to a content provider, as their
+    /// providers last said; `None` when no host is linked (issue 21).
+    #[serde(default)]
+    pub security_errata: Option<u32>,
 }
 
 /// A VM as SPEC §4 shows it.

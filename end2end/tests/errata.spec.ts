@@ -25,7 +25,7 @@ test("errata: register a provider, link host-30, filter to security, install two
   await page.goto(`/hosts/${host.id}`);
   await hydrated(page);
   await page.getByRole("tab", { name: /^Errata/ }).click();
-  await expect(page.getByText("Not linked to a content provider.")).toBeVisible();
+  await expect(page.getByText("Not linked to a content provider.", { exact: true })).toBeVisible();
   await page.getByLabel("Provider", { exact: true }).selectOption({ label: "Demo Satellite" });
   await page.getByRole("button", { name: "Save link" }).click();
   await expect(page.getByText("Content can be installed on this host.")).toBeVisible();
@@ -51,6 +51,12 @@ test("errata: register a provider, link host-30, filter to security, install two
   await expect(page.getByRole("tab", { name: "Errata (2 security, 1 bug fix, 1 enhancement)" })).toBeVisible();
   await expect(rows.filter({ hasText: "RHSA-2026:1234" })).toHaveCount(0);
   await expect(page.locator("h1")).toContainText("Up");
+
+  // The clusters list counts the linked host's security errata.
+  await page.goto("/clusters");
+  await hydrated(page);
+  const development = page.getByRole("row").filter({ has: page.getByRole("link", { name: "development", exact: true }) });
+  await expect(development.locator("td").last()).toHaveText("2");
 
   // Back to maintenance for the specs after this one.
   const deactivated = await request.post(`/api/hosts/${host.id}/deactivate`, { headers: auth });

@@ -4,7 +4,7 @@
 
 mod common;
 
-use app::api::{Erratum, ErratumType, Host, HostStatus, Job, JobStatus, UpgradePlan};
+use app::api::{Cluster, Erratum, ErratumType, Host, HostStatus, Job, JobStatus, UpgradePlan};
 use common::*;
 use serde_json::json;
 
@@ -110,6 +110,13 @@ async fn a_security_only_rolling_upgrade_installs_exactly_the_security_errata() 
         assert_eq!(linked.status(), 200);
     }
 
+    let listed: Vec<Cluster> = admin_get(&server, "/api/clusters").await;
+    assert_eq!(
+        listed[0].security_errata,
+        Some(4),
+        "two security errata on each linked host"
+    );
+
     let plan: UpgradePlan = admin_post(
         &server,
         &format!("/api/clusters/{cluster}/upgrade/plan"),
@@ -190,6 +197,8 @@ async fn a_security_only_rolling_upgrade_installs_exactly_the_security_errata() 
         let host: Host = admin_get(&server, &format!("/api/hosts/{}", hosts[name])).await;
         assert_eq!(host.status, HostStatus::Up);
     }
+    let after: Cluster = admin_get(&server, &format!("/api/clusters/{cluster}")).await;
+    assert_eq!(after.security_errata, Some(0));
     let tasks = run(uplift(dir.path()).args(["sim", "tasks"]));
     let tasks = String::from_utf8_lossy(&tasks.stdout).to_string();
     assert_eq!(

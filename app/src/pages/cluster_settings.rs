@@ -251,6 +251,7 @@ mod tests {
                 max: max.into(),
             }),
             upgrade: None,
+            security_errata: None,
         }
     }
 

@@ -42,13 +42,14 @@ pub fn ClustersPage() -> impl IntoView {
                         <table class="grid">
                             <thead><tr>
                                 <th>"Name"</th><th>"Compatibility Version"</th><th>"Scheduling Policy"</th>
-                                <th>"Hosts"</th><th>"Upgrade Status"</th>
+                                <th>"Hosts"</th><th>"Upgrade Status"</th><th>"Security Errata"</th>
                             </tr></thead>
                             <tbody>
                                 {clusters.into_iter().map(|c| {
                                     let detail = format!("/clusters/{}", c.id);
                                     let hosts = format!("/hosts?cluster={}", c.id);
                                     let name = c.name.clone();
+                                    let security = c.security_errata.map_or_else(|| "—".to_string(), |n| n.to_string());
                                     view! {
                                     <tr>
                                         <td><A href=detail>{name}</A></td>
@@ -56,6 +57,7 @@ pub fn ClustersPage() -> impl IntoView {
                                         <td>{c.scheduling_policy.clone()}</td>
                                         <td><A href=hosts>{c.host_count}</A></td>
                                         <td><UpgradeStatus cluster=c/></td>
+                                        <td>{security}</td>
                                     </tr>
                                 }}).collect_view()}
                             </tbody>

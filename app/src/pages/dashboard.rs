@@ -15,9 +15,12 @@ pub fn DashboardPage() -> impl IntoView {
         <h1>"Dashboard"</h1>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
+                let clusters = clusters.await.unwrap_or_default();
+                let security: Vec<_> = clusters
+                    .iter()
+                    .filter_map(|c| c.security_errata.map(|n| (c.id.clone(), c.name.clone(), n)))
+                    .collect();
                 let running: Vec<_> = clusters
-                    .await
-                    .unwrap_or_default()
                     .into_iter()
                     .filter_map(|c| c.upgrade.map(|u| (c.id, c.name, u.percent_complete.round())))
                     .collect();
@@ -43,6 +46,15 @@ pub fn DashboardPage() -> impl IntoView {
                             <A href="/vms" attr:class="tile"><span class="count">{d.vms_running}</span>" of "{d.vms}" VMs running"</A>
                         </div>
                         <MemoryBars clusters=d.memory/>
+                        {(!security.is_empty()).then(|| view! {
+                            <section aria-label="Security errata">
+                                <h2>"Security errata"</h2>
+                                <ul class="security-errata">{security.into_iter().map(|(id, name, count)| view! {
+                                    <li><A href=format!("/clusters/{id}")>{name}</A>
+                                        {format!(": {count} applicable security errata")}</li>
+                                }).collect_view()}</ul>
+                            </section>
+                        })}
                         <h2>"Hosts by status"</h2>
                         <ul class="status-counts">
                             {d.hosts_by_status.into_iter().map(|(status, count)| view! {

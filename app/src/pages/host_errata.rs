@@ -240,7 +240,9 @@ fn ContentLine(host: Host, content: HostContent, admin: bool) -> impl IntoView {
     view! {
         <div class="content-link">
             <p>{linked.unwrap_or_else(|| "Not linked to a content provider.".to_string())}</p>
-            <p class=if content.can_install { "ok" } else { "alert" }>{install}</p>
+            {content.provider.is_some().then(|| view! {
+                <p class=if content.can_install { "ok" } else { "alert" }>{install}</p>
+            })}
             {admin.then(|| view! {
                 <Transition>
                     {move || Suspend::new(async move {

@@ -10,7 +10,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::api::{
     Cluster, ClusterUpgradeOptions, EventQuery, Host, HostQuery, Job, JobControl, JobStatus,
-    MaxParallel, UpgradePlan,
+    MaxParallel, UpgradeContent, UpgradePlan,
 };
 use crate::components::{
     duration, epoch_seconds, error_text, Bar, HostStatusBadge, LoadError, Loading, Portal, Timeline,
@@ -299,6 +299,15 @@ fn OptionsForm(
                     {(1..=host_count.max(1)).map(|n| view! { <option value=n.to_string()>{n}</option> }).collect_view()}
                 </select>
             </label>
+            <label>"Content "
+                <select prop:value=move || o.get().content.as_str()
+                    on:change=move |ev| {
+                        let content = UpgradeContent::parse(&event_target_value(&ev)).unwrap_or_default();
+                        o.update(|o| o.content = content);
+                    }>
+                    {UpgradeContent::ALL.iter().map(|c| view! { <option value=c.as_str()>{c.label()}</option> }).collect_view()}
+                </select>
+            </label>
             <label class="check"><input type="checkbox" prop:checked=move || o.get().stop_pinned_vms
                 on:change=move |ev| o.update(|o| o.stop_pinned_vms = event_target_checked(&ev))/>
                 " Stop pinned VMs (and start them again after their host)"</label>
@@ -375,6 +384,17 @@ fn PlanReview(wizard: Wizard) -> impl IntoView {
                             plan.hosted_engine_hosts.join(", ")
                         )}</p>
                     }
+                })}
+                {(!plan.errata.is_empty()).then(|| view! {
+                    <div class="plan-errata" aria-label="Errata per host">
+                        <p>"Errata each host gets:"</p>
+                        <ul>{plan.errata.iter().map(|line| view! {
+                            <li>{format!(
+                                "{}: {} security, {} bug fix, {} enhancement",
+                                line.host, line.counts.security, line.counts.bugfix, line.counts.enhancement
+                            )}</li>
+                        }).collect_view()}</ul>
+                    </div>
                 })}
                 {(!plan.blockers.is_empty()).then(|| view! {
                     <div class="alert alert-error" role="alert">

@@ -92,6 +92,9 @@ impl Service {
             .find_content_host(client.as_ref(), &host, &link)
             .await?;
         let mut errata = client.errata(&content_host.id).await?;
+        self.store()
+            .set_errata_counts(&host.id, &ErrataCounts::of(&errata))
+            .await?;
         errata.retain(|erratum| filter.keeps(erratum));
         errata.sort_by(|a, b| b.issued.cmp(&a.issued).then_with(|| a.id.cmp(&b.id)));
         Ok(errata)
@@ -198,6 +201,9 @@ impl Service {
         } else {
             HostStatus::Maintenance
         };
+        // The counts the clusters list shows follow the install (best effort: a provider
+        // that does not answer now leaves the last counts).
+        let _ = self.host_errata(&host.id, &ErrataFilter::default()).await;
         self.finish_errata(flow, row, &host, before, status, outcome)
             .await
     }

@@ -88,6 +88,7 @@ impl Service {
         for cluster in &mut clusters {
             self.fill_levels(cluster).await?;
         }
+        self.fill_security_errata(&mut clusters).await?;
         Ok(clusters)
     }
 
@@ -97,7 +98,25 @@ impl Service {
                 ServiceError::NotFound(format!("There is no cluster with id {id}."))
             })?;
         self.fill_levels(&mut cluster).await?;
+        self.fill_security_errata(std::slice::from_mut(&mut cluster))
+            .await?;
         Ok(cluster)
+    }
+
+    /// `security_errata`: the sum over the hosts linked to a provider (issue 21).
+    async fn fill_security_errata(&self, clusters: &mut [Cluster]) -> ServiceResult<()> {
+        let security: std::collections::HashMap<String, i64> = self
+            .store()
+            .cluster_security_errata()
+            .await?
+            .into_iter()
+            .collect();
+        for cluster in clusters {
+            cluster.security_errata = security
+                .get(&cluster.id)
+                .map(|n| u32::try_from(*n).unwrap_or(u32::MAX));
+        }
+        Ok(())
     }
 
     /// `supported_levels`: the range every host will support once the pending upgrades are in.

@@ -353,6 +353,11 @@ impl Service {
                 .user(Some(&actor.name())),
         )
         .await?;
+        // Counted now, so the clusters list shows the host's security errata at once (best
+        // effort: the link stands even if the list cannot be read yet).
+        let _ = self
+            .host_errata(&host.id, &crate::domain::errata::ErrataFilter::default())
+            .await;
         self.host_content(&host.id).await
     }
 }

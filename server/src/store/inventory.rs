@@ -166,6 +166,7 @@ fn cluster_from(row: SqliteRow) -> StoreResult<Cluster> {
         host_count: u32::try_from(hosts).unwrap_or(u32::MAX),
         hosts_with_updates: u32::try_from(with_updates).unwrap_or(u32::MAX),
         supported_levels: None,
+        security_errata: None,
         upgrade: run_id.map(|job_id| UpgradeProgress {
             job_id,
             percent_complete: run_percent.unwrap_or(0.0),

@@ -7,7 +7,7 @@
 use sqlx::Row;
 
 use super::{json, new_id, now_rfc3339, Store, StoreResult};
-use app::api::Erratum;
+use app::api::{ErrataCounts, Erratum};
 
 /// A provider as stored, with its password (for its client only).
 #[derive(Clone)]
@@ -218,6 +218,37 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Keeps what a host's provider said applies to it.
+    pub async fn set_errata_counts(&self, host_id: &str, counts: &ErrataCounts) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO host_errata_counts (host_id, security, bugfix, enhancement, counted_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (host_id) DO UPDATE SET security = excluded.security,
+                 bugfix = excluded.bugfix, enhancement = excluded.enhancement,
+                 counted_at = excluded.counted_at",
+        )
+        .bind(host_id)
+        .bind(i64::from(counts.security))
+        .bind(i64::from(counts.bugfix))
+        .bind(i64::from(counts.enhancement))
+        .bind(now_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Per cluster with a host linked to a provider: the security errata its linked hosts
+    /// were last counted with, by cluster id.
+    pub async fn cluster_security_errata(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT h.cluster_id, COALESCE(SUM(c.security), 0) FROM hosts h
+             LEFT JOIN host_errata_counts c ON c.host_id = h.id
+             WHERE h.provider_id IS NOT NULL GROUP BY h.cluster_id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The simulated fleet's errata (its file's `[[erratum]]` list).
