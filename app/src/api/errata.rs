@@ -25,6 +25,8 @@ labelled_enum!(
     }
 );
 
+// `labelled_enum!` cannot mark a variant `#[default]`.
+#[allow(clippy::derivable_impls)]
 impl Default for UpgradeContent {
     fn default() -> Self {
         UpgradeContent::All

@@ -35,7 +35,7 @@ pub struct Provider {
 
 /// The body of `POST /api/providers` and `PUT /api/providers/{id}`. On a change, no
 /// `password` keeps the stored one.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProviderInput {
@@ -47,12 +47,6 @@ pub struct ProviderInput {
     pub username: String,
     #[serde(default)]
     pub password: Option<String>,
-}
-
-impl Default for ProviderKind {
-    fn default() -> Self {
-        ProviderKind::Foreman
-    }
 }
 
 /// What `POST /api/providers/{id}/test` found.
