@@ -57,6 +57,10 @@ test("errata: register a provider, link host-30, filter to security, install two
   await hydrated(page);
   const development = page.getByRole("row").filter({ has: page.getByRole("link", { name: "development", exact: true }) });
   await expect(development.locator("td").last()).toHaveText("2");
+  // And so does the dashboard.
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByRole("region", { name: "Security errata" })).toContainText("development: 2 applicable security errata");
 
   // Back to maintenance for the specs after this one.
   const deactivated = await request.post(`/api/hosts/${host.id}/deactivate`, { headers: auth });
