@@ -132,7 +132,12 @@ pub trait Backend: Send + Sync + 'static {
         request: &ApplianceRollback,
     ) -> Result<Job, ApiError>;
     async fn delete_engine_backup(&self, caller: &Caller, id: &str) -> Result<(), ApiError>;
-    async fn host_errata(&self, caller: &Caller, id: &str) -> Result<Vec<Erratum>, ApiError>;
+    /// The host's errata; `None` when it is not linked to a content provider.
+    async fn host_errata(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Option<Vec<Erratum>>, ApiError>;
     async fn host_content(&self, caller: &Caller, id: &str) -> Result<HostContent, ApiError>;
     async fn link_host_content(
         &self,

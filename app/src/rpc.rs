@@ -472,7 +472,7 @@ pub async fn delete_engine_backup(id: String) -> Result<(), ServerFnError> {
 }
 
 #[server(prefix = "/rpc", output = JsonTextAnswer)]
-pub async fn get_host_errata(id: String) -> Result<Vec<Erratum>, ServerFnError> {
+pub async fn get_host_errata(id: String) -> Result<Option<Vec<Erratum>>, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend
         .host_errata(&caller, &id)

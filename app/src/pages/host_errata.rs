@@ -61,7 +61,7 @@ impl ErrataState {
 pub fn HostErrata(
     host: Host,
     me: Option<Caller>,
-    errata: Resource<Result<Vec<Erratum>, ServerFnError>>,
+    errata: Resource<Result<Option<Vec<Erratum>>, ServerFnError>>,
     state: ErrataState,
 ) -> impl IntoView {
     let portal = Portal::get();
@@ -117,7 +117,9 @@ pub fn HostErrata(
                 {move || Suspend::new(async move {
                     match errata.await {
                         Err(error) => view! { <LoadError error/> }.into_any(),
-                        Ok(list) => {
+                        // Not linked: the line above says so.
+                        Ok(None) => ().into_any(),
+                        Ok(Some(list)) => {
                             let shown: Vec<Erratum> = list.into_iter().filter(|e| {
                                 kind.get().is_none_or(|k| e.kind == k)
                                     && severity.with(|s| s.is_empty() || e.severity.eq_ignore_ascii_case(s)

@@ -267,7 +267,7 @@ pub fn HostPage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 let me = portal.me.await.ok().flatten();
-                let title = errata_tab_title(errata.await.ok().as_deref());
+                let title = errata_tab_title(errata.await.ok().flatten().as_deref());
                 match host.await {
                     Err(error) => view! { <Title text="Host"/><LoadError error/> }.into_any(),
                     Ok(host) => {

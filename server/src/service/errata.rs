@@ -100,6 +100,18 @@ impl Service {
         Ok(errata)
     }
 
+    /// Every erratum the host's provider offers it; `None` for a host with no provider (the
+    /// portal's Errata tab, which says so rather than failing).
+    pub async fn linked_host_errata(&self, host_id: &str) -> ServiceResult<Option<Vec<Erratum>>> {
+        if self.store().content_link(host_id).await?.is_none() {
+            self.host_by_id(host_id).await?;
+            return Ok(None);
+        }
+        self.host_errata(host_id, &ErrataFilter::default())
+            .await
+            .map(Some)
+    }
+
     /// `POST /api/hosts/{id}/errata/install`.
     pub async fn install_errata(
         &self,

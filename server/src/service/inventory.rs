@@ -235,9 +235,12 @@ impl Backend for Service {
             .map_err(|e| e.to_api())
     }
 
-    async fn host_errata(&self, _caller: &Caller, id: &str) -> Result<Vec<Erratum>, ApiError> {
-        let all = crate::domain::errata::ErrataFilter::default();
-        self.host_errata(id, &all).await.map_err(|e| e.to_api())
+    async fn host_errata(
+        &self,
+        _caller: &Caller,
+        id: &str,
+    ) -> Result<Option<Vec<Erratum>>, ApiError> {
+        self.linked_host_errata(id).await.map_err(|e| e.to_api())
     }
 
     async fn host_content(&self, _caller: &Caller, id: &str) -> Result<HostContent, ApiError> {

@@ -206,10 +206,7 @@ impl Service {
         before: HostStatus,
         params: UpgradeParams,
     ) -> StepResult<String> {
-        let progress = |percent: f64| async move {
-            let _ = self.store().set_job_progress(flow.job_id(), percent).await;
-        };
-        progress(40.0).await;
+        let _ = self.store().set_job_progress(flow.job_id(), 40.0).await;
         if params.content == UpgradeContent::Security {
             self.security_install(flow, host).await?;
         } else {
