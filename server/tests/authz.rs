@@ -150,6 +150,9 @@ fn body_of(template: &str, host: &str) -> serde_json::Value {
             json!({"event": "host_upgrade_failed", "method": "email", "address": "x@example.com"})
         }
         "/api/tokens" => json!({"username": "v", "password": "viewer-password"}),
+        "/api/providers" | "/api/providers/{id}" => json!({"name": "p", "kind": "sim"}),
+        "/api/hosts/{id}/errata/install" => json!({"errata": ["RHSA-2026:0001"]}),
+        "/api/hosts/{id}/content" => json!({"provider": null}),
         _ => json!({}),
     }
 }
@@ -173,9 +176,8 @@ fn rpc_call(name: &str, ids: &Ids) -> (&'static str, String) {
     match name {
         "remove_subscription" => form(format!("id={}", ids.subscription)),
         "dismiss_engine_update" | "close_engine_notice" => form("version=4.5.2".to_string()),
-        "get_host" | "check_host" | "deactivate_host" | "activate_host" => {
-            form(format!("id={}", ids.host))
-        }
+        "get_host" | "check_host" | "deactivate_host" | "activate_host" | "get_host_errata"
+        | "get_host_content" => form(format!("id={}", ids.host)),
         "upgrade_host" => form(format!("id={}&reboot=true", ids.host)),
         "get_cluster" | "check_cluster" => form(format!("id={}", ids.cluster)),
         "cluster_policy_violations" => form(format!("id={}&policy=none", ids.cluster)),
@@ -197,6 +199,12 @@ fn rpc_call(name: &str, ids: &Ids) -> (&'static str, String) {
             "id": ids.host, "request": {"mode": "global", "enabled": true}})),
         "appliance_preflight" | "upgrade_appliance" => json(json!({"request": upgrade})),
         "rollback_appliance" => json(json!({"request": {"backup": "no-such-disk"}})),
+        "link_host_content" => json(json!({"id": ids.host, "link": {"provider": null}})),
+        "install_errata" => {
+            json(json!({"id": ids.host, "request": {"errata": ["RHSA-2026:0001"]}}))
+        }
+        "save_provider" => json(json!({"id": null, "input": {"name": "p", "kind": "sim"}})),
+        "delete_provider" | "test_provider" => form("id=no-such-provider".to_string()),
         _ => form(String::new()),
     }
 }
