@@ -1,6 +1,8 @@
 //! `uplift serve`: start-up in the order that keeps failures early and clear — the fleet file
 //! is validated before anything is written, then the database, the first admin, the world,
-//! the sessions, and finally the listener.
+//! the sessions, the listener (bound before any job resumes: an instance that cannot serve
+//! must not start work and then exit halfway through a step), the background work, and
+//! finally serving. `--addr` may name port 0; the log says the port the system chose.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +47,17 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
             .continuously_delete_expired(tokio::time::Duration::from_secs(3600)),
     );
 
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls_config(cert, key).await?),
+        _ => None,
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Usage(format!("cannot read the address bound for {addr}: {e}")))?;
+
     service.settle_vm_starts().await?;
     let resumed = service.resume_jobs().await?;
     if resumed > 0 {
@@ -81,13 +94,6 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
         allowed_hosts: options.allowed_hosts.clone(),
     };
     let app = http::router(state, exposure);
-    let tls = match (&options.tls_cert, &options.tls_key) {
-        (Some(cert), Some(key)) => Some(http::tls_config(cert, key).await?),
-        _ => None,
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("Uplift is listening on {scheme}://{addr}");
     http::serve(listener, app, tls, stop).await?;

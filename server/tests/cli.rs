@@ -113,10 +113,9 @@ async fn generated_fleets_load_with_the_asked_size() {
 async fn the_first_start_prints_a_generated_admin_password_once() {
     let dir = tempfile::tempdir().unwrap();
     let fleet = write_fleet(dir.path(), "fleet.toml", FLEET);
-    let port = free_port();
     let log = dir.path().join("first.log");
     let mut child = uplift(dir.path())
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--fleet"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--fleet"])
         .arg(&fleet)
         .env("UPLIFT_LOG", "info")
         .stderr(std::fs::File::create(&log).unwrap())
@@ -132,9 +131,12 @@ async fn the_first_start_prints_a_generated_admin_password_once() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let password = password.expect("the password is printed");
-    let base = format!("http://127.0.0.1:{port}");
     let mut ok = false;
     for _ in 0..100 {
+        let Some(base) = listening_on(&std::fs::read_to_string(&log).unwrap_or_default()) else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
         if let Ok(r) = client()
             .get(format!("{base}/api/hosts"))
             .basic_auth("admin", Some(&password))

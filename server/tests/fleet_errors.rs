@@ -9,9 +9,8 @@ use common::*;
 fn refusal(text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let fleet = write_fleet(dir.path(), "bad.toml", text);
-    let addr = format!("127.0.0.1:{}", free_port());
     let out = run(uplift(dir.path())
-        .args(["serve", "--addr", &addr, "--fleet"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--fleet"])
         .arg(&fleet));
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(2), "{stderr}");

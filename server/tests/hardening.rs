@@ -225,21 +225,31 @@ async fn uplift_serves_https_with_a_certificate_and_key() {
     std::fs::write(&cert, made.cert.pem()).unwrap();
     std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
 
-    let port = free_port();
     let log = dir.path().join("tls.log");
     let mut child = uplift(dir.path())
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--fleet"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--fleet"])
         .arg(&fleet)
         .arg("--tls-cert")
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key)
         .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("UPLIFT_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let port: u16 = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(base) = listening_on(&text) {
+            break base.rsplit(':').next().unwrap().parse().unwrap();
+        }
+        assert!(child.try_wait().unwrap().is_none(), "{text}");
+        assert!(Instant::now() < deadline, "no listening line: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let https = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).unwrap())
         .resolve("localhost", ([127, 0, 0, 1], port).into())
@@ -247,7 +257,6 @@ async fn uplift_serves_https_with_a_certificate_and_key() {
         .build()
         .unwrap();
     let base = format!("https://localhost:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
     let about = loop {
         if let Ok(response) = https.get(format!("{base}/api")).send().await {
             break response;

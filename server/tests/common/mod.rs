@@ -282,6 +282,21 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Numbers the server logs of one test process.
+static SERVER_LOGS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The base URL in a server log's "Uplift is listening on http://…" line.
+pub fn listening_on(log: &str) -> Option<String> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("Uplift is listening on "))?;
+    let rest = &line[line.find("Uplift is listening on ")? + "Uplift is listening on ".len()..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '\u{1b}')
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
 /// A running server.
 pub struct Server {
     child: Child,
@@ -311,56 +326,54 @@ impl Server {
             "{}",
             String::from_utf8_lossy(&off.stderr)
         );
-        // A port found free can be taken (by any process's outgoing connection) before the
-        // server binds it: then it says so and exits, and it starts again on another port.
-        for _ in 0..5 {
-            let port = free_port();
-            let log = data_dir.join(format!("server-{port}.log"));
-            let child = uplift(data_dir)
-                .args(["serve", "--addr", &format!("{ip}:{port}"), "--fleet"])
-                .arg(fleet)
-                .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-                .env(
-                    "UPLIFT_LOG",
-                    std::env::var("UPLIFT_TEST_SERVER_LOG").unwrap_or("info".into()),
-                )
-                .envs(env.iter().copied())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).expect("log file"))
-                .spawn()
-                .expect("uplift serve starts");
-            let mut server = Server {
-                child,
-                base: format!("http://{ip}:{port}"),
-                data_dir: data_dir.to_path_buf(),
-                log,
-            };
-            if server.wait_ready().await {
-                return server;
-            }
-        }
-        panic!("uplift found no free port in five tries");
+        // Port 0: the server binds a port the system chooses and logs it, so no other test's
+        // server can take the port between a lookup and the bind (and then answer for it).
+        let log = data_dir.join(format!(
+            "server-{}.log",
+            SERVER_LOGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let child = uplift(data_dir)
+            .args(["serve", "--addr", &format!("{ip}:0"), "--fleet"])
+            .arg(fleet)
+            .env("UPLIFT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env(
+                "UPLIFT_LOG",
+                std::env::var("UPLIFT_TEST_SERVER_LOG").unwrap_or("info".into()),
+            )
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("uplift serve starts");
+        let mut server = Server {
+            child,
+            base: String::new(),
+            data_dir: data_dir.to_path_buf(),
+            log,
+        };
+        server.wait_ready().await;
+        server
     }
 
-    /// Waits until the server answers: `false` when it exited because its port was taken.
-    async fn wait_ready(&mut self) -> bool {
+    /// Waits until the server logs the address it listens on and answers there.
+    async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = reqwest::Client::new();
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                let log = self.log();
-                if log.contains("Address already in use") {
-                    return false;
-                }
-                panic!("uplift exited with {status}:\n{log}");
+                panic!("uplift exited with {status}:\n{}", self.log());
             }
-            if let Ok(response) = client.get(format!("{}/api", self.base)).send().await {
+            if self.base.is_empty() {
+                if let Some(base) = listening_on(&self.log()) {
+                    self.base = base;
+                }
+            } else if let Ok(response) = client.get(format!("{}/api", self.base)).send().await {
                 if response.status().is_success() {
-                    return true;
+                    return;
                 }
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("uplift did not answer in time:\n{}", self.log());
     }
