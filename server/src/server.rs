@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use leptos::config::LeptosOptions;
 use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::cli::{Cli, CliError, ServeOptions};
 use crate::fleet;
@@ -34,13 +33,7 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
         tracing::info!(loaded_from = %source, "continuing the world already in the database");
     }
 
-    let sessions = SqliteStore::new(service.store().pool().clone())
-        .with_table_name("sessions")
-        .map_err(CliError::Usage)?;
-    sessions
-        .migrate()
-        .await
-        .map_err(crate::store::StoreError::from)?;
+    let sessions = http::Sessions::open(service.store()).await?;
     tokio::spawn(
         sessions
             .clone()

@@ -428,9 +428,7 @@ async fn retention_deletes_old_events_ended_jobs_and_expired_tokens_when_the_ser
     assert!(server.terminate().success());
 
     // A year passes for everything written so far (the database's clock, not the test's).
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/uplift.db", dir.path().display()))
-        .await
-        .unwrap();
+    let db = database(dir.path()).await;
     for statement in [
         "UPDATE events SET time = '2025-01-01T00:00:00.000Z'",
         "UPDATE jobs SET ended_at = '2025-01-01T00:00:00.000Z' WHERE ended_at IS NOT NULL",

@@ -28,12 +28,11 @@ async fn open(server: &Server, user: &str, password: &str) -> Sse {
 /// one transaction straight into the server's database, so they all land between two
 /// deliveries of the stream.
 async fn burst(server: &Server, prefix: &str, count: usize) {
-    let url = format!("sqlite://{}/uplift.db", server.data_dir.display());
-    let store = uplift::store::Store::open(&url).await.unwrap();
-    let mut tx = store.pool().begin().await.unwrap();
+    let db = database(&server.data_dir).await;
+    let mut tx = db.begin().await.unwrap();
     for i in 0..count {
         sqlx::query(
-            "INSERT INTO events (code, severity, time, message) VALUES ('stand_in_burst', 'normal', '2026-01-01T00:00:00.000Z', ?)",
+            "INSERT INTO events (code, severity, time, message) VALUES ('stand_in_burst', 'normal', '2026-01-01T00:00:00.000Z', $1)",
         )
         .bind(format!("{prefix} {i:03}"))
         .execute(&mut *tx)
@@ -41,7 +40,7 @@ async fn burst(server: &Server, prefix: &str, count: usize) {
         .unwrap();
     }
     tx.commit().await.unwrap();
-    store.pool().close().await;
+    db.close().await;
 }
 
 /// The burst events among `messages`, as (change id, message), in the order received.

@@ -264,10 +264,8 @@ async fn a_host_job_that_does_not_say_the_status_before_fails_and_leaves_the_hos
     server.kill();
     // Fault injection by hand: a host job an older Uplift left without the host's status before
     // it, on a host that is Non Operational.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/uplift.db", dir.path().display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE hosts SET status = 'non_operational' WHERE id = ?")
+    let db = database(dir.path()).await;
+    sqlx::query("UPDATE hosts SET status = 'non_operational' WHERE id = $1")
         .bind(&h2)
         .execute(&db)
         .await
@@ -276,7 +274,7 @@ async fn a_host_job_that_does_not_say_the_status_before_fails_and_leaves_the_hos
         "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, created_at, updated_at, params)
          SELECT 'old-job', 'host_maintenance', 'running', 'old', id, cluster_id,
                 '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '{\"timeout_minutes\": 60}'
-         FROM hosts WHERE id = ?",
+         FROM hosts WHERE id = $1",
     )
     .bind(&h2)
     .execute(&db)
@@ -323,9 +321,7 @@ async fn a_run_whose_parameters_cannot_be_read_still_ends_releases_the_cluster_a
         "no crash"
     );
     drop(server);
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/uplift.db", dir.path().display()))
-        .await
-        .unwrap();
+    let db = database(dir.path()).await;
     let preparing: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM hosts WHERE status = 'preparing_for_maintenance'")
             .fetch_one(&db)
@@ -333,7 +329,7 @@ async fn a_run_whose_parameters_cannot_be_read_still_ends_releases_the_cluster_a
             .unwrap();
     assert_eq!(preparing, 1, "the crash left a host preparing");
     // Fault injection by hand: the run's parameters are garbage now.
-    sqlx::query("UPDATE jobs SET params = 'not JSON' WHERE id = ?")
+    sqlx::query("UPDATE jobs SET params = 'not JSON' WHERE id = $1")
         .bind(&run)
         .execute(&db)
         .await

@@ -17,6 +17,7 @@ mod openapi;
 mod providers;
 mod rolling;
 mod serve;
+mod sessions;
 mod stream;
 mod subscriptions;
 mod tokens;
@@ -34,7 +35,6 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -44,6 +44,7 @@ use crate::service::Service;
 pub use json::api_body;
 pub use metrics::{HttpMetrics, MetricsError};
 pub use serve::{serve, tls_config};
+pub use sessions::Sessions;
 
 /// What every handler can reach.
 #[derive(Clone, FromRef)]
@@ -55,7 +56,7 @@ pub struct AppState {
     /// How long a portal session lasts without use; each use starts it again.
     pub session_idle: SessionIdle,
     /// The portal's sessions (an open event stream checks its own again).
-    pub sessions: SqliteStore,
+    pub sessions: Sessions,
     /// The counters of HTTP requests `/metrics` reports.
     pub http_metrics: HttpMetrics,
 }

@@ -24,13 +24,13 @@ fn gb(value: i64) -> u64 {
 impl Store {
     /// Loads the fleet's `[hosted_engine]` table (inside the fleet's transaction).
     pub(super) async fn load_appliance_world(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         world: &HostedEngineWorld,
         cluster_id: &str,
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sim_he (id, cluster_id, storage_total_gb, engine_disk_gb, disk_os, disk_version)
-             VALUES (1, ?, ?, ?, ?, ?)",
+             VALUES (1, $1, $2, $3, $4, $5)",
         )
         .bind(cluster_id)
         .bind(i64::try_from(*world.storage_total_gb.get_ref()).unwrap_or(i64::MAX))
@@ -43,7 +43,7 @@ impl Store {
             let image = spec.image();
             sqlx::query(
                 "INSERT INTO sim_he_catalog (version, os, size_gb, sha1, fail, cluster_levels)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&image.version)
             .bind(&image.os)
@@ -82,7 +82,7 @@ impl Store {
     /// Writes what the engine disk holds now (one statement).
     pub async fn set_sim_engine_disk(&self, disk: &DiskContent) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE sim_he SET engine_disk_gb = ?, disk_os = ?, disk_version = ?, disk_state = ? WHERE id = 1",
+            "UPDATE sim_he SET engine_disk_gb = $1, disk_os = $2, disk_version = $3, disk_state = $4 WHERE id = 1",
         )
         .bind(i64::try_from(disk.size_gb).unwrap_or(i64::MAX))
         .bind(&disk.os)
@@ -142,7 +142,7 @@ impl Store {
     /// Starts a backup disk's creation; a second call with the same id changes nothing.
     pub async fn add_sim_backup_disk(&self, id: &str, size_gb: u64) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sim_he_disks (id, size_gb, created_at) VALUES (?, ?, ?)
+            "INSERT INTO sim_he_disks (id, size_gb, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
@@ -154,7 +154,7 @@ impl Store {
     }
 
     pub async fn set_sim_backup_disk_ready(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_he_disks SET ready = 1 WHERE id = ?")
+        sqlx::query("UPDATE sim_he_disks SET ready = 1 WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -167,7 +167,7 @@ impl Store {
         os: &str,
         version: &str,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_he_disks SET content_os = ?, content_version = ? WHERE id = ?")
+        sqlx::query("UPDATE sim_he_disks SET content_os = $1, content_version = $2 WHERE id = $3")
             .bind(os)
             .bind(version)
             .bind(id)
@@ -179,7 +179,7 @@ impl Store {
     /// Registers a disk under `name` once; a disk registered already keeps its name.
     pub async fn register_sim_backup_disk(&self, id: &str, name: &str) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE sim_he_disks SET name = ?, registered_at = ? WHERE id = ? AND name IS NULL",
+            "UPDATE sim_he_disks SET name = $1, registered_at = $2 WHERE id = $3 AND name IS NULL",
         )
         .bind(name)
         .bind(now_rfc3339())
@@ -190,7 +190,7 @@ impl Store {
     }
 
     pub async fn delete_sim_backup_disk(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sim_he_disks WHERE id = ?")
+        sqlx::query("DELETE FROM sim_he_disks WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -202,9 +202,11 @@ impl Store {
         let Some(he) = self.sim_he().await? else {
             return Ok(None);
         };
-        let backups: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(size_gb), 0) FROM sim_he_disks")
-            .fetch_one(&self.pool)
-            .await?;
+        let backups: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(size_gb), 0) AS BIGINT) FROM sim_he_disks",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(Some(Storage {
             total_gb: he.storage_total_gb,
             engine_disk_gb: he.engine_disk.size_gb,

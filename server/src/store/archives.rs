@@ -13,7 +13,7 @@ impl Store {
     ) -> StoreResult<()> {
         let description = serde_json::to_string(description).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "INSERT INTO he_archives (id, description, data, uploaded_at, user) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO he_archives (id, description, data, uploaded_at, \"user\") VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(description)
@@ -28,7 +28,7 @@ impl Store {
     /// An uploaded archive: what it holds, and its bytes.
     pub async fn archive(&self, id: &str) -> StoreResult<Option<(Vec<String>, Vec<u8>)>> {
         let row: Option<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT description, data FROM he_archives WHERE id = ?")
+            sqlx::query_as("SELECT description, data FROM he_archives WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;

@@ -55,7 +55,7 @@ impl Store {
 
     /// Up to `limit` change log rows after `after`, oldest first.
     pub async fn changes_after(&self, after: i64, limit: i64) -> StoreResult<Vec<ChangeRow>> {
-        sqlx::query("SELECT id, kind, ref FROM changes WHERE id > ? ORDER BY id LIMIT ?")
+        sqlx::query("SELECT id, kind, ref FROM changes WHERE id > $1 ORDER BY id LIMIT $2")
             .bind(after)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -95,7 +95,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for reference in references {
-            sqlx::query("INSERT INTO changes (kind, ref) VALUES (?, ?)")
+            sqlx::query("INSERT INTO changes (kind, ref) VALUES ($1, $2)")
                 .bind(kind.name())
                 .bind(reference.as_ref())
                 .execute(&mut *tx)

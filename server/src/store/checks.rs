@@ -13,11 +13,11 @@ impl Store {
         at: &str,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE hosts SET updates_available = ?, available_updates = ?, levels_after_upgrade = ?,
-                              last_update_check = ?
-             WHERE id = ?",
+            "UPDATE hosts SET updates_available = $1, available_updates = $2, levels_after_upgrade = $3,
+                              last_update_check = $4
+             WHERE id = $5",
         )
-        .bind(!updates.is_empty())
+        .bind(i64::from(!updates.is_empty()))
         .bind(serde_json::to_string(updates).unwrap_or_else(|_| "[]".into()))
         .bind(levels_after.map(|l| serde_json::to_string(l).unwrap_or_else(|_| "[]".into())))
         .bind(at)
@@ -36,8 +36,8 @@ impl Store {
         cutoff: &str,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE hosts SET updates_notified_at = ?
-             WHERE id = ? AND (updates_notified_at IS NULL OR updates_notified_at <= ?)",
+            "UPDATE hosts SET updates_notified_at = $1
+             WHERE id = $2 AND (updates_notified_at IS NULL OR updates_notified_at <= $3)",
         )
         .bind(now)
         .bind(host_id)
@@ -53,9 +53,9 @@ impl Store {
         Ok(sqlx::query_scalar(
             "SELECT id FROM hosts
              WHERE status IN ('up', 'non_operational')
-               AND (last_update_check IS NULL OR last_update_check <= ?)
+               AND (last_update_check IS NULL OR last_update_check <= $1)
              ORDER BY last_update_check IS NOT NULL, last_update_check, name
-             LIMIT ?",
+             LIMIT $2",
         )
         .bind(cutoff)
         .bind(limit)

@@ -3,7 +3,7 @@
 use app::api::HostStatus;
 use sqlx::Row;
 
-use super::{json, Store, StoreResult};
+use super::{flag, json, Store, StoreResult};
 
 /// A VM of a cluster, with what the InClusterUpgrade preconditions ask of it.
 #[derive(Debug)]
@@ -22,7 +22,7 @@ impl Store {
     pub async fn cluster_vm_traits(&self, cluster_id: &str) -> StoreResult<Vec<VmTraits>> {
         sqlx::query(
             "SELECT v.id, v.name, v.status, v.migration, v.cpu_pinning, v.numa_pinning, v.host_devices
-             FROM vms v WHERE v.cluster_id = ? ORDER BY v.name",
+             FROM vms v WHERE v.cluster_id = $1 ORDER BY v.name",
         )
         .bind(cluster_id)
         .fetch_all(&self.pool)
@@ -34,9 +34,9 @@ impl Store {
                 name: row.try_get("name")?,
                 status: row.try_get("status")?,
                 migration: row.try_get("migration")?,
-                cpu_pinning: row.try_get("cpu_pinning")?,
-                numa_pinning: row.try_get("numa_pinning")?,
-                host_devices: row.try_get("host_devices")?,
+                cpu_pinning: flag(&row, "cpu_pinning")?,
+                numa_pinning: flag(&row, "numa_pinning")?,
+                host_devices: flag(&row, "host_devices")?,
             })
         })
         .collect()
@@ -49,7 +49,7 @@ impl Store {
         sqlx::query_scalar::<_, String>(
             "SELECT DISTINCT CASE WHEN updates_available = 1 AND levels_after_upgrade IS NOT NULL
                                   THEN levels_after_upgrade ELSE supported_cluster_levels END
-             FROM hosts WHERE cluster_id = ?",
+             FROM hosts WHERE cluster_id = $1",
         )
         .bind(cluster_id)
         .fetch_all(&self.pool)
@@ -60,7 +60,7 @@ impl Store {
     }
 
     pub async fn set_cluster_policy(&self, cluster_id: &str, policy: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE clusters SET scheduling_policy = ? WHERE id = ?")
+        sqlx::query("UPDATE clusters SET scheduling_policy = $1 WHERE id = $2")
             .bind(policy)
             .bind(cluster_id)
             .execute(&self.pool)
@@ -71,7 +71,7 @@ impl Store {
     /// Takes a cluster out of upgrade mode to `policy`, if it is still in upgrade mode.
     pub async fn reset_upgrade_policy(&self, cluster_id: &str, policy: &str) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE clusters SET scheduling_policy = ? WHERE id = ? AND scheduling_policy = 'in_cluster_upgrade'",
+            "UPDATE clusters SET scheduling_policy = $1 WHERE id = $2 AND scheduling_policy = 'in_cluster_upgrade'",
         )
         .bind(policy)
         .bind(cluster_id)
@@ -87,7 +87,7 @@ impl Store {
         to: HostStatus,
     ) -> StoreResult<u64> {
         let done = sqlx::query(
-            "UPDATE hosts SET status = ? WHERE cluster_id = ? AND status = 'preparing_for_maintenance'
+            "UPDATE hosts SET status = $1 WHERE cluster_id = $2 AND status = 'preparing_for_maintenance'
              AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.host_id = hosts.id AND jobs.ended_at IS NULL
                              AND jobs.kind IN ('host_maintenance', 'host_activate', 'host_upgrade'))",
         )
@@ -99,7 +99,7 @@ impl Store {
     }
 
     pub async fn set_cluster_level(&self, cluster_id: &str, level: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE clusters SET compatibility_version = ? WHERE id = ?")
+        sqlx::query("UPDATE clusters SET compatibility_version = $1 WHERE id = $2")
             .bind(level)
             .bind(cluster_id)
             .execute(&self.pool)

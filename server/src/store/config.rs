@@ -16,7 +16,7 @@ impl Store {
 
     pub async fn config_value(&self, name: &str) -> StoreResult<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM config WHERE name = ?")
+            sqlx::query_scalar("SELECT value FROM config WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -33,32 +33,31 @@ impl Store {
         value: &str,
         user: &str,
     ) -> StoreResult<bool> {
-        let done =
-            match expected {
-                None => sqlx::query(
-                    "INSERT INTO config (name, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
+        let done = match expected {
+            None => sqlx::query(
+                "INSERT INTO config (name, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(value)
+            .bind(now_rfc3339())
+            .bind(user)
+            .execute(&self.pool)
+            .await?,
+            Some(old) => {
+                sqlx::query(
+                    "UPDATE config SET value = $1, updated_at = $2, updated_by = $3
+                     WHERE name = $4 AND value = $5",
                 )
-                .bind(name)
                 .bind(value)
                 .bind(now_rfc3339())
                 .bind(user)
+                .bind(name)
+                .bind(old)
                 .execute(&self.pool)
-                .await?,
-                Some(old) => {
-                    sqlx::query(
-                        "UPDATE config SET value = ?, updated_at = ?, updated_by = ?
-                     WHERE name = ? AND value = ?",
-                    )
-                    .bind(value)
-                    .bind(now_rfc3339())
-                    .bind(user)
-                    .bind(name)
-                    .bind(old)
-                    .execute(&self.pool)
-                    .await?
-                }
-            };
+                .await?
+            }
+        };
         Ok(done.rows_affected() == 1)
     }
 }

@@ -37,7 +37,7 @@ impl Store {
     pub async fn save_engine_state(&self, state: &EngineState) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO engine_state (id, version, available_version, notes_url, last_checked, last_error)
-             VALUES (1, ?, ?, ?, ?, ?)
+             VALUES (1, $1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version,
                  available_version = excluded.available_version, notes_url = excluded.notes_url,
                  last_checked = excluded.last_checked, last_error = excluded.last_error",
@@ -55,8 +55,8 @@ impl Store {
     /// Records `version` as announced; false when it already was (so one event per version).
     pub async fn claim_engine_announcement(&self, version: &str) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE engine_state SET announced_version = ?
-             WHERE id = 1 AND (announced_version IS NULL OR announced_version <> ?)",
+            "UPDATE engine_state SET announced_version = $1
+             WHERE id = 1 AND (announced_version IS NULL OR announced_version <> $2)",
         )
         .bind(version)
         .bind(version)
@@ -66,7 +66,7 @@ impl Store {
     }
 
     pub async fn dismiss_engine_version(&self, user_id: &str, version: &str) -> StoreResult<()> {
-        sqlx::query("INSERT OR IGNORE INTO engine_dismissals (user_id, version) VALUES (?, ?)")
+        sqlx::query("INSERT INTO engine_dismissals (user_id, version) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(user_id)
             .bind(version)
             .execute(&self.pool)
@@ -79,12 +79,13 @@ impl Store {
         user_id: &str,
         version: &str,
     ) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM engine_dismissals WHERE user_id = ? AND version = ?")
-                .bind(user_id)
-                .bind(version)
-                .fetch_optional(&self.pool)
-                .await?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM engine_dismissals WHERE user_id = $1 AND version = $2",
+        )
+        .bind(user_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(found.is_some())
     }
 }

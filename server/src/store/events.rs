@@ -1,7 +1,7 @@
 use app::api::{Event, EventQuery, Ref, Severity};
-use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
+use sqlx::{any::AnyRow, Row};
 
-use super::{corrupt, Store, StoreResult, Window};
+use super::{corrupt, Sql, Store, StoreResult, Window};
 
 /// An event about to be written.
 #[derive(Clone, Debug)]
@@ -71,7 +71,7 @@ const EVENT_SELECT: &str = "
     LEFT JOIN hosts h ON h.id = e.host_id
     LEFT JOIN clusters c ON c.id = e.cluster_id";
 
-fn event_from(row: SqliteRow) -> StoreResult<Event> {
+fn event_from(row: AnyRow) -> StoreResult<Event> {
     let severity: String = row.try_get("severity")?;
     let reference =
         |id: Option<String>, name: Option<String>| id.zip(name).map(|(id, name)| Ref { id, name });
@@ -88,22 +88,22 @@ fn event_from(row: SqliteRow) -> StoreResult<Event> {
     })
 }
 
-fn push_event_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a EventQuery) {
+fn push_event_filters<'a>(sql: &mut Sql<'a>, query: &'a EventQuery) {
     sql.push(" WHERE 1 = 1");
     if let Some(after) = query.after {
-        sql.push(" AND e.id > ").push_bind(after);
+        sql.push(" AND e.id > ").bind(after);
     }
     if let Some(severity) = query.severity {
-        sql.push(" AND e.severity = ").push_bind(severity.as_str());
+        sql.push(" AND e.severity = ").bind(severity.as_str());
     }
     if let Some(correlation) = &query.correlation_id {
-        sql.push(" AND e.correlation_id = ").push_bind(correlation);
+        sql.push(" AND e.correlation_id = ").bind(correlation);
     }
     if let Some(host) = &query.host {
-        sql.push(" AND e.host_id = ").push_bind(host);
+        sql.push(" AND e.host_id = ").bind(host);
     }
     if let Some(cluster) = &query.cluster {
-        sql.push(" AND e.cluster_id = ").push_bind(cluster);
+        sql.push(" AND e.cluster_id = ").bind(cluster);
     }
 }
 
@@ -111,29 +111,31 @@ impl Store {
     /// Writes the event and returns its id; an event with a once key that was written before
     /// is not written again, and its first id is returned.
     pub async fn add_event(&self, event: &NewEvent) -> StoreResult<i64> {
-        let done = sqlx::query(
-            // The time is taken by SQLite as the row is written (holding the write lock), so
-            // it is the event's commit time, not when the writer began to wait for the lock.
+        // The time is taken by the database as the row is written (holding the write lock),
+        // so it is the event's commit time, not when the writer began to wait for the lock.
+        let sql = format!(
             "INSERT INTO events (code, severity, time, message, host_id, cluster_id, correlation_id, user_name, once_key)
-             VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (once_key) DO NOTHING",
-        )
-        .bind(event.code)
-        .bind(event.severity.as_str())
-        .bind(&event.message)
-        .bind(&event.host_id)
-        .bind(&event.cluster_id)
-        .bind(&event.correlation_id)
-        .bind(&event.user)
-        .bind(&event.once_key)
-        .execute(&self.pool)
-        .await?;
+             VALUES ($1, $2, {}, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (once_key) DO NOTHING RETURNING id",
+            self.backend.now_text()
+        );
+        let inserted: Option<i64> = sqlx::query_scalar(&sql)
+            .bind(event.code)
+            .bind(event.severity.as_str())
+            .bind(&event.message)
+            .bind(&event.host_id)
+            .bind(&event.cluster_id)
+            .bind(&event.correlation_id)
+            .bind(&event.user)
+            .bind(&event.once_key)
+            .fetch_optional(&self.pool)
+            .await?;
         self.wake_hub();
-        if done.rows_affected() == 1 {
-            return Ok(done.last_insert_rowid());
+        if let Some(id) = inserted {
+            return Ok(id);
         }
         Ok(
-            sqlx::query_scalar("SELECT id FROM events WHERE once_key = ?")
+            sqlx::query_scalar("SELECT id FROM events WHERE once_key = $1")
                 .bind(&event.once_key)
                 .fetch_one(&self.pool)
                 .await?,
@@ -145,14 +147,14 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = QueryBuilder::new(EVENT_SELECT);
+        let mut sql = Sql::new(EVENT_SELECT);
         sql.push(" WHERE e.id IN (");
-        let mut list = sql.separated(", ");
-        for id in ids {
-            list.push_bind(id);
+        for (i, id) in ids.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).bind(*id);
         }
         sql.push(") ORDER BY e.id");
-        sql.build()
+        let (text, args) = sql.parts();
+        sqlx::query_with(&text, args)
             .fetch_all(&self.pool)
             .await?
             .into_iter()
@@ -166,20 +168,24 @@ impl Store {
         query: &EventQuery,
         window: Window,
     ) -> StoreResult<(Vec<Event>, u64)> {
-        let mut sql = QueryBuilder::new(EVENT_SELECT);
+        let mut sql = Sql::new(EVENT_SELECT);
         push_event_filters(&mut sql, query);
         sql.push(" ORDER BY e.id DESC LIMIT ")
-            .push_bind(window.limit())
+            .bind(window.limit())
             .push(" OFFSET ")
-            .push_bind(window.offset());
-        let rows = sql.build().fetch_all(&self.pool).await?;
+            .bind(window.offset());
+        let (text, args) = sql.parts();
+        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
         let events = rows
             .into_iter()
             .map(event_from)
             .collect::<StoreResult<Vec<_>>>()?;
-        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM events e");
+        let mut count = Sql::new("SELECT COUNT(*) FROM events e");
         push_event_filters(&mut count, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let (text, args) = count.parts();
+        let total: i64 = sqlx::query_scalar_with(&text, args)
+            .fetch_one(&self.pool)
+            .await?;
         Ok((events, u64::try_from(total).unwrap_or(0)))
     }
 }

@@ -43,7 +43,7 @@ impl Store {
     pub async fn set_hosted_engine(&self, host_id: &str, state: &HostedEngine) -> StoreResult<()> {
         let text =
             serde_json::to_string(state).map_err(|e| super::corrupt("hosted engine state", e))?;
-        sqlx::query("UPDATE hosts SET hosted_engine = ? WHERE id = ?")
+        sqlx::query("UPDATE hosts SET hosted_engine = $1 WHERE id = $2")
             .bind(text)
             .bind(host_id)
             .execute(&self.pool)
@@ -69,10 +69,10 @@ impl Store {
         to: Option<&str>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE vms SET host_id = ?,
-                            status = CASE WHEN ? IS NULL THEN 'down' ELSE 'up' END,
-                            migrations = migrations + CASE WHEN ? IS NOT NULL AND ? IS NOT NULL THEN 1 ELSE 0 END
-             WHERE id = ? AND host_id IS ?",
+            "UPDATE vms SET host_id = $1,
+                            status = CASE WHEN $2 IS NULL THEN 'down' ELSE 'up' END,
+                            migrations = migrations + CASE WHEN $3 IS NOT NULL AND $4 IS NOT NULL THEN 1 ELSE 0 END
+             WHERE id = $5 AND host_id IS $6",
         )
         .bind(to)
         .bind(to)

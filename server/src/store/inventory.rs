@@ -3,9 +3,9 @@ use app::api::{
     MemoryMb, MigrationMode, Ref, UpgradeProgress, Vm, VmQuery, VmStatus,
 };
 use futures::TryStreamExt;
-use sqlx::{sqlite::SqliteRow, QueryBuilder, Row, Sqlite};
+use sqlx::{any::AnyRow, Row};
 
-use super::{corrupt, json, Store, StoreResult, Window};
+use super::{corrupt, flag, json, Sql, Store, StoreResult, Window};
 
 /// Hosts with their cluster and what their VMs use (kept on the host row by triggers,
 /// migration 0019).
@@ -14,13 +14,13 @@ const HOST_SELECT: &str = "
            h.supported_cluster_levels, h.levels_after_upgrade,
            h.hosted_engine, h.updates_available, h.available_updates, h.last_update_check,
            c.id AS cluster_id, c.name AS cluster_name,
-           h.vm_count, h.used_mb, h.engine_vms > 0 AS runs_engine_vm
+           h.vm_count, h.used_mb, CASE WHEN h.engine_vms > 0 THEN 1 ELSE 0 END AS runs_engine_vm
     FROM hosts h
     JOIN clusters c ON c.id = h.cluster_id";
 
 const HOST_COUNT: &str = "SELECT COUNT(*) FROM hosts h";
 
-fn host_from(row: SqliteRow) -> StoreResult<Host> {
+fn host_from(row: AnyRow) -> StoreResult<Host> {
     let status: String = row.try_get("status")?;
     let hosted_engine: Option<String> = row.try_get("hosted_engine")?;
     let levels: String = row.try_get("supported_cluster_levels")?;
@@ -30,7 +30,7 @@ fn host_from(row: SqliteRow) -> StoreResult<Host> {
     let memory_total: i64 = row.try_get("memory_mb")?;
     let memory_used: i64 = row.try_get("used_mb")?;
     let vm_count: i64 = row.try_get("vm_count")?;
-    let runs_engine_vm: bool = row.try_get("runs_engine_vm")?;
+    let runs_engine_vm = flag(&row, "runs_engine_vm")?;
     Ok(Host {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -42,7 +42,7 @@ fn host_from(row: SqliteRow) -> StoreResult<Host> {
         status: HostStatus::parse(&status).ok_or_else(|| corrupt("host status", status))?,
         host_type: HostType::parse(&host_type).ok_or_else(|| corrupt("host type", host_type))?,
         os: row.try_get("os")?,
-        updates_available: row.try_get("updates_available")?,
+        updates_available: flag(&row, "updates_available")?,
         available_updates: json::<Vec<AvailableUpdate>>("available updates", &updates)?,
         last_update_check: row.try_get("last_update_check")?,
         supported_cluster_levels: json("supported cluster levels", &levels)?,
@@ -66,20 +66,20 @@ fn host_from(row: SqliteRow) -> StoreResult<Host> {
 }
 
 /// The WHERE clause of a hosts query, shared by the page and its count.
-fn push_host_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a HostQuery) {
+fn push_host_filters<'a>(sql: &mut Sql<'a>, query: &'a HostQuery) {
     sql.push(" WHERE 1 = 1");
     if let Some(cluster) = &query.cluster {
-        sql.push(" AND h.cluster_id = ").push_bind(cluster);
+        sql.push(" AND h.cluster_id = ").bind(cluster);
     }
     if let Some(status) = query.status {
-        sql.push(" AND h.status = ").push_bind(status.as_str());
+        sql.push(" AND h.status = ").bind(status.as_str());
     }
     if query.has_updates {
         sql.push(" AND h.updates_available = 1");
     }
     if let Some(search) = &query.search {
         sql.push(" AND instr(lower(h.name), lower(")
-            .push_bind(search.as_str())
+            .bind(search.as_str())
             .push(")) > 0");
     }
 }
@@ -101,7 +101,7 @@ const VM_SELECT: &str = "
            h.id AS host_id, h.name AS host_name, c.id AS cluster_id, c.name AS cluster_name
     FROM vms v LEFT JOIN hosts h ON h.id = v.host_id LEFT JOIN clusters c ON c.id = v.cluster_id";
 
-fn vm_from(row: SqliteRow) -> StoreResult<Vm> {
+fn vm_from(row: AnyRow) -> StoreResult<Vm> {
     let status: String = row.try_get("status")?;
     let migration: String = row.try_get("migration")?;
     let host_id: Option<String> = row.try_get("host_id")?;
@@ -124,36 +124,36 @@ fn vm_from(row: SqliteRow) -> StoreResult<Vm> {
         migration: MigrationMode::parse(&migration)
             .ok_or_else(|| corrupt("migration mode", migration))?,
         migrations: u32::try_from(migrations).unwrap_or(u32::MAX),
-        highly_available: row.try_get("highly_available")?,
-        cpu_pinning: row.try_get("cpu_pinning")?,
-        numa_pinning: row.try_get("numa_pinning")?,
-        host_devices: row.try_get("host_devices")?,
+        highly_available: flag(&row, "highly_available")?,
+        cpu_pinning: flag(&row, "cpu_pinning")?,
+        numa_pinning: flag(&row, "numa_pinning")?,
+        host_devices: flag(&row, "host_devices")?,
     })
 }
 
-fn push_vm_filters<'a>(sql: &mut QueryBuilder<'a, Sqlite>, query: &'a VmQuery) {
+fn push_vm_filters<'a>(sql: &mut Sql<'a>, query: &'a VmQuery) {
     sql.push(" WHERE 1 = 1");
     if let Some(host) = &query.host {
-        sql.push(" AND v.host_id = ").push_bind(host);
+        sql.push(" AND v.host_id = ").bind(host);
     }
     if let Some(status) = query.status {
-        sql.push(" AND v.status = ").push_bind(status.as_str());
+        sql.push(" AND v.status = ").bind(status.as_str());
     }
     if let Some(search) = &query.search {
         sql.push(" AND instr(lower(v.name), lower(")
-            .push_bind(search.as_str())
+            .bind(search.as_str())
             .push(")) > 0");
     }
 }
 
 const CLUSTER_SELECT: &str = "
     SELECT c.id, c.name, c.compatibility_version, c.scheduling_policy,
-           COUNT(h.id) AS host_count, COALESCE(SUM(h.updates_available), 0) AS hosts_with_updates,
+           COUNT(h.id) AS host_count, CAST(COALESCE(SUM(h.updates_available), 0) AS BIGINT) AS hosts_with_updates,
            r.id AS run_id, r.percent_complete AS run_percent
     FROM clusters c LEFT JOIN hosts h ON h.cluster_id = c.id
     LEFT JOIN jobs r ON r.cluster_id = c.id AND r.kind = 'cluster_upgrade' AND r.ended_at IS NULL";
 
-fn cluster_from(row: SqliteRow) -> StoreResult<Cluster> {
+fn cluster_from(row: AnyRow) -> StoreResult<Cluster> {
     let hosts: i64 = row.try_get("host_count")?;
     let with_updates: i64 = row.try_get("hosts_with_updates")?;
     let run_id: Option<String> = row.try_get("run_id")?;
@@ -188,19 +188,20 @@ pub struct InventoryCounts {
 impl Store {
     /// One window of the hosts matching `query`, and how many match in all.
     pub async fn hosts(&self, query: &HostQuery, window: Window) -> StoreResult<(Vec<Host>, u64)> {
-        let mut sql = QueryBuilder::new(HOST_SELECT);
+        let mut sql = Sql::new(HOST_SELECT);
         push_host_filters(&mut sql, query);
         let direction = if query.desc { "DESC" } else { "ASC" };
         let column = host_order(query.sort.unwrap_or(HostSort::Name));
-        sql.push(format_args!(
+        sql.push(&format!(
             " ORDER BY {column} {direction}, h.name ASC LIMIT "
         ))
-        .push_bind(window.limit())
+        .bind(window.limit())
         .push(" OFFSET ")
-        .push_bind(window.offset());
+        .bind(window.offset());
         // Each row is read as it arrives: SQLite steps on its connection's thread while this
         // task reads the rows before (two cores at work on a list of 10,000).
-        let mut rows = sql.build().fetch(&self.pool);
+        let (text, args) = sql.parts();
+        let mut rows = sqlx::query_with(&text, args).fetch(&self.pool);
         let mut hosts = Vec::new();
         while let Some(row) = rows.try_next().await? {
             hosts.push(host_from(row)?);
@@ -208,14 +209,17 @@ impl Store {
         // The finished stream still holds its connection: give it back before the count.
         drop(rows);
 
-        let mut count = QueryBuilder::new(HOST_COUNT);
+        let mut count = Sql::new(HOST_COUNT);
         push_host_filters(&mut count, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let (text, args) = count.parts();
+        let total: i64 = sqlx::query_scalar_with(&text, args)
+            .fetch_one(&self.pool)
+            .await?;
         Ok((hosts, u64::try_from(total).unwrap_or(0)))
     }
 
     pub async fn host(&self, id: &str) -> StoreResult<Option<Host>> {
-        sqlx::query(&format!("{HOST_SELECT} WHERE h.id = ?"))
+        sqlx::query(&format!("{HOST_SELECT} WHERE h.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -233,7 +237,7 @@ impl Store {
     }
 
     pub async fn cluster(&self, id: &str) -> StoreResult<Option<Cluster>> {
-        sqlx::query(&format!("{CLUSTER_SELECT} WHERE c.id = ? GROUP BY c.id"))
+        sqlx::query(&format!("{CLUSTER_SELECT} WHERE c.id = $1 GROUP BY c.id"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -242,26 +246,30 @@ impl Store {
     }
 
     pub async fn vms(&self, query: &VmQuery, window: Window) -> StoreResult<(Vec<Vm>, u64)> {
-        let mut sql = QueryBuilder::new(VM_SELECT);
+        let mut sql = Sql::new(VM_SELECT);
         push_vm_filters(&mut sql, query);
         sql.push(" ORDER BY v.name LIMIT ")
-            .push_bind(window.limit())
+            .bind(window.limit())
             .push(" OFFSET ")
-            .push_bind(window.offset());
-        let rows = sql.build().fetch_all(&self.pool).await?;
+            .bind(window.offset());
+        let (text, args) = sql.parts();
+        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
         let vms = rows
             .into_iter()
             .map(vm_from)
             .collect::<StoreResult<Vec<_>>>()?;
 
-        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM vms v");
+        let mut count = Sql::new("SELECT COUNT(*) FROM vms v");
         push_vm_filters(&mut count, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let (text, args) = count.parts();
+        let total: i64 = sqlx::query_scalar_with(&text, args)
+            .fetch_one(&self.pool)
+            .await?;
         Ok((vms, u64::try_from(total).unwrap_or(0)))
     }
 
     pub async fn vm(&self, id: &str) -> StoreResult<Option<Vm>> {
-        sqlx::query(&format!("{VM_SELECT} WHERE v.id = ?"))
+        sqlx::query(&format!("{VM_SELECT} WHERE v.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?

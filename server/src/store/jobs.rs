@@ -1,5 +1,5 @@
 use app::api::{HostStatus, Job, JobKind, JobStatus, JobStep, Ref};
-use sqlx::{sqlite::SqliteRow, Row};
+use sqlx::{any::AnyRow, Row};
 
 use super::{corrupt, now_rfc3339, Store, StoreResult};
 
@@ -35,7 +35,7 @@ fn status(text: String) -> StoreResult<JobStatus> {
     JobStatus::parse(&text).ok_or_else(|| corrupt("job status", text))
 }
 
-fn step_from(row: SqliteRow) -> StoreResult<JobStep> {
+fn step_from(row: AnyRow) -> StoreResult<JobStep> {
     let host_id: Option<String> = row.try_get("host_id")?;
     let host_name: Option<String> = row.try_get("host_name")?;
     Ok(JobStep {
@@ -58,7 +58,7 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, user_name,
                                host_status_before, params, parent_id, vm_id, created_at, updated_at)
-             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(job.id)
@@ -85,7 +85,7 @@ impl Store {
     }
 
     pub async fn set_job_progress(&self, id: &str, percent: f64) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET percent_complete = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE jobs SET percent_complete = $1, updated_at = $2 WHERE id = $3")
             .bind(percent)
             .bind(now_rfc3339())
             .bind(id)
@@ -103,9 +103,9 @@ impl Store {
         message: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE jobs SET status = ?, message = ?, ended_at = ?, updated_at = ?,
-                             percent_complete = CASE WHEN ? = 'succeeded' THEN 100 ELSE percent_complete END
-             WHERE id = ? AND ended_at IS NULL",
+            "UPDATE jobs SET status = $1, message = $2, ended_at = $3, updated_at = $4,
+                             percent_complete = CASE WHEN $5 = 'succeeded' THEN 100 ELSE percent_complete END
+             WHERE id = $6 AND ended_at IS NULL",
         )
         .bind(status.as_str())
         .bind(message)
@@ -125,7 +125,7 @@ impl Store {
         };
         job.steps = sqlx::query(
             "SELECT s.phase, s.name, s.status, s.started_at, s.ended_at, s.message, h.id AS host_id, h.name AS host_name
-             FROM job_steps s LEFT JOIN hosts h ON h.id = s.host_id WHERE s.job_id = ? ORDER BY s.id",
+             FROM job_steps s LEFT JOIN hosts h ON h.id = s.host_id WHERE s.job_id = $1 ORDER BY s.id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -140,7 +140,7 @@ impl Store {
     pub async fn job_state(&self, id: &str) -> StoreResult<Option<Job>> {
         let Some(row) = sqlx::query(
             "SELECT id, kind, status, percent_complete, correlation_id, created_at, ended_at, message
-             FROM jobs WHERE id = ?",
+             FROM jobs WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -165,7 +165,7 @@ impl Store {
     /// Ids of the newest jobs, newest first.
     pub async fn recent_job_ids(&self, limit: i64) -> StoreResult<Vec<String>> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM jobs ORDER BY created_at DESC, id LIMIT ?")
+            sqlx::query_scalar("SELECT id FROM jobs ORDER BY created_at DESC, id LIMIT $1")
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?,

@@ -6,7 +6,7 @@ use super::{Store, StoreResult};
 
 impl Store {
     pub async fn set_host_status(&self, host_id: &str, status: HostStatus) -> StoreResult<()> {
-        sqlx::query("UPDATE hosts SET status = ? WHERE id = ?")
+        sqlx::query("UPDATE hosts SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(host_id)
             .execute(&self.pool)
@@ -18,7 +18,7 @@ impl Store {
     /// so replaying a step after a restart never counts a migration twice.
     pub async fn record_migration(&self, vm_id: &str, from: &str, to: &str) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE vms SET host_id = ?, migrations = migrations + 1 WHERE id = ? AND host_id = ?",
+            "UPDATE vms SET host_id = $1, migrations = migrations + 1 WHERE id = $2 AND host_id = $3",
         )
         .bind(to)
         .bind(vm_id)
@@ -40,8 +40,8 @@ impl Store {
         let levels =
             (!levels.is_empty()).then(|| serde_json::to_string(levels).unwrap_or_default());
         sqlx::query(
-            "UPDATE hosts SET os = ?, supported_cluster_levels = COALESCE(?, supported_cluster_levels)
-             WHERE id = ?",
+            "UPDATE hosts SET os = $1, supported_cluster_levels = COALESCE($2, supported_cluster_levels)
+             WHERE id = $3",
         )
         .bind(os)
         .bind(levels)
@@ -56,7 +56,7 @@ impl Store {
         sqlx::query(
             "UPDATE hosts SET updates_available = 0, available_updates = '[]', updates_notified_at = NULL,
                               levels_after_upgrade = NULL
-             WHERE id = ?",
+             WHERE id = $1",
         )
         .bind(host_id)
         .execute(&self.pool)
@@ -73,7 +73,7 @@ impl Store {
         to: HostStatus,
     ) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE hosts SET status = ? WHERE id = ? AND status = ?
+            "UPDATE hosts SET status = $1 WHERE id = $2 AND status = $3
              AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.host_id = hosts.id AND jobs.ended_at IS NULL
                              AND jobs.kind IN ('host_maintenance', 'host_activate', 'host_upgrade'))",
         )

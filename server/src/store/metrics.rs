@@ -67,7 +67,9 @@ impl Store {
     /// were never checked.
     pub async fn host_check_times(&self) -> StoreResult<(Option<String>, i64)> {
         Ok(sqlx::query_as(
-            "SELECT MIN(last_update_check), SUM(last_update_check IS NULL) FROM hosts",
+            "SELECT MIN(last_update_check),
+                    CAST(SUM(CASE WHEN last_update_check IS NULL THEN 1 ELSE 0 END) AS BIGINT)
+             FROM hosts",
         )
         .fetch_one(&self.pool)
         .await

@@ -1,5 +1,9 @@
 //! SQL, and nothing but SQL: every query of Uplift lives below this module, always with bound
-//! parameters. SQLite now; the queries stay portable so PostgreSQL can follow.
+//! parameters. One store API over two databases: SQLite (the embedded default) and PostgreSQL
+//! (several Uplift instances on one database). Queries are written once, in SQL both accept,
+//! with `$N` placeholders, and run through sqlx's `Any` driver; what the two write differently
+//! lives in `sql`. Each backend has its own migrations (`migrations/` and
+//! `migrations-postgres/`), at the same version numbers.
 
 mod appliance;
 mod archives;
@@ -20,6 +24,7 @@ mod providers;
 mod retention;
 mod rolling;
 mod sim;
+mod sql;
 mod ssh;
 mod users;
 mod vms;
@@ -27,10 +32,10 @@ mod workflow;
 mod world;
 
 use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use changes::{ChangeKind, ChangeRow};
 pub use clusters::VmTraits;
@@ -45,6 +50,7 @@ pub use providers::{ContentLink, ProviderRow, ProviderWrite, SimTaskRow, Written
 pub use retention::{Cutoffs, Pruned};
 pub use rolling::ActiveRun;
 pub use sim::{SimAgent, SimEngineVm, SimHost, SimVm, SimWorld};
+pub use sql::{Backend, Sql};
 pub use ssh::{PinOutcome, SshHostRow, SshWorld, SurveyTarget};
 pub use users::UserRow;
 pub use workflow::JobRow;
@@ -56,6 +62,8 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://HOST/DATABASE")]
+    UnsupportedUrl(String),
     /// A stored value Uplift itself wrote can no longer be read: a bug or a hand edit.
     #[error("corrupt {what} in the database: {detail}")]
     Corrupt { what: &'static str, detail: String },
@@ -66,42 +74,66 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The database handle. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
-    /// One read-only connection of the live event hub's own, so its reads never queue behind
-    /// the pool's writers (connected when first used).
-    hub_pool: SqlitePool,
+    pool: AnyPool,
+    /// The live event hub's own connection on SQLite, so its reads never queue behind the
+    /// pool's writers (connected when first used); the pool itself on PostgreSQL.
+    hub_pool: AnyPool,
+    backend: Backend,
+    url: std::sync::Arc<str>,
     /// Woken after each write the live event hub publishes (events, jobs), so it reads the
     /// change log at once instead of at its next poll.
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
+/// Set on every SQLite connection: the pool is made by the `Any` driver from the URL alone.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA busy_timeout = 10000;
+    PRAGMA mmap_size = 268435456;";
+
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str) -> StoreResult<Store> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // The CLI and the server share one file; a writer waits instead of failing.
-            .busy_timeout(Duration::from_secs(10))
-            // Pages are read from the file mapped in memory, not copied by a read each time
-            // (a list of 10,000 hosts touches thousands of them).
-            .pragma("mmap_size", "268435456")
-            // Rows cross from the connection's thread to the task through a channel; a deep
-            // one lets a long list (10,000 hosts) stream without a hand-off per 50 rows.
-            .row_buffer_size(1024);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("../migrations").run(&pool).await?;
-        let hub_pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with(options.read_only(true));
+        // Both drivers, once per process (a second install is refused, harmlessly).
+        let _ =
+            sqlx::any::install_drivers(&[sqlx::sqlite::any::DRIVER, sqlx::postgres::any::DRIVER]);
+        let backend =
+            Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
+        let (pool, hub_pool) = match backend {
+            Backend::Sqlite => {
+                // Created, and switched to write-ahead logging (kept in the file), by a plain
+                // SQLite connection first.
+                SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .connect()
+                    .await?
+                    .close()
+                    .await?;
+                let pool = sqlite_pool(8).connect(url).await?;
+                sqlx::migrate!("../migrations").run(&pool).await?;
+                let read_only = if url.contains('?') {
+                    "&mode=ro"
+                } else {
+                    "?mode=ro"
+                };
+                let hub_pool = sqlite_pool(1).connect_lazy(&format!("{url}{read_only}"))?;
+                (pool, hub_pool)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .connect(url)
+                    .await?;
+                sqlx::migrate!("../migrations-postgres").run(&pool).await?;
+                (pool.clone(), pool)
+            }
+        };
         Ok(Store {
             pool,
             hub_pool,
+            backend,
+            url: url.into(),
             changed: std::sync::Arc::default(),
         })
     }
@@ -110,13 +142,21 @@ impl Store {
     pub fn hub_reader(&self) -> Store {
         Store {
             pool: self.hub_pool.clone(),
-            hub_pool: self.hub_pool.clone(),
-            changed: self.changed.clone(),
+            ..self.clone()
         }
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL the store was opened with (it may hold a password: never log or show it).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Tells the live event hub that the change log grew (see `changes`).
@@ -149,6 +189,24 @@ pub fn new_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A pool of `Any` connections to SQLite with Uplift's settings on each.
+fn sqlite_pool(connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                connection.execute(SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        })
+}
+
+/// A 0/1 flag column (an integer on both databases) as a `bool`.
+fn flag(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<bool> {
+    use sqlx::Row;
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
 fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what,
@@ -169,7 +227,8 @@ pub struct Window {
 
 impl Window {
     fn limit(self) -> i64 {
-        self.per_page.map_or(-1, i64::from)
+        // No limit is a limit no list reaches (PostgreSQL refuses SQLite's -1).
+        self.per_page.map_or(i64::MAX, i64::from)
     }
     fn offset(self) -> i64 {
         self.per_page

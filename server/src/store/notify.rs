@@ -1,7 +1,7 @@
 //! Subscriptions and their deliveries.
 
 use app::api::{Delivery, Subscription};
-use sqlx::{sqlite::SqliteRow, Row};
+use sqlx::{any::AnyRow, Row};
 
 use super::{now_rfc3339, Store, StoreResult};
 
@@ -20,7 +20,7 @@ pub struct DueDelivery {
     pub message: String,
 }
 
-fn subscription_from(row: SqliteRow) -> StoreResult<Subscription> {
+fn subscription_from(row: AnyRow) -> StoreResult<Subscription> {
     let method: String = row.try_get("method")?;
     let target: String = row.try_get("target")?;
     let webhook = method == "webhook";
@@ -51,7 +51,7 @@ impl Store {
             .unwrap_or_default();
         let inserted = sqlx::query(
             "INSERT INTO subscriptions (id, user_id, event, method, target, secret, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&subscription.id)
         .bind(user_id)
@@ -74,7 +74,7 @@ impl Store {
     pub async fn subscriptions_of(&self, user_id: &str) -> StoreResult<Vec<Subscription>> {
         sqlx::query(
             "SELECT id, event, method, target, created_at FROM subscriptions
-             WHERE user_id = ? ORDER BY created_at, id",
+             WHERE user_id = $1 ORDER BY created_at, id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -86,7 +86,7 @@ impl Store {
 
     /// Deletes one of the user's subscriptions; false when the user has none with that id.
     pub async fn delete_subscription(&self, user_id: &str, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM subscriptions WHERE id = ? AND user_id = ?")
+        let done = sqlx::query("DELETE FROM subscriptions WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
             .execute(&self.pool)
@@ -97,8 +97,9 @@ impl Store {
     /// One pending delivery per subscription to the event's kind.
     pub async fn queue_deliveries(&self, event_id: i64, code: &str) -> StoreResult<()> {
         sqlx::query(
-            "INSERT OR IGNORE INTO deliveries (subscription_id, event_id, status, next_attempt_at)
-             SELECT id, ?, 'pending', ? FROM subscriptions WHERE event = ?",
+            "INSERT INTO deliveries (subscription_id, event_id, status, next_attempt_at)
+             SELECT id, $1, 'pending', $2 FROM subscriptions WHERE event = $3
+             ON CONFLICT DO NOTHING",
         )
         .bind(event_id)
         .bind(now_rfc3339())
@@ -124,10 +125,10 @@ impl Store {
                                              ORDER BY d.next_attempt_at, d.id) AS place
                    FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
                    JOIN events e ON e.id = d.event_id
-                   WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-                     AND s.target NOT IN (SELECT value FROM json_each(?)))
+                   WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+                     AND s.target NOT IN (SELECT value FROM json_each($2))) AS due
              WHERE place = 1
-             ORDER BY next_attempt_at, id LIMIT ?",
+             ORDER BY next_attempt_at, id LIMIT $3",
         )
         .bind(now_rfc3339())
         .bind(busy)
@@ -163,14 +164,14 @@ impl Store {
         let query = match outcome {
             Ok(()) => sqlx::query(
                 "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1,
-                        delivered_at = ?, last_error = NULL WHERE id = ?",
+                        delivered_at = $1, last_error = NULL WHERE id = $2",
             )
             .bind(now)
             .bind(id),
             Err((error, retry_at)) => sqlx::query(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,
-                        status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END,
-                        next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = $1,
+                        status = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END,
+                        next_attempt_at = COALESCE($3, next_attempt_at) WHERE id = $4",
             )
             .bind(error.to_string())
             .bind(retry_at.map(str::to_string))
@@ -188,7 +189,7 @@ impl Store {
                     d.last_error, d.delivered_at
              FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
              JOIN events e ON e.id = d.event_id
-             WHERE s.user_id = ? ORDER BY d.id DESC LIMIT ?",
+             WHERE s.user_id = $1 ORDER BY d.id DESC LIMIT $2",
         )
         .bind(user_id)
         .bind(limit)

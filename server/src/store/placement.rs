@@ -1,9 +1,9 @@
 //! What placement reads: a cluster's rules, its hosts and VMs as the scheduler sees them.
 
 use app::api::{HostedEngine, MigrationMode, VmStatus};
-use sqlx::{sqlite::SqliteRow, Row};
+use sqlx::{any::AnyRow, Row};
 
-use super::{corrupt, json, Store, StoreResult};
+use super::{corrupt, flag, json, Store, StoreResult};
 use crate::domain::SchedulingPolicy;
 use crate::scheduler::{ClusterRules, HostOs, HostView, VmView};
 
@@ -19,12 +19,12 @@ pub struct PlacedVm {
 const VM_COLUMNS: &str =
     "id, name, memory_mb, cpus, migration, highly_available, hosted_engine, status, host_id, cluster_id";
 
-fn count(row: &SqliteRow, column: &str) -> StoreResult<u64> {
+fn count(row: &AnyRow, column: &str) -> StoreResult<u64> {
     let value: i64 = row.try_get(column)?;
     Ok(u64::try_from(value).unwrap_or(0))
 }
 
-fn placed_vm(row: SqliteRow) -> StoreResult<PlacedVm> {
+fn placed_vm(row: AnyRow) -> StoreResult<PlacedVm> {
     let migration: String = row.try_get("migration")?;
     let status: String = row.try_get("status")?;
     Ok(PlacedVm {
@@ -35,8 +35,8 @@ fn placed_vm(row: SqliteRow) -> StoreResult<PlacedVm> {
             cpus: u32::try_from(count(&row, "cpus")?).unwrap_or(u32::MAX),
             migration: MigrationMode::parse(&migration)
                 .ok_or_else(|| corrupt("migration mode", migration))?,
-            highly_available: row.try_get("highly_available")?,
-            hosted_engine: row.try_get("hosted_engine")?,
+            highly_available: flag(&row, "highly_available")?,
+            hosted_engine: flag(&row, "hosted_engine")?,
         },
         status: VmStatus::parse(&status).ok_or_else(|| corrupt("VM status", status))?,
         host_id: row.try_get("host_id")?,
@@ -48,7 +48,7 @@ impl Store {
     /// The cluster's scheduling policy and memory headroom.
     pub async fn cluster_rules(&self, cluster_id: &str) -> StoreResult<Option<ClusterRules>> {
         sqlx::query_as::<_, (String, i64)>(
-            "SELECT scheduling_policy, memory_headroom_percent FROM clusters WHERE id = ?",
+            "SELECT scheduling_policy, memory_headroom_percent FROM clusters WHERE id = $1",
         )
         .bind(cluster_id)
         .fetch_optional(&self.pool)
@@ -67,8 +67,8 @@ impl Store {
     pub async fn placement_hosts(&self, cluster_id: &str) -> StoreResult<Vec<HostView>> {
         sqlx::query(
             "SELECT h.id, h.name, h.status, h.os, h.cpu_cores, h.memory_mb, h.hosted_engine,
-                    COALESCE((SELECT SUM(v.memory_mb) FROM vms v WHERE v.host_id = h.id), 0) AS used_mb
-             FROM hosts h WHERE h.cluster_id = ? ORDER BY h.name",
+                    CAST(COALESCE((SELECT SUM(v.memory_mb) FROM vms v WHERE v.host_id = h.id), 0) AS BIGINT) AS used_mb
+             FROM hosts h WHERE h.cluster_id = $1 ORDER BY h.name",
         )
         .bind(cluster_id)
         .fetch_all(&self.pool)
@@ -108,7 +108,7 @@ impl Store {
     /// The VMs running on a host, by name.
     pub async fn running_vms_on(&self, host_id: &str) -> StoreResult<Vec<VmView>> {
         sqlx::query(&format!(
-            "SELECT {VM_COLUMNS} FROM vms WHERE host_id = ? ORDER BY name"
+            "SELECT {VM_COLUMNS} FROM vms WHERE host_id = $1 ORDER BY name"
         ))
         .bind(host_id)
         .fetch_all(&self.pool)
@@ -121,7 +121,7 @@ impl Store {
     /// The running VMs of a cluster, by name.
     pub async fn running_vms_in(&self, cluster_id: &str) -> StoreResult<Vec<PlacedVm>> {
         sqlx::query(&format!(
-            "SELECT {VM_COLUMNS} FROM vms WHERE host_id IN (SELECT id FROM hosts WHERE cluster_id = ?)
+            "SELECT {VM_COLUMNS} FROM vms WHERE host_id IN (SELECT id FROM hosts WHERE cluster_id = $1)
              ORDER BY name"
         ))
         .bind(cluster_id)
@@ -133,7 +133,7 @@ impl Store {
     }
 
     pub async fn placed_vm(&self, vm_id: &str) -> StoreResult<Option<PlacedVm>> {
-        sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE id = ?"))
+        sqlx::query(&format!("SELECT {VM_COLUMNS} FROM vms WHERE id = $1"))
             .bind(vm_id)
             .fetch_optional(&self.pool)
             .await?

@@ -73,7 +73,7 @@ pub struct SimTaskRow {
 
 const PROVIDER_COLUMNS: &str = "id, name, kind, url, username, password, created_at, updated_at";
 
-fn provider_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ProviderRow> {
+fn provider_row(row: &sqlx::any::AnyRow) -> StoreResult<ProviderRow> {
     Ok(ProviderRow {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -86,9 +86,7 @@ fn provider_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<ProviderRow> {
     })
 }
 
-fn unique(
-    result: Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
-) -> StoreResult<Option<u64>> {
+fn unique(result: Result<sqlx::any::AnyQueryResult, sqlx::Error>) -> StoreResult<Option<u64>> {
     match result {
         Ok(done) => Ok(Some(done.rows_affected())),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
@@ -108,7 +106,7 @@ impl Store {
 
     pub async fn provider(&self, id: &str) -> StoreResult<Option<ProviderRow>> {
         let row = sqlx::query(&format!(
-            "SELECT {PROVIDER_COLUMNS} FROM providers WHERE id = ?"
+            "SELECT {PROVIDER_COLUMNS} FROM providers WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -122,7 +120,7 @@ impl Store {
         let now = now_rfc3339();
         let done = sqlx::query(
             "INSERT INTO providers (id, name, kind, url, username, password, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(new.name)
@@ -147,9 +145,9 @@ impl Store {
         change: &ProviderWrite<'_>,
     ) -> StoreResult<Written> {
         let done = sqlx::query(
-            "UPDATE providers SET name = ?, kind = ?, url = ?, username = ?,
-                    password = COALESCE(?, password), updated_at = ?
-             WHERE id = ?",
+            "UPDATE providers SET name = $1, kind = $2, url = $3, username = $4,
+                    password = COALESCE($5, password), updated_at = $6
+             WHERE id = $7",
         )
         .bind(change.name)
         .bind(change.kind)
@@ -169,7 +167,7 @@ impl Store {
 
     /// Removes a provider; its hosts lose their link (the foreign key sets it to NULL).
     pub async fn delete_provider(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM providers WHERE id = ?")
+        let done = sqlx::query("DELETE FROM providers WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -187,7 +185,7 @@ impl Store {
 
     pub async fn content_link(&self, host_id: &str) -> StoreResult<Option<ContentLink>> {
         let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT provider_id, content_host FROM hosts WHERE id = ?")
+            sqlx::query_as("SELECT provider_id, content_host FROM hosts WHERE id = $1")
                 .bind(host_id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -207,8 +205,8 @@ impl Store {
         link: Option<&ContentLink>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE hosts SET provider_id = ?, content_host = ?
-             WHERE id = ? AND (? IS NULL OR EXISTS (SELECT 1 FROM providers WHERE id = ?))",
+            "UPDATE hosts SET provider_id = $1, content_host = $2
+             WHERE id = $3 AND ($4 IS NULL OR EXISTS (SELECT 1 FROM providers WHERE id = $5))",
         )
         .bind(link.map(|l| &l.provider_id))
         .bind(link.and_then(|l| l.content_host.as_ref()))
@@ -224,7 +222,7 @@ impl Store {
     pub async fn set_errata_counts(&self, host_id: &str, counts: &ErrataCounts) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO host_errata_counts (host_id, security, bugfix, enhancement, counted_at)
-             VALUES (?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (host_id) DO UPDATE SET security = excluded.security,
                  bugfix = excluded.bugfix, enhancement = excluded.enhancement,
                  counted_at = excluded.counted_at",
@@ -243,7 +241,7 @@ impl Store {
     /// were last counted with, by cluster id.
     pub async fn cluster_security_errata(&self) -> StoreResult<Vec<(String, i64)>> {
         Ok(sqlx::query_as(
-            "SELECT h.cluster_id, COALESCE(SUM(c.security), 0) FROM hosts h
+            "SELECT h.cluster_id, CAST(COALESCE(SUM(c.security), 0) AS BIGINT) FROM hosts h
              LEFT JOIN host_errata_counts c ON c.host_id = h.id
              WHERE h.provider_id IS NOT NULL GROUP BY h.cluster_id",
         )
@@ -266,7 +264,7 @@ impl Store {
     /// the host's id).
     pub async fn sim_content_host_id(&self, name: &str) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT h.id FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.name = ?",
+            "SELECT h.id FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.name = $1",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -275,7 +273,7 @@ impl Store {
 
     pub async fn sim_content_host_name(&self, id: &str) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT h.name FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = ?",
+            "SELECT h.name FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -285,7 +283,7 @@ impl Store {
     /// The task a request started, if it did.
     pub async fn sim_task_by_request(&self, request: &str) -> StoreResult<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM sim_content_tasks WHERE request = ?")
+            sqlx::query_scalar("SELECT id FROM sim_content_tasks WHERE request = $1")
                 .bind(request)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -302,7 +300,7 @@ impl Store {
     ) -> StoreResult<SimTaskRow> {
         sqlx::query(
             "INSERT INTO sim_content_tasks (id, request, host_id, errata, created_at, ends_at, state)
-             VALUES (?, ?, ?, ?, ?, ?, 'running') ON CONFLICT (request) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, 'running') ON CONFLICT (request) DO NOTHING",
         )
         .bind(new_id())
         .bind(request)
@@ -312,7 +310,7 @@ impl Store {
         .bind(ends_at)
         .execute(&self.pool)
         .await?;
-        let id: String = sqlx::query_scalar("SELECT id FROM sim_content_tasks WHERE request = ?")
+        let id: String = sqlx::query_scalar("SELECT id FROM sim_content_tasks WHERE request = $1")
             .bind(request)
             .fetch_one(&self.pool)
             .await?;
@@ -327,7 +325,7 @@ impl Store {
     pub async fn sim_task(&self, id: &str) -> StoreResult<Option<SimTaskRow>> {
         let Some(row) = sqlx::query(
             "SELECT id, host_id, errata, created_at, ends_at, state, result
-             FROM sim_content_tasks WHERE id = ?",
+             FROM sim_content_tasks WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -378,7 +376,7 @@ impl Store {
             Err(message) => ("failed", message),
         };
         let done = sqlx::query(
-            "UPDATE sim_content_tasks SET state = ?, result = ? WHERE id = ? AND state = 'running'",
+            "UPDATE sim_content_tasks SET state = $1, result = $2 WHERE id = $3 AND state = 'running'",
         )
         .bind(state)
         .bind(result)
@@ -387,8 +385,8 @@ impl Store {
         .await?;
         if let (1, Ok((_, packages))) = (done.rows_affected(), outcome) {
             sqlx::query(
-                "UPDATE sim_hosts SET packages = ?
-                 WHERE host_id = (SELECT host_id FROM sim_content_tasks WHERE id = ?)",
+                "UPDATE sim_hosts SET packages = $1
+                 WHERE host_id = (SELECT host_id FROM sim_content_tasks WHERE id = $2)",
             )
             .bind(serde_json::to_string(packages).unwrap_or_else(|_| "{}".into()))
             .bind(id)

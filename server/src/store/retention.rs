@@ -32,7 +32,7 @@ impl Pruned {
 
 /// Jobs a prune may delete: ended before the cutoff, and no job still refers to them.
 const PRUNABLE_JOBS: &str = "SELECT j.id FROM jobs j
-     WHERE j.ended_at IS NOT NULL AND j.ended_at < ?
+     WHERE j.ended_at IS NOT NULL AND j.ended_at < $1
        AND NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = j.id)";
 
 impl Store {
@@ -41,14 +41,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let deliveries = sqlx::query(
             "DELETE FROM deliveries WHERE status <> 'pending'
-               AND event_id IN (SELECT id FROM events WHERE time < ?)",
+               AND event_id IN (SELECT id FROM events WHERE time < $1)",
         )
         .bind(&cutoffs.deliveries)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let events = sqlx::query(
-            "DELETE FROM events WHERE time < ?
+            "DELETE FROM events WHERE time < $1
                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
         )
         .bind(&cutoffs.events)
@@ -79,14 +79,14 @@ impl Store {
                 break;
             }
         }
-        pruned.tokens = sqlx::query("DELETE FROM api_tokens WHERE expires_at < ?")
+        pruned.tokens = sqlx::query("DELETE FROM api_tokens WHERE expires_at < $1")
             .bind(&cutoffs.tokens)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         // The change log keeps its newest rows only (a browser further behind resyncs).
         sqlx::query(
-            "DELETE FROM changes WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM changes) - ?",
+            "DELETE FROM changes WHERE id <= (SELECT COALESCE(MAX(id), 0) FROM changes) - $1",
         )
         .bind(super::changes::CHANGES_KEPT)
         .execute(&mut *tx)

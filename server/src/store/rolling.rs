@@ -17,7 +17,7 @@ impl Store {
     /// The cluster's upgrade run that has not ended, if any.
     pub async fn active_run(&self, cluster_id: &str) -> StoreResult<Option<ActiveRun>> {
         sqlx::query(
-            "SELECT id, status FROM jobs WHERE kind = ? AND cluster_id = ? AND ended_at IS NULL",
+            "SELECT id, status FROM jobs WHERE kind = $1 AND cluster_id = $2 AND ended_at IS NULL",
         )
         .bind(JobKind::ClusterUpgrade.as_str())
         .bind(cluster_id)
@@ -42,7 +42,7 @@ impl Store {
         let mut switched = false;
         for status in from {
             let done = sqlx::query(
-                "UPDATE jobs SET status = ?, updated_at = ? WHERE id = ? AND status = ? AND ended_at IS NULL",
+                "UPDATE jobs SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 AND ended_at IS NULL",
             )
             .bind(to.as_str())
             .bind(now_rfc3339())
@@ -63,7 +63,7 @@ impl Store {
         kind: JobKind,
     ) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE correlation_id = ? AND kind = ? ORDER BY created_at, id",
+            "SELECT id FROM jobs WHERE correlation_id = $1 AND kind = $2 ORDER BY created_at, id",
         )
         .bind(correlation_id)
         .bind(kind.as_str())
@@ -79,7 +79,7 @@ impl Store {
     ) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT host_id FROM jobs
-             WHERE correlation_id = ? AND kind = ? AND host_id IS NOT NULL",
+             WHERE correlation_id = $1 AND kind = $2 AND host_id IS NOT NULL",
         )
         .bind(correlation_id)
         .bind(kind.as_str())

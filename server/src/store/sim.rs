@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use super::{json, Store, StoreResult};
+use super::{flag, json, Store, StoreResult};
 use crate::fleet::Repository;
 
 /// What the simulator knows of one host beyond the inventory.
@@ -63,7 +63,7 @@ impl Store {
         let Some(row) = sqlx::query(
             "SELECT COALESCE(s.os, h.os) AS os, s.packages, s.fail, s.upgrade_seconds, s.reboot_seconds,
                     s.reinstall_seconds, CASE WHEN h.host_type = 'node' THEN s.image END AS image
-             FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = ?",
+             FROM hosts h JOIN sim_hosts s ON s.host_id = h.id WHERE h.id = $1",
         )
         .bind(host_id)
         .fetch_optional(&self.pool)
@@ -86,7 +86,7 @@ impl Store {
     /// Changes how a simulated host misbehaves; false when there is no such host.
     pub async fn set_sim_fail(&self, host_name: &str, fail: &str) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE sim_hosts SET fail = ? WHERE host_id = (SELECT id FROM hosts WHERE name = ?)",
+            "UPDATE sim_hosts SET fail = $1 WHERE host_id = (SELECT id FROM hosts WHERE name = $2)",
         )
         .bind(fail)
         .bind(host_name)
@@ -97,7 +97,7 @@ impl Store {
 
     /// The simulated node's image after an install.
     pub async fn set_sim_image(&self, host_id: &str, image: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_hosts SET image = ? WHERE host_id = ?")
+        sqlx::query("UPDATE sim_hosts SET image = $1 WHERE host_id = $2")
             .bind(image)
             .bind(host_id)
             .execute(&self.pool)
@@ -111,7 +111,7 @@ impl Store {
         host_id: &str,
         packages: &BTreeMap<String, String>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_hosts SET packages = ? WHERE host_id = ?")
+        sqlx::query("UPDATE sim_hosts SET packages = $1 WHERE host_id = $2")
             .bind(serde_json::to_string(packages).unwrap_or_else(|_| "{}".into()))
             .bind(host_id)
             .execute(&self.pool)
@@ -133,7 +133,7 @@ impl Store {
     /// Where the simulator runs the VM (host id) and its state; `None` for a VM it does not know.
     pub async fn sim_vm_state(&self, vm_id: &str) -> StoreResult<Option<(Option<String>, String)>> {
         Ok(
-            sqlx::query_as("SELECT host_id, status FROM sim_vms WHERE vm_id = ?")
+            sqlx::query_as("SELECT host_id, status FROM sim_vms WHERE vm_id = $1")
                 .bind(vm_id)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -167,7 +167,7 @@ impl Store {
         status: &str,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sim_vms (vm_id, host_id, status) VALUES (?, ?, ?)
+            "INSERT INTO sim_vms (vm_id, host_id, status) VALUES ($1, $2, $3)
              ON CONFLICT (vm_id) DO UPDATE SET host_id = excluded.host_id, status = excluded.status",
         )
         .bind(vm_id)
@@ -180,7 +180,7 @@ impl Store {
 
     /// The simulated host's OS after an install.
     pub async fn set_sim_os(&self, host_id: &str, os: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_hosts SET os = ? WHERE host_id = ?")
+        sqlx::query("UPDATE sim_hosts SET os = $1 WHERE host_id = $2")
             .bind(os)
             .bind(host_id)
             .execute(&self.pool)
@@ -227,9 +227,9 @@ impl Store {
             Ok(SimAgent {
                 host_id: row.try_get("id")?,
                 name: row.try_get("name")?,
-                agent: row.try_get("ha_agent")?,
+                agent: flag(&row, "ha_agent")?,
                 base_score: u32::try_from(score).unwrap_or(0),
-                local_maintenance: row.try_get("ha_local_maintenance")?,
+                local_maintenance: flag(&row, "ha_local_maintenance")?,
                 down_until: row.try_get("down_until")?,
                 status: row.try_get("status")?,
             })
@@ -239,25 +239,27 @@ impl Store {
 
     /// The hosted-engine cluster's global maintenance flag, as the agents share it.
     pub async fn sim_global_maintenance(&self) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar::<_, bool>(
-            "SELECT ha_global_maintenance FROM sim_world WHERE id = 1",
+        Ok(
+            sqlx::query_scalar::<_, i64>(
+                "SELECT ha_global_maintenance FROM sim_world WHERE id = 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some_and(|on| on != 0),
         )
-        .fetch_optional(&self.pool)
-        .await?
-        .unwrap_or(false))
     }
 
     pub async fn set_sim_global_maintenance(&self, enabled: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_world SET ha_global_maintenance = ? WHERE id = 1")
-            .bind(enabled)
+        sqlx::query("UPDATE sim_world SET ha_global_maintenance = $1 WHERE id = 1")
+            .bind(i64::from(enabled))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     pub async fn set_sim_local_maintenance(&self, host_id: &str, enabled: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_hosts SET ha_local_maintenance = ? WHERE host_id = ?")
-            .bind(enabled)
+        sqlx::query("UPDATE sim_hosts SET ha_local_maintenance = $1 WHERE host_id = $2")
+            .bind(i64::from(enabled))
             .bind(host_id)
             .execute(&self.pool)
             .await?;
@@ -266,7 +268,7 @@ impl Store {
 
     /// The simulated host is off until `until` (RFC 3339), or on (`None`).
     pub async fn set_sim_down_until(&self, host_id: &str, until: Option<&str>) -> StoreResult<()> {
-        sqlx::query("UPDATE sim_hosts SET down_until = ? WHERE host_id = ?")
+        sqlx::query("UPDATE sim_hosts SET down_until = $1 WHERE host_id = $2")
             .bind(until)
             .bind(host_id)
             .execute(&self.pool)

@@ -63,7 +63,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO ssh_world (id, source, key_file, engine_version, engine_available,
                                     survey_seconds, loaded_at)
-             VALUES (1, ?, ?, ?, ?, ?, ?)",
+             VALUES (1, $1, $2, $3, $4, $5, $6)",
         )
         .bind(source)
         .bind(
@@ -95,7 +95,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO hosts (id, name, cluster_id, address, status, os, cpu_cores, memory_mb,
                                     supported_cluster_levels)
-                 VALUES (?, ?, ?, ?, ?, 'unknown', 0, 0, ?)",
+                 VALUES ($1, $2, $3, $4, $5, 'unknown', 0, 0, $6)",
             )
             .bind(&id)
             .bind(host.name.get_ref())
@@ -106,7 +106,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO ssh_hosts (host_id, port, login_user, libvirt_uri) VALUES (?, ?, ?, ?)",
+                "INSERT INTO ssh_hosts (host_id, port, login_user, libvirt_uri) VALUES ($1, $2, $3, $4)",
             )
             .bind(&id)
             .bind(i64::from(*host.port.get_ref()))
@@ -139,7 +139,7 @@ impl Store {
     /// The host the inventory says the VM runs on.
     pub async fn vm_host_id(&self, vm_id: &str) -> StoreResult<Option<String>> {
         let host: Option<Option<String>> =
-            sqlx::query_scalar("SELECT host_id FROM vms WHERE id = ?")
+            sqlx::query_scalar("SELECT host_id FROM vms WHERE id = $1")
                 .bind(vm_id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -150,7 +150,7 @@ impl Store {
         let row: Option<HostRow> = sqlx::query_as(
             "SELECT h.id, h.name, h.address, s.port, s.login_user, s.libvirt_uri, s.family,
                     s.rebooting_from
-             FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id WHERE s.host_id = ?",
+             FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id WHERE s.host_id = $1",
         )
         .bind(host_id)
         .fetch_optional(&self.pool)
@@ -164,7 +164,7 @@ impl Store {
             "SELECT h.id, h.name, h.address, s.port, s.login_user, s.libvirt_uri, s.family,
                     s.rebooting_from
              FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id
-             ORDER BY h.id = ? DESC, h.name",
+             ORDER BY h.id = $1 DESC, h.name",
         )
         .bind(first.unwrap_or(""))
         .fetch_all(&self.pool)
@@ -173,7 +173,7 @@ impl Store {
     }
 
     pub async fn set_ssh_family(&self, host_id: &str, family: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE ssh_hosts SET family = ? WHERE host_id = ?")
+        sqlx::query("UPDATE ssh_hosts SET family = $1 WHERE host_id = $2")
             .bind(family)
             .bind(host_id)
             .execute(&self.pool)
@@ -184,7 +184,7 @@ impl Store {
     /// A reboot Uplift asked for is over once the host answers from another boot.
     pub async fn end_reboot_if_new_boot(&self, host_id: &str, boot_id: &str) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE ssh_hosts SET rebooting_from = NULL WHERE host_id = ? AND rebooting_from <> ?",
+            "UPDATE ssh_hosts SET rebooting_from = NULL WHERE host_id = $1 AND rebooting_from <> $2",
         )
         .bind(host_id)
         .bind(boot_id)
@@ -199,7 +199,7 @@ impl Store {
         host_id: &str,
         boot_id: Option<&str>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE ssh_hosts SET rebooting_from = ? WHERE host_id = ?")
+        sqlx::query("UPDATE ssh_hosts SET rebooting_from = $1 WHERE host_id = $2")
             .bind(boot_id)
             .bind(host_id)
             .execute(&self.pool)
@@ -216,7 +216,7 @@ impl Store {
         fingerprint: &str,
     ) -> StoreResult<PinOutcome> {
         let inserted = sqlx::query(
-            "INSERT INTO host_keys (host_id, public_key, fingerprint, pinned_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO host_keys (host_id, public_key, fingerprint, pinned_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (host_id) DO NOTHING",
         )
         .bind(host_id)
@@ -230,7 +230,7 @@ impl Store {
             return Ok(PinOutcome::Pinned);
         }
         let (pinned_key, pinned, since): (String, String, String) = sqlx::query_as(
-            "SELECT public_key, fingerprint, pinned_at FROM host_keys WHERE host_id = ?",
+            "SELECT public_key, fingerprint, pinned_at FROM host_keys WHERE host_id = $1",
         )
         .bind(host_id)
         .fetch_one(&self.pool)
@@ -244,7 +244,7 @@ impl Store {
 
     /// Forgets a host's pinned key; the next contact pins the key it offers then.
     pub async fn forget_host_key(&self, host_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM host_keys WHERE host_id = ?")
+        let done = sqlx::query("DELETE FROM host_keys WHERE host_id = $1")
             .bind(host_id)
             .execute(&self.pool)
             .await?;
@@ -253,7 +253,7 @@ impl Store {
 
     /// What a host said about itself (its VMs are synced by [`Store::sync_host_vms`]).
     pub async fn record_host_facts(&self, host_id: &str, facts: &HostFacts) -> StoreResult<()> {
-        sqlx::query("UPDATE hosts SET os = ?, cpu_cores = ?, memory_mb = ? WHERE id = ?")
+        sqlx::query("UPDATE hosts SET os = $1, cpu_cores = $2, memory_mb = $3 WHERE id = $4")
             .bind(&facts.os)
             .bind(i64::from(facts.cpu_cores))
             .bind(i64::try_from(facts.memory_mb).unwrap_or(i64::MAX))
@@ -291,7 +291,7 @@ impl Store {
             let Some(rev) = seen.get(&vm.name) else {
                 let inserted = sqlx::query(
                     "INSERT INTO vms (id, name, host_id, status, cpus, memory_mb, migration, cluster_id)
-                     VALUES (?, ?, ?, ?, ?, ?, 'migratable', ?) ON CONFLICT (name) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, 'migratable', $7) ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(new_id())
                 .bind(&vm.name)
@@ -309,15 +309,15 @@ impl Store {
                 continue;
             };
             sqlx::query(
-                "UPDATE vms SET host_id = CASE WHEN ? THEN ? WHEN host_id = ? THEN NULL ELSE host_id END,
-                                status = CASE WHEN ? OR host_id IS NULL OR host_id = ? THEN ? ELSE status END,
-                                cpus = ?, memory_mb = ?
-                 WHERE name = ? AND rev = ?",
+                "UPDATE vms SET host_id = CASE WHEN $1 THEN $2 WHEN host_id = $3 THEN NULL ELSE host_id END,
+                                status = CASE WHEN $4 OR host_id IS NULL OR host_id = $5 THEN $6 ELSE status END,
+                                cpus = $7, memory_mb = $8
+                 WHERE name = $9 AND rev = $10",
             )
-            .bind(running)
+            .bind(i64::from(running))
             .bind(host)
             .bind(host_id)
-            .bind(running)
+            .bind(i64::from(running))
             .bind(host_id)
             .bind(vm.status.as_str())
             .bind(i64::from(vm.cpus))
@@ -331,7 +331,7 @@ impl Store {
         // A VM a job is moving (a host job evacuating this host, or the VM's own job) may have
         // left the host's libvirt before the job records where it went: it is not gone.
         let here: Vec<(String, String)> = sqlx::query_as(
-            "SELECT v.id, v.name FROM vms v WHERE v.host_id = ?
+            "SELECT v.id, v.name FROM vms v WHERE v.host_id = $1
                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.ended_at IS NULL
                                  AND (j.host_id = v.host_id OR j.vm_id = v.id))",
         )
@@ -343,7 +343,7 @@ impl Store {
             .filter(|(_, name)| !present.contains(name.as_str()))
         {
             let Some(rev) = seen.get(name) else { continue };
-            sqlx::query("UPDATE vms SET host_id = NULL, status = ? WHERE id = ? AND rev = ?")
+            sqlx::query("UPDATE vms SET host_id = NULL, status = $1 WHERE id = $2 AND rev = $3")
                 .bind(VmStatus::Down.as_str())
                 .bind(id)
                 .bind(rev)
@@ -412,7 +412,7 @@ impl Store {
         to: HostStatus,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE hosts SET status = ? WHERE id = ? AND status_rev = ?
+            "UPDATE hosts SET status = $1 WHERE id = $2 AND status_rev = $3
                AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.host_id = hosts.id AND ended_at IS NULL
                                AND kind IN ('host_maintenance', 'host_activate', 'host_upgrade'))",
         )
@@ -427,7 +427,7 @@ impl Store {
     /// A real host's id and cluster by name.
     pub async fn ssh_host_named(&self, name: &str) -> StoreResult<Option<(String, String)>> {
         Ok(sqlx::query_as(
-            "SELECT h.id, h.cluster_id FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id WHERE h.name = ?",
+            "SELECT h.id, h.cluster_id FROM ssh_hosts s JOIN hosts h ON h.id = s.host_id WHERE h.name = $1",
         )
         .bind(name)
         .fetch_optional(&self.pool)

@@ -14,7 +14,7 @@ pub struct UserRow {
     pub created_at: String,
 }
 
-fn user_from(row: sqlx::sqlite::SqliteRow) -> StoreResult<UserRow> {
+fn user_from(row: sqlx::any::AnyRow) -> StoreResult<UserRow> {
     let role: String = row.try_get("role")?;
     Ok(UserRow {
         id: row.try_get("id")?,
@@ -44,7 +44,7 @@ impl Store {
         hash: &str,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "INSERT INTO users (id, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO users (id, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (name) DO NOTHING",
         )
         .bind(id)
@@ -58,7 +58,7 @@ impl Store {
     }
 
     pub async fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRow>> {
-        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
@@ -67,7 +67,7 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRow>> {
-        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -88,16 +88,18 @@ impl Store {
     pub async fn set_password(&self, name: &str, hash: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE users SET password_hash = ?, auth_version = auth_version + 1 WHERE name = ?",
+            "UPDATE users SET password_hash = $1, auth_version = auth_version + 1 WHERE name = $2",
         )
         .bind(hash)
         .bind(name)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE name = ?)")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE name = $1)",
+        )
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -108,7 +110,7 @@ impl Store {
         user_id: &str,
         expires_at: &str,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
             .bind(now_rfc3339())
@@ -129,7 +131,7 @@ impl Store {
             let columns: Vec<String> = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
             format!(
                 "SELECT {}, t.expires_at FROM users u JOIN api_tokens t ON t.user_id = u.id
-                 WHERE t.token_hash = ? AND t.expires_at > ?",
+                 WHERE t.token_hash = $1 AND t.expires_at > $2",
                 columns.join(", ")
             )
         });
@@ -147,7 +149,7 @@ impl Store {
 
     /// Ends one token (`DELETE /api/tokens/current`); whether it existed.
     pub async fn delete_token(&self, token_hash: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE token_hash = ?")
+        let done = sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await?;
@@ -158,14 +160,14 @@ impl Store {
     /// many tokens ended. One statement each, no read-then-write transaction: SQLite would
     /// refuse to upgrade such a transaction's lock while another connection writes.
     pub async fn delete_tokens_of(&self, name: &str) -> StoreResult<Option<u64>> {
-        let user: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
+        let user: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
         let Some(user) = user else {
             return Ok(None);
         };
-        let done = sqlx::query("DELETE FROM api_tokens WHERE user_id = ?")
+        let done = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1")
             .bind(user)
             .execute(&self.pool)
             .await?;

@@ -12,7 +12,7 @@ impl Store {
         status: VmStatus,
         host_id: Option<&str>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE vms SET status = ?, host_id = ? WHERE id = ?")
+        sqlx::query("UPDATE vms SET status = $1, host_id = $2 WHERE id = $3")
             .bind(status.as_str())
             .bind(host_id)
             .bind(vm_id)
@@ -24,16 +24,16 @@ impl Store {
     /// Writes the fields an update carries; the others keep their values.
     pub async fn update_vm(&self, vm_id: &str, update: &VmUpdate) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE vms SET migration = COALESCE(?, migration),
-                            cpu_pinning = COALESCE(?, cpu_pinning),
-                            numa_pinning = COALESCE(?, numa_pinning),
-                            host_devices = COALESCE(?, host_devices)
-             WHERE id = ?",
+            "UPDATE vms SET migration = COALESCE($1, migration),
+                            cpu_pinning = COALESCE($2, cpu_pinning),
+                            numa_pinning = COALESCE($3, numa_pinning),
+                            host_devices = COALESCE($4, host_devices)
+             WHERE id = $5",
         )
         .bind(update.migration.map(|m| m.as_str()))
-        .bind(update.cpu_pinning)
-        .bind(update.numa_pinning)
-        .bind(update.host_devices)
+        .bind(update.cpu_pinning.map(i64::from))
+        .bind(update.numa_pinning.map(i64::from))
+        .bind(update.host_devices.map(i64::from))
         .bind(vm_id)
         .execute(&self.pool)
         .await?;
@@ -44,9 +44,9 @@ impl Store {
     /// running nor being started and the host is Up. False when any of that is not so.
     pub async fn reserve_vm_start(&self, vm_id: &str, host_id: &str) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE vms SET starting_on = ?
-             WHERE id = ? AND starting_on IS NULL AND status NOT IN ('up', 'paused', 'migrating')
-               AND EXISTS (SELECT 1 FROM hosts WHERE id = ? AND status = 'up')",
+            "UPDATE vms SET starting_on = $1
+             WHERE id = $2 AND starting_on IS NULL AND status NOT IN ('up', 'paused', 'migrating')
+               AND EXISTS (SELECT 1 FROM hosts WHERE id = $3 AND status = 'up')",
         )
         .bind(host_id)
         .bind(vm_id)
@@ -59,13 +59,13 @@ impl Store {
     /// Ends a start the VM reserved: running on its host if it started, as it was otherwise.
     pub async fn end_vm_start(&self, vm_id: &str, started: bool) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE vms SET status = CASE WHEN ? THEN 'up' ELSE status END,
-                            host_id = CASE WHEN ? THEN starting_on ELSE host_id END,
+            "UPDATE vms SET status = CASE WHEN $1 THEN 'up' ELSE status END,
+                            host_id = CASE WHEN $2 THEN starting_on ELSE host_id END,
                             starting_on = NULL
-             WHERE id = ?",
+             WHERE id = $3",
         )
-        .bind(started)
-        .bind(started)
+        .bind(i64::from(started))
+        .bind(i64::from(started))
         .bind(vm_id)
         .execute(&self.pool)
         .await?;
@@ -75,7 +75,7 @@ impl Store {
     /// How many VM starts reserve this host now.
     pub async fn vm_starts_on(&self, host_id: &str) -> StoreResult<i64> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM vms WHERE starting_on = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM vms WHERE starting_on = $1")
                 .bind(host_id)
                 .fetch_one(&self.pool)
                 .await?,

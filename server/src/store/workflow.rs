@@ -51,7 +51,7 @@ impl Store {
         let Some(row) = sqlx::query(
             "SELECT id, kind, status, correlation_id, host_id, cluster_id, user_name,
                     host_status_before, params, parent_id, created_at, ended_at
-             FROM jobs WHERE id = ?",
+             FROM jobs WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -93,7 +93,7 @@ impl Store {
     }
 
     async fn touch_job(&self, job_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE jobs SET updated_at = $1 WHERE id = $2")
             .bind(now_rfc3339())
             .bind(job_id)
             .execute(&self.pool)
@@ -108,7 +108,7 @@ impl StepLog for Store {
     async fn load(&self, job_id: &str) -> StoreResult<Vec<StepRecord>> {
         sqlx::query(
             "SELECT step_key, status, output, error FROM job_steps
-             WHERE job_id = ? AND step_key IS NOT NULL ORDER BY id",
+             WHERE job_id = $1 AND step_key IS NOT NULL ORDER BY id",
         )
         .bind(job_id)
         .fetch_all(&self.pool)
@@ -127,7 +127,7 @@ impl StepLog for Store {
     async fn started(&self, job_id: &str, step: &Step, at: OffsetDateTime) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO job_steps (job_id, host_id, phase, status, started_at, step_key, name)
-             VALUES (?, ?, ?, 'running', ?, ?, ?)
+             VALUES ($1, $2, $3, 'running', $4, $5, $6)
              ON CONFLICT (job_id, step_key) DO NOTHING",
         )
         .bind(job_id)
@@ -158,8 +158,8 @@ impl StepLog for Store {
             ),
         };
         sqlx::query(
-            "UPDATE job_steps SET status = ?, message = ?, ended_at = ?, output = ?, error = ?
-             WHERE job_id = ? AND step_key = ?",
+            "UPDATE job_steps SET status = $1, message = $2, ended_at = $3, output = $4, error = $5
+             WHERE job_id = $6 AND step_key = $7",
         )
         .bind(status.as_str())
         .bind(message)

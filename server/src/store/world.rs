@@ -36,7 +36,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO sim_world (id, source, speed, seed, migration_gbps, max_migrations_per_host,
                                     engine_version, engine_available, repository, loaded_at, check_seconds, errata)
-             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(source)
         .bind(fleet.simulation.speed())
@@ -68,7 +68,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO hosts (id, name, cluster_id, address, status, os, cpu_cores, memory_mb,
                                     supported_cluster_levels, hosted_engine, host_type)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&id)
             .bind(host.name.get_ref())
@@ -87,7 +87,7 @@ impl Store {
                 "INSERT INTO sim_hosts (host_id, packages, upgrade_seconds, reboot_seconds, fail, os,
                                         ha_configured, ha_agent, ha_base_score, ha_local_maintenance, spm,
                                         image, reinstall_seconds)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&id)
             .bind(serde_json::to_string(&host.packages).unwrap_or_default())
@@ -95,11 +95,11 @@ impl Store {
             .bind(host.reboot_seconds)
             .bind(host.fail.as_str())
             .bind(&host.os)
-            .bind(he.is_some_and(|he| he.configured))
-            .bind(he.is_some_and(|he| he.active))
+            .bind(i64::from(he.is_some_and(|he| he.configured)))
+            .bind(i64::from(he.is_some_and(|he| he.active)))
             .bind(i64::from(he.map_or(3400, |he| he.score)))
-            .bind(he.is_some_and(|he| he.local_maintenance))
-            .bind(*host.spm.get_ref())
+            .bind(i64::from(he.is_some_and(|he| he.local_maintenance)))
+            .bind(i64::from(*host.spm.get_ref()))
             .bind(&host.image)
             .bind(host.reinstall_seconds)
             .execute(&mut *tx)
@@ -124,7 +124,7 @@ impl Store {
                 "INSERT INTO vms (id, name, host_id, cluster_id, status, cpus, memory_mb, migration,
                                   cpu_pinning, numa_pinning, host_devices, highly_available,
                                   hosted_engine)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&vm_id)
             .bind(vm.name.get_ref())
@@ -134,15 +134,15 @@ impl Store {
             .bind(i64::from(vm.cpus))
             .bind(i64::try_from(vm.memory_mb()).unwrap_or(i64::MAX))
             .bind(vm.migration.as_str())
-            .bind(vm.cpu_pinning)
-            .bind(vm.numa_pinning)
-            .bind(vm.host_devices)
-            .bind(vm.highly_available)
-            .bind(vm.hosted_engine)
+            .bind(i64::from(vm.cpu_pinning))
+            .bind(i64::from(vm.numa_pinning))
+            .bind(i64::from(vm.host_devices))
+            .bind(i64::from(vm.highly_available))
+            .bind(i64::from(vm.hosted_engine))
             .execute(&mut *tx)
             .await?;
             // The simulated hypervisors' own record of the VM.
-            sqlx::query("INSERT INTO sim_vms (vm_id, host_id, status) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO sim_vms (vm_id, host_id, status) VALUES ($1, $2, $3)")
                 .bind(&vm_id)
                 .bind(host_id)
                 .bind(vm.status().as_str())
@@ -153,8 +153,8 @@ impl Store {
             let cluster = &cluster_ids[world.cluster.get_ref().as_str()];
             Store::load_appliance_world(&mut tx, world, cluster).await?;
         }
-        sqlx::query("UPDATE sim_world SET ha_global_maintenance = ? WHERE id = 1")
-            .bind(global_maintenance)
+        sqlx::query("UPDATE sim_world SET ha_global_maintenance = $1 WHERE id = 1")
+            .bind(i64::from(global_maintenance))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -164,7 +164,7 @@ impl Store {
 
 /// The fleet file's clusters, in the loading transaction; returns name -> id.
 pub(super) async fn insert_clusters<'a>(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     clusters: &'a [crate::fleet::ClusterSpec],
 ) -> StoreResult<HashMap<&'a str, String>> {
     let mut cluster_ids = HashMap::new();
@@ -172,7 +172,7 @@ pub(super) async fn insert_clusters<'a>(
         let id = new_id();
         sqlx::query(
             "INSERT INTO clusters (id, name, compatibility_version, scheduling_policy, memory_headroom_percent)
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&id)
         .bind(cluster.name.get_ref())

@@ -251,7 +251,59 @@ pub fn uplift(data_dir: &Path) -> Command {
     }
     cmd.env("UPLIFT_DATA_DIR", data_dir)
         .env("UPLIFT_LOG", "warn");
+    if let Some(url) = postgres_url(data_dir) {
+        cmd.env("UPLIFT_DB", url);
+    }
     cmd
+}
+
+/// Whether this run tests on PostgreSQL (`UPLIFT_TEST_DB=postgres`, set by `.ci/test` for its
+/// second pass) instead of SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("UPLIFT_TEST_DB").as_deref() == Ok("postgres")
+}
+
+/// On PostgreSQL, the database of the test using `data_dir`: one of its own, created when
+/// first asked for (`.ci/test` drops them all afterwards: `uplift_t_*`). `None` on SQLite,
+/// where the database is `uplift.db` in the data directory.
+pub fn postgres_url(data_dir: &Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    static CREATED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if !on_postgres() {
+        return None;
+    }
+    let server = std::env::var("UPLIFT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432".to_string());
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    let name = format!("uplift_t_{}_{:016x}", std::process::id(), hasher.finish());
+    let mut created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
+    if !created.contains(&name) {
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-d", &format!("{server}/postgres"), "-c"])
+            .arg(format!("CREATE DATABASE {name}"))
+            .output()
+            .expect("psql runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || stderr.contains("already exists"),
+            "CREATE DATABASE {name}: {stderr}"
+        );
+        created.push(name.clone());
+    }
+    Some(format!("{server}/{name}"))
+}
+
+/// The test's database, whichever it is, for a test that sets up a state no API makes.
+pub async fn database(data_dir: &Path) -> sqlx::AnyPool {
+    let _ = sqlx::any::install_drivers(&[sqlx::sqlite::any::DRIVER, sqlx::postgres::any::DRIVER]);
+    let url = postgres_url(data_dir)
+        .unwrap_or_else(|| format!("sqlite://{}/uplift.db", data_dir.display()));
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("the test's database")
 }
 
 pub fn run(cmd: &mut Command) -> Output {
