@@ -347,8 +347,12 @@ CREATE TRIGGER vms_rev BEFORE UPDATE OF host_id, status ON vms
     FOR EACH ROW EXECUTE FUNCTION vms_rev();
 
 -- The change log the live event hub reads; each row also wakes the hubs of every instance.
+-- Its writers take turns until they commit (a transaction-scoped advisory lock), so ids are
+-- committed in the order they are given: a hub reading "after the last id I saw" never
+-- passes a row that commits later, as on SQLite with its single writer.
 CREATE FUNCTION log_change(kind TEXT, ref TEXT) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(7310485321);
     INSERT INTO changes (kind, ref) VALUES (kind, ref);
     PERFORM pg_notify('uplift_changes', kind);
 END $$;

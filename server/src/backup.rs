@@ -2,6 +2,9 @@
 //! `engine-backup`, in Uplift's form; seed 003). The archive is a gzip'd tar of two members:
 //! `manifest.json` (product, versions, time, checksum, what it holds) and `uplift.db`, a
 //! consistent copy of the SQLite database taken with `VACUUM INTO` while the server may run.
+//! On PostgreSQL the archive is the same: the database is copied into a SQLite file first
+//! (`store::copy`, one transaction), and a restore copies the archive's database into an
+//! empty PostgreSQL database, so archives move between the two backends.
 //!
 //! Every refusal is a [`BackupError`] that names its reason; nothing here writes a file that
 //! is not complete (archives and restored databases are written aside and renamed). Not here:
@@ -15,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
+
+use crate::store::{Backend, Store, StoreError};
 
 /// What `manifest.json` says `product` is in every Uplift archive.
 pub const PRODUCT: &str = "uplift";
@@ -47,8 +52,10 @@ pub enum BackupError {
     NewerSchema { archive: i64, ours: i64 },
     #[error("{0} is not empty: restore fills an empty data dir only")]
     NotEmpty(PathBuf),
-    #[error("restoring needs a SQLite database; {0} is not one")]
+    #[error("{0} is neither a SQLite nor a PostgreSQL database URL")]
     NotSqlite(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("cannot write the manifest: {0}")]
@@ -192,22 +199,32 @@ fn sha256_file(path: &Path) -> BackupResult<(String, u64)> {
 /// `uplift backup create --file F`: a consistent copy of the database at `db_url` (a server
 /// may be running on it) and its manifest, written to `file`, which must not exist yet.
 pub async fn create(db_url: &str, file: &Path) -> BackupResult<Manifest> {
-    let source = sqlite_path(db_url).ok_or_else(|| BackupError::NotSqlite(db_url.to_string()))?;
-    if !source.is_file() {
-        return Err(BackupError::NoDatabase(source.display().to_string()));
-    }
     if file.exists() {
         return Err(BackupError::Exists(file.to_path_buf()));
     }
     let copy = Aside::near(file, "db");
-    {
-        let mut db = connect(&source, false).await?;
-        // One statement, one read transaction: a consistent snapshot while others write.
-        sqlx::query("VACUUM INTO ?")
-            .bind(copy.0.display().to_string())
-            .execute(&mut db)
-            .await?;
-        db.close().await?;
+    match (sqlite_path(db_url), Backend::of_url(db_url)) {
+        (Some(source), _) => {
+            if !source.is_file() {
+                return Err(BackupError::NoDatabase(source.display().to_string()));
+            }
+            let mut db = connect(&source, false).await?;
+            // One statement, one read transaction: a consistent snapshot while others write.
+            sqlx::query("VACUUM INTO ?")
+                .bind(copy.0.display().to_string())
+                .execute(&mut db)
+                .await?;
+            db.close().await?;
+        }
+        (None, Some(Backend::Postgres)) => {
+            let from = Store::open(db_url).await?;
+            let to = Store::open(&format!("sqlite://{}", copy.0.display())).await?;
+            let copied = to.copy_from(&from).await;
+            from.close().await;
+            to.close().await;
+            copied?;
+        }
+        _ => return Err(BackupError::NotSqlite(db_url.to_string())),
     }
     let (schema_version, contents) = {
         let mut db = connect(&copy.0, false).await?;
@@ -382,6 +399,9 @@ fn read_manifest(text: &[u8]) -> BackupResult<Manifest> {
 /// not exist yet, in a data dir (`data_dir`, when the URL is the default) that is empty or
 /// missing. The schema is brought up to date at the server's next start.
 pub async fn restore(file: &Path, db_url: &str, data_dir: Option<&Path>) -> BackupResult<Manifest> {
+    if Backend::of_url(db_url) == Some(Backend::Postgres) {
+        return restore_into_postgres(file, db_url).await;
+    }
     let target = sqlite_path(db_url).ok_or_else(|| BackupError::NotSqlite(db_url.to_string()))?;
     if let Some(dir) = data_dir {
         if dir.exists() {
@@ -403,4 +423,17 @@ pub async fn restore(file: &Path, db_url: &str, data_dir: Option<&Path>) -> Back
     let manifest = verified.manifest.clone();
     verified.place(&target)?;
     Ok(manifest)
+}
+
+/// A restore on PostgreSQL: the archive's database, brought up to this Uplift's schema, copied
+/// into `db_url`, which must hold nothing yet.
+async fn restore_into_postgres(file: &Path, db_url: &str) -> BackupResult<Manifest> {
+    let verified = verify(file, &std::env::temp_dir().join("uplift-restore")).await?;
+    let archive = Store::open(&format!("sqlite://{}", verified.database.0.display())).await?;
+    let target = Store::open(db_url).await?;
+    let copied = target.copy_from(&archive).await;
+    archive.close().await;
+    target.close().await;
+    copied?;
+    Ok(verified.manifest)
 }

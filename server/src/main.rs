@@ -69,6 +69,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             Command::HostedEngine(command) => run_hosted_engine(cli, command).await,
             Command::Backup(command) => run_backup(cli, command).await,
             Command::Host(command) => uplift::cli::run_host(cli, command).await,
+            Command::Db(command) => uplift::cli::db::run_db(command).await,
             Command::EngineUpgradeCheck { now } => {
                 if !run_engine_check(cli, *now).await? {
                     // SPEC §2: no upgrade is exit code 1, after the message.

@@ -69,6 +69,7 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
     tokio::spawn(service.clone().run_deliveries());
     tokio::spawn(service.clone().run_retention());
     service.start_hub().await?;
+    tokio::spawn(service.store().clone().listen_for_changes());
     tokio::spawn(service.clone().run_hub());
 
     let (stop, stopping) = tokio::sync::watch::channel(false);

@@ -99,6 +99,7 @@ async fn a_backup_taken_during_an_upgrade_restores_users_inventory_jobs_and_even
     // Wipe: the server dies with the upgrade in flight, and its data dir is gone.
     server.kill();
     std::fs::remove_dir_all(&data).unwrap();
+    wipe_postgres(&data);
     let (code, out, err) = backup(&data, &["restore", archive.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("Restored"), "{out}");

@@ -14,6 +14,7 @@ use crate::service::{Actor, Service, ServiceError};
 use crate::store::{Store, StoreError};
 use crate::workflow::{Faults, SystemClock};
 
+pub mod db;
 mod hosted_engine;
 mod world;
 
@@ -67,6 +68,9 @@ pub enum Command {
     /// Real hosts (the `ssh` driver): their pinned keys and Uplift's own key.
     #[command(subcommand)]
     Host(world::HostCommand),
+    /// Move an installation to another database (`db copy`).
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Exit 0 and print the version when an engine update is available, otherwise exit 1.
     #[command(name = "engine-upgrade-check")]
     EngineUpgradeCheck {
@@ -231,7 +235,12 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Fleet(_) => 2,
             CliError::Service(ServiceError::Invalid { .. } | ServiceError::NotFound(_)) => 2,
-            CliError::Backup(BackupError::Exists(_) | BackupError::NotEmpty(_)) => 2,
+            CliError::Backup(
+                BackupError::Exists(_)
+                | BackupError::NotEmpty(_)
+                | BackupError::Store(StoreError::NotEmpty(_)),
+            ) => 2,
+            CliError::Store(StoreError::NotEmpty(_) | StoreError::UnsupportedUrl(_)) => 2,
             _ => 1,
         }
     }
@@ -251,14 +260,13 @@ impl Cli {
 
     /// The service, with the driver of `fleet` when the database holds no datacenter yet.
     pub async fn service_for(&self, fleet: Option<&fleet::FleetFile>) -> Result<Service, CliError> {
-        if self.db.is_none() {
-            private_dir(&self.data_dir).map_err(|e| {
-                CliError::Usage(format!(
-                    "cannot create the data dir {}: {e}",
-                    self.data_dir.display()
-                ))
-            })?;
-        }
+        // Made whichever the database: it holds Uplift's own SSH key too.
+        private_dir(&self.data_dir).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot create the data dir {}: {e}",
+                self.data_dir.display()
+            ))
+        })?;
         let store = Store::open(&self.database_url()).await?;
         let driver = world::driver(&store, &self.data_dir, fleet).await?;
         // Faults are injected only where the crash tests ask for them (workflow::faults).

@@ -53,6 +53,35 @@ impl Store {
         self.changed.clone()
     }
 
+    /// On PostgreSQL, wakes this process's live event hub whenever any instance on the
+    /// database logs a change (the change log's trigger notifies `uplift_changes`); returns
+    /// at once on SQLite, where the hub's poll sees other processes' changes. Runs as long as
+    /// the server does, listening again after a lost connection.
+    pub async fn listen_for_changes(self) {
+        if self.backend != super::Backend::Postgres {
+            return;
+        }
+        loop {
+            match sqlx::postgres::PgListener::connect(&self.url).await {
+                Ok(mut listener) => match listener.listen("uplift_changes").await {
+                    Ok(()) => {
+                        while listener.recv().await.is_ok() {
+                            self.changed.notify_one();
+                        }
+                        tracing::warn!("lost the database's change notifications; listening again");
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for the database's changes")
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "cannot connect to listen for the database's changes")
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
     /// Up to `limit` change log rows after `after`, oldest first.
     pub async fn changes_after(&self, after: i64, limit: i64) -> StoreResult<Vec<ChangeRow>> {
         sqlx::query("SELECT id, kind, ref FROM changes WHERE id > $1 ORDER BY id LIMIT $2")

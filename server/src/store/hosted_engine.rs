@@ -72,7 +72,7 @@ impl Store {
             "UPDATE vms SET host_id = $1,
                             status = CASE WHEN $2 IS NULL THEN 'down' ELSE 'up' END,
                             migrations = migrations + CASE WHEN $3 IS NOT NULL AND $4 IS NOT NULL THEN 1 ELSE 0 END
-             WHERE id = $5 AND host_id IS $6",
+             WHERE id = $5 AND host_id IS NOT DISTINCT FROM $6",
         )
         .bind(to)
         .bind(to)

@@ -228,21 +228,25 @@ impl Store {
     }
 
     pub async fn clusters(&self) -> StoreResult<Vec<Cluster>> {
-        sqlx::query(&format!("{CLUSTER_SELECT} GROUP BY c.id ORDER BY c.name"))
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(cluster_from)
-            .collect()
+        sqlx::query(&format!(
+            "{CLUSTER_SELECT} GROUP BY c.id, r.id, r.percent_complete ORDER BY c.name"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(cluster_from)
+        .collect()
     }
 
     pub async fn cluster(&self, id: &str) -> StoreResult<Option<Cluster>> {
-        sqlx::query(&format!("{CLUSTER_SELECT} WHERE c.id = $1 GROUP BY c.id"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(cluster_from)
-            .transpose()
+        sqlx::query(&format!(
+            "{CLUSTER_SELECT} WHERE c.id = $1 GROUP BY c.id, r.id, r.percent_complete"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(cluster_from)
+        .transpose()
     }
 
     pub async fn vms(&self, query: &VmQuery, window: Window) -> StoreResult<(Vec<Vm>, u64)> {

@@ -11,6 +11,7 @@ mod changes;
 mod checks;
 mod clusters;
 mod config;
+mod copy;
 mod engine;
 mod events;
 mod hosted_engine;
@@ -39,6 +40,7 @@ use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use changes::{ChangeKind, ChangeRow};
 pub use clusters::VmTraits;
+pub use copy::Copied;
 pub use engine::EngineState;
 pub use events::NewEvent;
 pub use hosted_engine::HaHostRow;
@@ -64,6 +66,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://HOST/DATABASE")]
     UnsupportedUrl(String),
+    /// A copy or a restore goes into an empty database only.
+    #[error("the target database is not empty (its {0} table has rows): a copy fills an empty database only")]
+    NotEmpty(&'static str),
     /// A stored value Uplift itself wrote can no longer be read: a bug or a hand edit.
     #[error("corrupt {what} in the database: {detail}")]
     Corrupt { what: &'static str, detail: String },

@@ -309,8 +309,8 @@ impl Store {
                 continue;
             };
             sqlx::query(
-                "UPDATE vms SET host_id = CASE WHEN $1 THEN $2 WHEN host_id = $3 THEN NULL ELSE host_id END,
-                                status = CASE WHEN $4 OR host_id IS NULL OR host_id = $5 THEN $6 ELSE status END,
+                "UPDATE vms SET host_id = CASE WHEN $1 = 1 THEN $2 WHEN host_id = $3 THEN NULL ELSE host_id END,
+                                status = CASE WHEN $4 = 1 OR host_id IS NULL OR host_id = $5 THEN $6 ELSE status END,
                                 cpus = $7, memory_mb = $8
                  WHERE name = $9 AND rev = $10",
             )

@@ -59,8 +59,8 @@ impl Store {
     /// Ends a start the VM reserved: running on its host if it started, as it was otherwise.
     pub async fn end_vm_start(&self, vm_id: &str, started: bool) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE vms SET status = CASE WHEN $1 THEN 'up' ELSE status END,
-                            host_id = CASE WHEN $2 THEN starting_on ELSE host_id END,
+            "UPDATE vms SET status = CASE WHEN $1 = 1 THEN 'up' ELSE status END,
+                            host_id = CASE WHEN $2 = 1 THEN starting_on ELSE host_id END,
                             starting_on = NULL
              WHERE id = $3",
         )

@@ -268,15 +268,21 @@ pub fn on_postgres() -> bool {
 /// where the database is `uplift.db` in the data directory.
 pub fn postgres_url(data_dir: &Path) -> Option<String> {
     use std::hash::{Hash, Hasher};
-    static CREATED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     if !on_postgres() {
         return None;
     }
-    let server = std::env::var("UPLIFT_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432".to_string());
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     data_dir.hash(&mut hasher);
-    let name = format!("uplift_t_{}_{:016x}", std::process::id(), hasher.finish());
+    Some(postgres_database(&format!("{:016x}", hasher.finish())))
+}
+
+/// A PostgreSQL database for this test process named after `key` (made once; `.ci/test`
+/// drops every `uplift_t_*` afterwards), on `UPLIFT_TEST_POSTGRES` or the local server.
+pub fn postgres_database(key: &str) -> String {
+    static CREATED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let server = std::env::var("UPLIFT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432".to_string());
+    let name = format!("uplift_t_{}_{key}", std::process::id());
     let mut created = CREATED.lock().unwrap_or_else(|e| e.into_inner());
     if !created.contains(&name) {
         let out = Command::new("psql")
@@ -291,7 +297,37 @@ pub fn postgres_url(data_dir: &Path) -> Option<String> {
         );
         created.push(name.clone());
     }
-    Some(format!("{server}/{name}"))
+    format!("{server}/{name}")
+}
+
+/// On PostgreSQL, drops the test's database and makes it again, empty (what removing the
+/// data dir is on SQLite); nothing on SQLite.
+pub fn wipe_postgres(data_dir: &Path) {
+    let Some(url) = postgres_url(data_dir) else {
+        return;
+    };
+    let (server, name) = url.rsplit_once('/').expect("a database URL");
+    for statement in [
+        format!("DROP DATABASE {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-d",
+                &format!("{server}/postgres"),
+                "-c",
+                &statement,
+            ])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "{statement}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// The test's database, whichever it is, for a test that sets up a state no API makes.
