@@ -217,12 +217,7 @@ pub async fn create(db_url: &str, file: &Path) -> BackupResult<Manifest> {
             db.close().await?;
         }
         (None, Some(Backend::Postgres)) => {
-            let from = Store::open(db_url).await?;
-            let to = Store::open(&format!("sqlite://{}", copy.0.display())).await?;
-            let copied = to.copy_from(&from).await;
-            from.close().await;
-            to.close().await;
-            copied?;
+            Store::copy_between(db_url, &format!("sqlite://{}", copy.0.display())).await?;
         }
         _ => return Err(BackupError::NotSqlite(db_url.to_string())),
     }
@@ -429,11 +424,7 @@ pub async fn restore(file: &Path, db_url: &str, data_dir: Option<&Path>) -> Back
 /// into `db_url`, which must hold nothing yet.
 async fn restore_into_postgres(file: &Path, db_url: &str) -> BackupResult<Manifest> {
     let verified = verify(file, &std::env::temp_dir().join("uplift-restore")).await?;
-    let archive = Store::open(&format!("sqlite://{}", verified.database.0.display())).await?;
-    let target = Store::open(db_url).await?;
-    let copied = target.copy_from(&archive).await;
-    archive.close().await;
-    target.close().await;
-    copied?;
+    let archive = format!("sqlite://{}", verified.database.0.display());
+    Store::copy_between(&archive, db_url).await?;
     Ok(verified.manifest)
 }

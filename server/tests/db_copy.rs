@@ -13,10 +13,7 @@ async fn a_copied_installation_answers_the_same_from_postgresql() {
     let dir = tempfile::tempdir().unwrap();
     let fleet = write_fleet(dir.path(), "fleet.toml", FLEET);
     let server = Server::start(dir.path(), &fleet).await;
-    let added = run(uplift(dir.path())
-        .args(["user", "add", "olga", "--role", "viewer"])
-        .env("UPLIFT_USER_PASSWORD", "olga-password"));
-    assert!(added.status.success());
+    add_viewer(dir.path());
     let clusters: Vec<Cluster> = admin_get(&server, "/api/clusters").await;
     let check = run_job(
         &server,
@@ -83,7 +80,7 @@ async fn a_copied_installation_answers_the_same_from_postgresql() {
         .iter()
         .any(|j| j.kind.as_str() == "host_upgrade" && j.status != JobStatus::Running));
     // The copied users sign in (their password hashes came along); new events get new ids.
-    token_for(&moved, "olga", "olga-password").await;
+    token_for(&moved, "v", "viewer-password").await;
     let newest = events.iter().map(|e| e.id).max().unwrap_or(0);
     let fresh = run_job(
         &moved,

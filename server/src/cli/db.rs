@@ -29,17 +29,9 @@ pub async fn run_db(command: &DbCommand) -> Result<(), CliError> {
                     "--from and --to name the same database".to_string(),
                 ));
             }
-            let source = Store::open(from).await?;
-            let target = Store::open(to).await?;
-            let copied = target.copy_from(&source).await;
-            source.close().await;
-            target.close().await;
-            let copied = copied?;
+            let (backend, copied) = Store::copy_between(from, to).await?;
             let rows: u64 = copied.iter().map(|(_, n)| n).sum();
-            println!(
-                "Copied {rows} rows into the {} database.",
-                target.backend().as_str()
-            );
+            println!("Copied {rows} rows into the {} database.", backend.as_str());
             for (table, n) in copied.iter().filter(|(_, n)| *n > 0) {
                 println!("  {table}: {n}");
             }

@@ -171,6 +171,18 @@ impl Store {
         Ok(copied)
     }
 
+    /// Opens both databases (each brought up to this Uplift's schema), copies `from_url` into
+    /// `to_url` (which must hold nothing), and closes both whatever the outcome: the one
+    /// path of `uplift db copy` and of backups on PostgreSQL.
+    pub async fn copy_between(from_url: &str, to_url: &str) -> StoreResult<(Backend, Copied)> {
+        let from = Store::open(from_url).await?;
+        let to = Store::open(to_url).await?;
+        let copied = to.copy_from(&from).await;
+        from.close().await;
+        to.close().await;
+        Ok((to.backend, copied?))
+    }
+
     /// Closes the store's connections (a copy's source or target, before its file moves).
     pub async fn close(&self) {
         self.pool.close().await;
