@@ -829,6 +829,39 @@ pub struct ConfigEntry {
 pub struct About {
     pub product: String,
     pub version: String,
+    /// The name of the Uplift instance that answered (several may share one database).
+    #[serde(default)]
+    pub instance: String,
+}
+
+/// One Uplift instance on the shared database, as `GET /api/instances` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Instance {
+    pub id: String,
+    /// `uplift serve --instance-name` (default: the machine's host name).
+    pub name: String,
+    /// The address it listens on, as it said at its start.
+    pub address: String,
+    pub version: String,
+    /// RFC 3339.
+    pub started_at: String,
+    pub last_heartbeat_seconds_ago: f64,
+    /// It beat within the lease time (`JobLeaseTimeInSeconds`).
+    pub alive: bool,
+    /// The instance that answered this request.
+    pub this: bool,
+    pub work: InstanceWork,
+}
+
+/// What an instance holds now.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct InstanceWork {
+    /// The ids of the unfinished jobs it runs.
+    pub jobs: Vec<String>,
+    /// It runs the work only one instance does (periodic checks, deliveries, monitors).
+    pub background: bool,
 }
 
 /// `GET /api/engine` (SPEC §4, §6): the engine's version and the newest release, if newer.

@@ -51,27 +51,23 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
         .local_addr()
         .map_err(|e| CliError::Usage(format!("cannot read the address bound for {addr}: {e}")))?;
 
-    service.settle_vm_starts().await?;
+    let name = options
+        .instance_name
+        .clone()
+        .unwrap_or_else(crate::service::host_name);
+    service.join_instances(&name, &addr.to_string()).await?;
     let resumed = service.resume_jobs().await?;
     if resumed > 0 {
         tracing::info!(
             jobs = resumed,
-            "resumed the jobs the last run left unfinished"
+            "resumed the jobs no running instance holds"
         );
     }
-    if let Some(work) = service.driver_background() {
-        tokio::spawn(work);
-    }
-    tokio::spawn(service.clone().run_ha_monitor());
-    tokio::spawn(service.clone().run_host_survey());
-    tokio::spawn(service.clone().run_periodic_checks());
-    tokio::spawn(service.clone().run_engine_checks());
-    tokio::spawn(service.clone().run_deliveries());
-    tokio::spawn(service.clone().run_retention());
     service.start_hub().await?;
     tokio::spawn(service.store().clone().listen_for_changes());
     tokio::spawn(service.clone().run_hub());
 
+    let service_for_leave = service.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState {
         leptos_options: leptos_options(addr)?,
@@ -90,7 +86,9 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
     let app = http::router(state, exposure);
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("Uplift is listening on {scheme}://{addr}");
-    http::serve(listener, app, tls, stop).await?;
+    let served = http::serve(listener, app, tls, stop).await;
+    service_for_leave.leave_instances().await;
+    served?;
     Ok(())
 }
 

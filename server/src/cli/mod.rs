@@ -150,6 +150,11 @@ pub struct ServeOptions {
     #[arg(long, env = "UPLIFT_SESSION_IDLE_SECONDS", default_value_t = 12 * 3600,
           value_parser = clap::value_parser!(u64).range(5..=2_592_000))]
     pub session_idle_seconds: u64,
+    /// This instance's name among the instances sharing one PostgreSQL database (default: the
+    /// machine's host name). A restarted instance of the same name takes over at once what
+    /// its earlier process held; give each instance its own name.
+    #[arg(long, env = "UPLIFT_INSTANCE_NAME")]
+    pub instance_name: Option<String>,
 }
 
 impl ServeOptions {

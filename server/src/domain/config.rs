@@ -88,6 +88,13 @@ pub const DEFINITIONS: &[Definition] = &[
         meaning: "concurrent update checks",
     },
     Definition {
+        name: "JobLeaseTimeInSeconds",
+        kind: Kind::Number { min: 3, max: 600 },
+        default: "15",
+        meaning: "how long an instance that stopped answering keeps its jobs before another \
+                  instance takes them over",
+    },
+    Definition {
         name: "SmtpServer",
         kind: Kind::Host,
         default: "",

@@ -249,9 +249,19 @@ impl Driver for SimDriver {
         let gigabits = vm.memory_mb as f64 * 8.0 / 1024.0;
         self.set_migrating(&vm.id, true);
         simulate(&world, gigabits / world.migration_gbps).await;
-        let moved = self.store.set_sim_vm(&vm.id, Some(to), &now.status).await;
+        let moved = self.store.move_sim_vm(&vm.id, from, to).await;
         self.set_migrating(&vm.id, false);
-        moved.map_err(store_error)
+        match moved.map_err(store_error)? {
+            true => Ok(()),
+            false => match self.vm(&vm.id).await?.host.as_deref() {
+                // Moved meanwhile by a repeat of this migration (another instance's).
+                Some(host) if host == to => Ok(()),
+                other => Err(DriverError::Failed(format!(
+                    "VM {} left {from} during its migration (the simulator runs it on {other:?})",
+                    vm.name
+                ))),
+            },
+        }
     }
 
     async fn power_vm(

@@ -19,10 +19,11 @@ use super::AppState;
 use crate::service::{Actor, ClusterUpdate, ServiceError, UpgradeOptions};
 
 #[utoipa::path(get, path = "/api", tag = "meta", security(()), responses((status = 200, description = "The product and its version", body = About), Refusals))]
-pub async fn about() -> Json<About> {
+pub async fn about(State(state): State<AppState>) -> Json<About> {
     Json(About {
         product: "Uplift".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        instance: state.service.instance_name(),
     })
 }
 

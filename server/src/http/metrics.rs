@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::api::Caller;
+use app::api::{Caller, Instance};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, Extensions, StatusCode};
 use axum::middleware::Next;
@@ -185,10 +185,60 @@ fn fleet_registry(figures: &FleetMetrics) -> Result<Registry, prometheus::Error>
         ages.with_label_values(&["engine"]).set(age);
     }
     registry.register(Box::new(ages))?;
+    instance_metrics(&registry, &figures.instances)?;
     let up = Gauge::new("uplift_up", "1 while this Uplift server answers")?;
     up.set(1.0);
     registry.register(Box::new(up))?;
     Ok(registry)
+}
+
+/// Which instance answered and which holds which work (issue 22): an info series per
+/// instance (`this` marks the one scraped), its heartbeat's age, its jobs, its background work.
+fn instance_metrics(registry: &Registry, instances: &[Instance]) -> Result<(), prometheus::Error> {
+    let labels = &["instance", "id"];
+    let info = IntGaugeVec::new(
+        Opts::new(
+            "uplift_instance_info",
+            "The Uplift instances on this database (1 for the one that answered this scrape, 0 for the others)",
+        ),
+        &["instance", "id", "version"],
+    )?;
+    let heartbeat = GaugeVec::new(
+        Opts::new(
+            "uplift_instance_heartbeat_age_seconds",
+            "Seconds since each instance's last heartbeat",
+        ),
+        labels,
+    )?;
+    let jobs = IntGaugeVec::new(
+        Opts::new("uplift_instance_jobs", "Unfinished jobs each instance runs"),
+        labels,
+    )?;
+    let background = IntGaugeVec::new(
+        Opts::new(
+            "uplift_instance_background",
+            "1 for the instance that runs the periodic checks, deliveries and monitors",
+        ),
+        labels,
+    )?;
+    for instance in instances {
+        let names = [instance.name.as_str(), instance.id.as_str()];
+        info.with_label_values(&[&instance.name, &instance.id, &instance.version])
+            .set(i64::from(instance.this));
+        heartbeat
+            .with_label_values(&names)
+            .set(instance.last_heartbeat_seconds_ago);
+        jobs.with_label_values(&names)
+            .set(i64::try_from(instance.work.jobs.len()).unwrap_or(i64::MAX));
+        background
+            .with_label_values(&names)
+            .set(i64::from(instance.work.background));
+    }
+    registry.register(Box::new(info))?;
+    registry.register(Box::new(heartbeat))?;
+    registry.register(Box::new(jobs))?;
+    registry.register(Box::new(background))?;
+    Ok(())
 }
 
 fn internal(error: impl std::fmt::Display) -> HttpError {

@@ -21,6 +21,7 @@ mod sessions;
 mod stream;
 mod subscriptions;
 mod tokens;
+mod instances;
 mod vms;
 
 use std::sync::Arc;
@@ -139,6 +140,7 @@ pub fn router(state: AppState, exposure: Exposure) -> Router {
         .routes(routes!(api::config_get, api::config_put))
         .merge(appliance::routes())
         .merge(tokens::routes())
+        .merge(instances::routes())
         .merge(providers::routes())
         .merge(errata::routes())
         .split_for_parts();
@@ -194,6 +196,10 @@ pub fn router(state: AppState, exposure: Exposure) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             settings,
             hardening::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            instances::instance_header,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn_with_state(

@@ -59,7 +59,7 @@ impl Service {
         row: &JobRow,
     ) -> StepResult<JobEnd> {
         let params = job_params::<UpgradeParams>(row)?;
-        let outcome = self.appliance_upgrade_steps(flow, row, &params).await;
+        let outcome = self.appliance_upgrade_steps(flow, &params).await;
         let end = match outcome {
             Ok(name) => JobEnd::succeeded(format!(
                 "The engine VM runs appliance {} ({}); the old engine disk is kept as backup disk {name}. Leave global HA maintenance when the engine looks right: uplift hosted-engine set-maintenance --mode none.",
@@ -114,7 +114,6 @@ impl Service {
     async fn appliance_upgrade_steps(
         &self,
         flow: &Flow,
-        row: &JobRow,
         p: &UpgradeParams,
     ) -> StepResult<String> {
         let image = &p.image;
@@ -141,12 +140,11 @@ impl Service {
         flow.step_with_undo(
             Step::once("create the backup disk"),
             || async {
-                let job = row.id.clone();
-                let store = self.store().clone();
+                let sink = flow.progress_sink();
                 let progress = move |percent: f64| {
-                    let (store, job) = (store.clone(), job.clone());
+                    let sink = sink.clone();
                     // Creating the disk is the first fifth of the upgrade.
-                    tokio::spawn(async move { store.set_job_progress(&job, percent / 5.0).await });
+                    tokio::spawn(async move { sink.set(percent / 5.0).await });
                 };
                 self.appliance()?
                     .create_backup_disk(&p.disk_id, image, &progress)

@@ -308,10 +308,7 @@ impl Service {
             self.release_if_held(&host.id, flow.job_id());
             let finished = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             if prefix.is_empty() {
-                let _ = self
-                    .store()
-                    .set_job_progress(flow.job_id(), 100.0 * finished as f64 / total)
-                    .await;
+                flow.progress(100.0 * finished as f64 / total).await;
             }
             outcome
         }))

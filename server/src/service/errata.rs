@@ -273,9 +273,9 @@ impl Service {
         host: &Host,
         params: &ErrataParams,
     ) -> StepResult<String> {
-        let _ = self.store().set_job_progress(flow.job_id(), 40.0).await;
+        flow.progress(40.0).await;
         self.provider_install(flow, host, params).await?;
-        let _ = self.store().set_job_progress(flow.job_id(), 90.0).await;
+        flow.progress(90.0).await;
         self.activate_step(flow, row, host, "")
             .await
             .map_err(|e| StepError::Host(format!("activating after the install failed: {e}")))?;
@@ -434,10 +434,7 @@ impl Service {
                 }
                 Ok(TaskState::Running { percent }) => {
                     unanswered = 0;
-                    let _ = self
-                        .store()
-                        .set_job_progress(flow.job_id(), 40.0 + percent / 2.0)
-                        .await;
+                    flow.progress(40.0 + percent / 2.0).await;
                 }
                 Err(ProviderError::Unreachable(reason)) if unanswered + 1 < UNANSWERED_POLLS => {
                     unanswered += 1;

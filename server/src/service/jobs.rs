@@ -13,7 +13,7 @@ use app::api::{Job, JobKind, JobStatus};
 use serde::de::DeserializeOwned;
 
 use super::{Service, ServiceError, ServiceResult};
-use crate::store::{JobInsert, JobRow, NewJob, StoreError};
+use crate::store::{JobInsert, JobLog, JobRow, NewJob, StoreError};
 use crate::workflow::{Flow, StepError, StepLog, StepResult};
 
 /// The jobs this process runs now: a job runs at most once per process.
@@ -26,6 +26,13 @@ impl Running {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(job_id.to_string())
+    }
+
+    fn contains(&self, job_id: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(job_id)
     }
 
     fn release(&self, job_id: &str) {
@@ -78,6 +85,7 @@ impl From<StepError> for ServiceError {
             StepError::Store(reason) | StepError::Internal(reason) => {
                 ServiceError::Internal(reason)
             }
+            StepError::Fenced(reason) => ServiceError::Conflict(reason),
         }
     }
 }
@@ -110,18 +118,23 @@ impl Service {
         });
     }
 
-    /// At start: every job a dead server left unfinished, whatever its kind, resumed by the
-    /// same path a new job takes. Returns how many.
+    /// Every unfinished job no live instance holds (at start: what the last run of this
+    /// instance left; at each heartbeat: what an instance that stopped beating left), run by
+    /// the same path a new job takes. Returns how many were found.
     pub async fn resume_jobs(&self) -> ServiceResult<usize> {
-        let unfinished = self.store().unfinished_job_ids().await?;
+        let unfinished = self.store().claimable_jobs().await?;
         for id in &unfinished {
-            tracing::info!(job = %id, "resuming a job interrupted by a restart");
+            if !self.inner.running.contains(id) {
+                tracing::info!(job = %id, "taking over a job no running instance holds");
+            }
             self.spawn_job(id);
         }
         Ok(unfinished.len())
     }
 
-    /// Loads the job and its log, runs its flow to the end, and records the end.
+    /// Claims the job's lease, loads its log, runs its flow to the end, and records the end.
+    /// A job another live instance holds is left to it; a job taken over while it runs here
+    /// stops at its next write (its fencing token is stale) without recording an end.
     async fn run_job(&self, job_id: &str) {
         let row = loop {
             match self.store().job_row(job_id).await {
@@ -136,12 +149,32 @@ impl Service {
         if row.ended {
             return;
         }
-        let log: Arc<dyn StepLog> = Arc::new(self.store().clone());
+        let lease = self.lease_ms().await;
+        let fence = loop {
+            match self
+                .store()
+                .claim_job(job_id, self.instance_id(), lease)
+                .await
+            {
+                Ok(fence) => break fence,
+                Err(error) => {
+                    tracing::warn!(job = %job_id, %error, "cannot claim the job yet; trying again");
+                    self.clock().sleep(crate::workflow::backoff(3)).await;
+                }
+            }
+        };
+        let Some(fence) = fence else {
+            tracing::debug!(job = %job_id, "another instance runs this job");
+            return;
+        };
+        self.keep_leases();
+        let log = JobLog::new(self.store().clone(), fence);
+        let shared: Arc<dyn StepLog> = Arc::new(log.clone());
         let flow = loop {
             match Flow::load(
                 job_id,
                 row.kind.as_str(),
-                log.clone(),
+                shared.clone(),
                 self.inner.clock.clone(),
                 self.inner.faults.clone(),
             )
@@ -170,14 +203,18 @@ impl Service {
             JobKind::HostReinstall => self.reinstall_flow(&flow, &row).await,
             JobKind::HostErrataInstall => self.errata_flow(&flow, &row).await,
         };
+        if flow.is_fenced() {
+            tracing::warn!(job = %job_id, "another instance took this job over; it runs the job from here");
+            return;
+        }
         // A flow that cannot even begin (its job's row is unreadable) fails with the reason.
         let end = end.unwrap_or_else(|error| JobEnd::failed(error.to_string()));
-        self.end_job(job_id, &end).await;
+        self.end_job(&log, job_id, &end).await;
     }
 
-    /// Writes a job's end, trying until it sticks: a job whose end is lost would keep its host
-    /// or cluster busy for ever.
-    async fn end_job(&self, job_id: &str, end: &JobEnd) {
+    /// Writes a job's end, trying until it sticks (a job whose end is lost would keep its host
+    /// or cluster busy for ever), or until another instance has taken the job over.
+    async fn end_job(&self, log: &JobLog, job_id: &str, end: &JobEnd) {
         let mut tries = 0;
         let mut injected = self.inner.faults.job_end_failures();
         loop {
@@ -186,16 +223,20 @@ impl Service {
                 // Injected (UPLIFT_FAIL_JOB_ENDS): stands in for a database too busy to answer.
                 Err(StoreError::Sql(sqlx::Error::PoolTimedOut))
             } else {
-                self.store()
-                    .finish_job(job_id, end.status, Some(&end.message))
-                    .await
+                log.finish(job_id, end.status, Some(&end.message)).await
             };
-            let Err(error) = written else {
-                return;
-            };
-            tries += 1;
-            tracing::warn!(job = %job_id, %error, tries, "cannot record the end of a job yet; trying again");
-            self.clock().sleep(crate::workflow::backoff(tries)).await;
+            match written {
+                Ok(()) => return,
+                Err(StoreError::Fenced(_)) => {
+                    tracing::warn!(job = %job_id, "another instance took this job over before its end was written");
+                    return;
+                }
+                Err(error) => {
+                    tries += 1;
+                    tracing::warn!(job = %job_id, %error, tries, "cannot record the end of a job yet; trying again");
+                    self.clock().sleep(crate::workflow::backoff(tries)).await;
+                }
+            }
         }
     }
 

@@ -62,6 +62,8 @@ pub struct FleetMetrics {
     pub hosts_never_checked: i64,
     /// Seconds since the engine's last update check.
     pub engine_check_age: Option<f64>,
+    /// The instances on this database and what each holds.
+    pub instances: Vec<app::api::Instance>,
 }
 
 fn age(now: OffsetDateTime, at: Option<&str>) -> Option<f64> {
@@ -103,6 +105,7 @@ impl Service {
             oldest_host_check_age: age(now, oldest_check.as_deref()),
             hosts_never_checked,
             engine_check_age: engine.and_then(|e| age(now, e.last_checked.as_deref())),
+            instances: self.instances().await?,
         })
     }
 }

@@ -15,6 +15,7 @@ mod engine;
 mod errata;
 mod hosted_engine;
 mod hub;
+mod instances;
 mod inventory;
 mod jobs;
 mod maintenance;
@@ -53,6 +54,7 @@ pub use appliance::MAX_ARCHIVE_BYTES;
 pub use clusters::ClusterUpdate;
 pub use hosted_engine::{HaHostStatus, HaStatus, MaintenanceMode};
 pub use hub::{Next, Published, Subscription, What};
+pub use instances::host_name;
 pub use metrics::{FleetMetrics, MetricsViewer, RunProgress};
 pub use stream::StreamPermit;
 pub use upgrade::UpgradeOptions;
@@ -168,6 +170,7 @@ struct Inner {
     tokens: tokens::TokenCache,
     migrations: metrics::MigrationCounts,
     silences: survey::Silences,
+    instance: instances::Instance,
 }
 
 impl Service {
@@ -198,6 +201,7 @@ impl Service {
                 tokens: tokens::TokenCache::default(),
                 migrations: metrics::MigrationCounts::default(),
                 silences: survey::Silences::default(),
+                instance: instances::Instance::default(),
             }),
         }
     }

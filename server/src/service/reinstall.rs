@@ -102,7 +102,7 @@ impl Service {
         if !params.activate {
             return Ok("reinstalled; the host stays in maintenance".to_string());
         }
-        let _ = self.store().set_job_progress(flow.job_id(), 80.0).await;
+        flow.progress(80.0).await;
         self.activate_step(flow, row, host, "")
             .await
             .map_err(|e| StepError::Host(format!("activating after the reinstall failed: {e}")))?;

@@ -206,7 +206,7 @@ impl Service {
         before: HostStatus,
         params: UpgradeParams,
     ) -> StepResult<String> {
-        let _ = self.store().set_job_progress(flow.job_id(), 40.0).await;
+        flow.progress(40.0).await;
         if params.content == UpgradeContent::Security {
             self.security_install(flow, host).await?;
         } else {
@@ -263,7 +263,7 @@ impl Service {
         params: UpgradeParams,
     ) -> StepResult<String> {
         let progress = |percent: f64| async move {
-            let _ = self.store().set_job_progress(flow.job_id(), percent).await;
+            flow.progress(percent).await;
         };
         if params.reboot {
             progress(70.0).await;

@@ -84,41 +84,6 @@ impl Store {
         }
     }
 
-    pub async fn set_job_progress(&self, id: &str, percent: f64) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET percent_complete = $1, updated_at = $2 WHERE id = $3")
-            .bind(percent)
-            .bind(now_rfc3339())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        self.wake_hub();
-        Ok(())
-    }
-
-    /// Ends a job, once: a job that has ended keeps its first end (a replay changes nothing).
-    pub async fn finish_job(
-        &self,
-        id: &str,
-        status: JobStatus,
-        message: Option<&str>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE jobs SET status = $1, message = $2, ended_at = $3, updated_at = $4,
-                             percent_complete = CASE WHEN $5 = 'succeeded' THEN 100 ELSE percent_complete END
-             WHERE id = $6 AND ended_at IS NULL",
-        )
-        .bind(status.as_str())
-        .bind(message)
-        .bind(now_rfc3339())
-        .bind(now_rfc3339())
-        .bind(status.as_str())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        self.wake_hub();
-        Ok(())
-    }
-
     pub async fn job(&self, id: &str) -> StoreResult<Option<Job>> {
         let Some(mut job) = self.job_state(id).await? else {
             return Ok(None);

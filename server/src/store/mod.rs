@@ -17,6 +17,7 @@ mod events;
 mod hosted_engine;
 mod inventory;
 mod jobs;
+mod leases;
 mod maintenance;
 mod metrics;
 mod notify;
@@ -45,6 +46,7 @@ pub use engine::EngineState;
 pub use events::NewEvent;
 pub use hosted_engine::HaHostRow;
 pub use jobs::{JobInsert, NewJob};
+pub use leases::{Fence, InstanceRow};
 pub use metrics::RunningRun;
 pub use notify::DueDelivery;
 pub use placement::PlacedVm;
@@ -55,7 +57,7 @@ pub use sim::{SimAgent, SimEngineVm, SimHost, SimVm, SimWorld};
 pub use sql::{Backend, Sql};
 pub use ssh::{PinOutcome, SshHostRow, SshWorld, SurveyTarget};
 pub use users::UserRow;
-pub use workflow::JobRow;
+pub use workflow::{JobLog, JobRow};
 
 /// What can go wrong below the service.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,10 @@ pub enum StoreError {
     /// A copy or a restore goes into an empty database only.
     #[error("the target database is not empty (its {0} table has rows): a copy fills an empty database only")]
     NotEmpty(&'static str),
+    /// Another instance took the job over: this holder's fencing token is stale, and its
+    /// write was refused (nothing of it was kept).
+    #[error("job {0} was taken over by another instance; this instance no longer runs it")]
+    Fenced(String),
     /// A stored value Uplift itself wrote can no longer be read: a bug or a hand edit.
     #[error("corrupt {what} in the database: {detail}")]
     Corrupt { what: &'static str, detail: String },
@@ -128,6 +134,16 @@ impl Store {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(8)
+                    // An instance paused (or cut off) inside a transaction must not keep its
+                    // locks (a job's lease row) from the instance taking its work over.
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection
+                                .execute("SET idle_in_transaction_session_timeout = '5s'")
+                                .await?;
+                            Ok(())
+                        })
+                    })
                     .connect(url)
                     .await?;
                 sqlx::migrate!("../migrations-postgres").run(&pool).await?;

@@ -178,6 +178,19 @@ impl Store {
         Ok(())
     }
 
+    /// The simulator moves a running VM from `from` to `to`, only if it still runs on `from`
+    /// (what a hypervisor's migration does): a late write of a migration that another
+    /// instance has done and gone past since cannot put the VM back. Whether it moved.
+    pub async fn move_sim_vm(&self, vm_id: &str, from: &str, to: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE sim_vms SET host_id = $1 WHERE vm_id = $2 AND host_id = $3")
+            .bind(to)
+            .bind(vm_id)
+            .bind(from)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The simulated host's OS after an install.
     pub async fn set_sim_os(&self, host_id: &str, os: &str) -> StoreResult<()> {
         sqlx::query("UPDATE sim_hosts SET os = $1 WHERE host_id = $2")

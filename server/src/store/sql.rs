@@ -44,6 +44,17 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Milliseconds since the epoch on the database's clock: what leases are measured in, so
+    /// instances whose own clocks differ agree on when a lease ends.
+    pub fn now_ms(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
+}
+
 /// A query assembled piece by piece, its values bound in order as `$1`, `$2`, ….
 pub struct Sql<'q> {
     text: String,

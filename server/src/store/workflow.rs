@@ -5,7 +5,7 @@ use app::api::{HostStatus, JobKind, JobStatus};
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::{corrupt, now_rfc3339, rfc3339, Store, StoreResult};
+use super::{corrupt, now_rfc3339, rfc3339, Fence, Store, StoreError, StoreResult};
 use crate::workflow::{Recorded, Step, StepError, StepLog, StepRecord};
 
 /// A job as a flow needs it.
@@ -91,27 +91,85 @@ impl Store {
             .await?,
         )
     }
+}
 
-    async fn touch_job(&self, job_id: &str) -> StoreResult<()> {
+/// A job's step log as the holder of its lease writes it. Every write runs in a transaction
+/// that first checks the lease still carries this fencing token (locking its row, so a
+/// takeover waits for the write or the write sees the takeover): once another instance took
+/// the job over, every write of the old holder fails with [`StoreError::Fenced`] and changes
+/// nothing.
+#[derive(Clone)]
+pub struct JobLog {
+    store: Store,
+    fence: Fence,
+}
+
+impl JobLog {
+    pub fn new(store: Store, fence: Fence) -> Self {
+        JobLog { store, fence }
+    }
+
+    async fn begin(&self, job_id: &str) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.store.pool.begin().await?;
+        let held = sqlx::query(
+            "UPDATE job_leases SET fence = fence WHERE job_id = $1 AND owner = $2 AND fence = $3",
+        )
+        .bind(job_id)
+        .bind(&self.fence.owner)
+        .bind(self.fence.token)
+        .execute(&mut *tx)
+        .await?;
+        if held.rows_affected() == 0 {
+            return Err(StoreError::Fenced(job_id.to_string()));
+        }
+        Ok(tx)
+    }
+
+    /// The change written, the job marked updated, committed, the hub woken.
+    async fn commit(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, job_id: &str) -> StoreResult<()> {
         sqlx::query("UPDATE jobs SET updated_at = $1 WHERE id = $2")
             .bind(now_rfc3339())
             .bind(job_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        self.wake_hub();
+        tx.commit().await?;
+        self.store.wake_hub();
         Ok(())
+    }
+
+    /// Ends the job, once: a job that has ended keeps its first end (a replay changes nothing).
+    pub async fn finish(
+        &self,
+        job_id: &str,
+        status: JobStatus,
+        message: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin(job_id).await?;
+        sqlx::query(
+            "UPDATE jobs SET status = $1, message = $2, ended_at = $3,
+                             percent_complete = CASE WHEN $4 = 'succeeded' THEN 100 ELSE percent_complete END
+             WHERE id = $5 AND ended_at IS NULL",
+        )
+        .bind(status.as_str())
+        .bind(message)
+        .bind(now_rfc3339())
+        .bind(status.as_str())
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+        self.commit(tx, job_id).await
     }
 }
 
 #[async_trait::async_trait]
-impl StepLog for Store {
+impl StepLog for JobLog {
     async fn load(&self, job_id: &str) -> StoreResult<Vec<StepRecord>> {
         sqlx::query(
             "SELECT step_key, status, output, error FROM job_steps
              WHERE job_id = $1 AND step_key IS NOT NULL ORDER BY id",
         )
         .bind(job_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?
         .into_iter()
         .map(|row| {
@@ -125,6 +183,7 @@ impl StepLog for Store {
     }
 
     async fn started(&self, job_id: &str, step: &Step, at: OffsetDateTime) -> StoreResult<()> {
+        let mut tx = self.begin(job_id).await?;
         sqlx::query(
             "INSERT INTO job_steps (job_id, host_id, phase, status, started_at, step_key, name)
              VALUES ($1, $2, $3, 'running', $4, $5, $6)
@@ -136,9 +195,9 @@ impl StepLog for Store {
         .bind(rfc3339(at))
         .bind(&step.key)
         .bind(step.name)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.touch_job(job_id).await
+        self.commit(tx, job_id).await
     }
 
     async fn ended(
@@ -157,6 +216,7 @@ impl StepLog for Store {
                 Some(serde_json::to_string(error).map_err(|e| corrupt("step error", e))?),
             ),
         };
+        let mut tx = self.begin(job_id).await?;
         sqlx::query(
             "UPDATE job_steps SET status = $1, message = $2, ended_at = $3, output = $4, error = $5
              WHERE job_id = $6 AND step_key = $7",
@@ -168,8 +228,18 @@ impl StepLog for Store {
         .bind(error)
         .bind(job_id)
         .bind(&step.key)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.touch_job(job_id).await
+        self.commit(tx, job_id).await
+    }
+
+    async fn progress(&self, job_id: &str, percent: f64) -> StoreResult<()> {
+        let mut tx = self.begin(job_id).await?;
+        sqlx::query("UPDATE jobs SET percent_complete = $1 WHERE id = $2")
+            .bind(percent)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit(tx, job_id).await
     }
 }

@@ -38,7 +38,7 @@ use crate::store::StoreError;
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use faults::{Boundary, Faults};
 pub(crate) use runner::backoff;
-pub use runner::{Flow, StepLog};
+pub use runner::{Flow, ProgressSink, StepLog};
 
 /// Why a step failed. Stored with the step (as JSON), so a replay meets the same failure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -59,12 +59,17 @@ pub enum StepError {
     /// A record Uplift wrote cannot be read back, or another bug.
     #[error("{0}")]
     Internal(String),
+    /// Another instance took the job over; this flow stops. Never recorded (the write that
+    /// met it was refused).
+    #[error("{0}")]
+    Fenced(String),
 }
 
 impl From<StoreError> for StepError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Corrupt { .. } => StepError::Internal(error.to_string()),
+            StoreError::Fenced(_) => StepError::Fenced(error.to_string()),
             other => StepError::Store(other.to_string()),
         }
     }

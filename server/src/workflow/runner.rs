@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub trait StepLog: Send + Sync {
         message: &str,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Records how far the job has come, in percent.
+    async fn progress(&self, job_id: &str, percent: f64) -> StoreResult<()>;
 }
 
 type UndoFuture = Pin<Box<dyn Future<Output = StepResult<()>> + Send>>;
@@ -63,6 +66,9 @@ pub struct Flow {
     recorded: Mutex<HashMap<String, Recorded>>,
     undo: Mutex<Vec<Undo>>,
     deadline: Mutex<Option<Deadline>>,
+    /// Set once a write was refused because another instance took the job over: the flow
+    /// then stops without recording anything more (not even the job's end).
+    fenced: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -93,6 +99,7 @@ impl Flow {
             recorded: Mutex::new(recorded),
             undo: Mutex::new(Vec::new()),
             deadline: Mutex::new(None),
+            fenced: AtomicBool::new(false),
         })
     }
 
@@ -102,6 +109,25 @@ impl Flow {
 
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// Whether another instance took the job over (a write of this flow was refused).
+    pub fn is_fenced(&self) -> bool {
+        self.fenced.load(Ordering::SeqCst)
+    }
+
+    /// Records the job's progress; a refused or failed write is only logged (progress is
+    /// a hint, and a fenced flow stops at its next step anyway).
+    pub async fn progress(&self, percent: f64) {
+        self.progress_sink().set(percent).await;
+    }
+
+    /// Something that records the job's progress from a task of its own.
+    pub fn progress_sink(&self) -> ProgressSink {
+        ProgressSink {
+            job_id: self.job_id.clone(),
+            log: self.log.clone(),
+        }
     }
 
     /// Steps that start from now on fail with `message` once `at` has passed, and a step still
@@ -143,7 +169,7 @@ impl Flow {
             }
             None => {
                 self.write(|| self.log.started(&self.job_id, &step, self.clock.now()))
-                    .await;
+                    .await?;
                 lock(&self.recorded).insert(step.key.clone(), Recorded::Started);
             }
         }
@@ -170,7 +196,7 @@ impl Flow {
             self.log
                 .ended(&self.job_id, &step, &stored, &message, self.clock.now())
         })
-        .await;
+        .await?;
         let state = match &stored {
             Ok(value) => Recorded::Succeeded(value.clone()),
             Err(error) => Recorded::Failed(error.clone()),
@@ -226,9 +252,14 @@ impl Flow {
                 name: "undo",
                 host: undo.step.host.clone(),
             };
-            if let Err(error) = self.step(step, || (undo.run)()).await {
-                tracing::error!(job = %self.job_id, step = %undo.step.key, %error, "an undo failed");
-                first_error.get_or_insert(error);
+            match self.step(step, || (undo.run)()).await {
+                Ok(()) => {}
+                // Taken over: the new holder unwinds, if it must.
+                Err(error @ StepError::Fenced(_)) => return Err(error),
+                Err(error) => {
+                    tracing::error!(job = %self.job_id, step = %undo.step.key, %error, "an undo failed");
+                    first_error.get_or_insert(error);
+                }
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -280,8 +311,9 @@ impl Flow {
     }
 
     /// A log write, tried until it works: a flow cannot go on without its record, and the
-    /// database being busy or away for a while must not end a job in an unknown state.
-    async fn write<'a, Fut>(&'a self, write: impl Fn() -> Fut)
+    /// database being busy or away for a while must not end a job in an unknown state. A
+    /// write refused by the job's fencing token is not tried again: the flow stops there.
+    async fn write<'a, Fut>(&'a self, write: impl Fn() -> Fut) -> StepResult<()>
     where
         Fut: Future<Output = Result<(), StoreError>> + 'a,
     {
@@ -289,12 +321,32 @@ impl Flow {
         loop {
             tries += 1;
             match write().await {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
+                Err(error @ StoreError::Fenced(_)) => {
+                    self.fenced.store(true, Ordering::SeqCst);
+                    tracing::warn!(job = %self.job_id, "another instance took this job over; its flow stops here");
+                    return Err(StepError::Fenced(error.to_string()));
+                }
                 Err(error) => {
                     tracing::warn!(job = %self.job_id, %error, tries, "cannot write the step log yet; trying again");
                     self.clock.sleep(backoff(tries)).await;
                 }
             }
+        }
+    }
+}
+
+/// Records a job's progress from anywhere (a callback of a long host operation).
+#[derive(Clone)]
+pub struct ProgressSink {
+    job_id: String,
+    log: Arc<dyn StepLog>,
+}
+
+impl ProgressSink {
+    pub async fn set(&self, percent: f64) {
+        if let Err(error) = self.log.progress(&self.job_id, percent).await {
+            tracing::debug!(job = %self.job_id, %error, "the job's progress was not recorded");
         }
     }
 }

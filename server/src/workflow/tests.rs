@@ -72,6 +72,10 @@ impl StepLog for MemoryLog {
         };
         Ok(())
     }
+
+    async fn progress(&self, _job_id: &str, _percent: f64) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// What the flows act on: numbered registers, the tokens of additions already applied, and

@@ -260,7 +260,16 @@ pub fn uplift(data_dir: &Path) -> Command {
 /// Whether this run tests on PostgreSQL (`UPLIFT_TEST_DB=postgres`, set by `.ci/test` for its
 /// second pass) instead of SQLite.
 pub fn on_postgres() -> bool {
-    std::env::var("UPLIFT_TEST_DB").as_deref() == Ok("postgres")
+    FORCED_POSTGRES.load(std::sync::atomic::Ordering::SeqCst)
+        || std::env::var("UPLIFT_TEST_DB").as_deref() == Ok("postgres")
+}
+
+static FORCED_POSTGRES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For the tests that need PostgreSQL whatever the pass (several instances on one database):
+/// from now on, this test process's servers and CLI calls use PostgreSQL.
+pub fn force_postgres() {
+    FORCED_POSTGRES.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// On PostgreSQL, the database of the test using `data_dir`: one of its own, created when
@@ -499,6 +508,16 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         None
+    }
+
+    /// Sends the signal (`STOP`, `CONT`, …) to the server.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{name}");
     }
 
     /// kill -9: no shutdown, no flushing beyond what the server already committed.

@@ -28,8 +28,14 @@ impl Service {
     ) -> JobEnd {
         if outcome.is_err() {
             if let Err(error) = flow.unwind().await {
-                tracing::error!(job = %row.id, %error, "a failed run could not undo its wave");
+                if !flow.is_fenced() {
+                    tracing::error!(job = %row.id, %error, "a failed run could not undo its wave");
+                }
             }
+        }
+        if flow.is_fenced() {
+            // Another instance runs the job now and ends it; nothing more is written here.
+            return JobEnd::failed("taken over by another instance");
         }
         let name = match self.cluster_by_id(cluster_id).await {
             Ok(cluster) => cluster.name,

@@ -156,10 +156,7 @@ impl Service {
             };
             let total = params.hosts.len().max(1);
             let done = total.saturating_sub(plan.remaining);
-            let _ = self
-                .store()
-                .set_job_progress(flow.job_id(), 100.0 * done as f64 / total as f64)
-                .await;
+            flow.progress(100.0 * done as f64 / total as f64).await;
             repeats_left = repeats_left.saturating_sub(plan.repeats);
             for (host_id, succeeded) in self.run_wave(flow, row, params, &plan, &prefix).await? {
                 if !succeeded {

@@ -1,0 +1,256 @@
+//! Several instances on one database (issue 22): the `instances` they register and beat in,
+//! the `job_leases` that say which instance runs which unfinished job (with the fencing token
+//! every write of that job's flow carries, see `workflow::JobLog`), and the named `leases` of
+//! work only one instance does at a time. Times are milliseconds on the database's clock
+//! (`Backend::now_ms`).
+//!
+//! Every claim is one statement (an upsert whose `WHERE` only lets an expired lease, or the
+//! holder's own, be taken), so two instances claiming at once cannot both win: the database
+//! decides. What an instance does with a lease is the service's (`service::instances`).
+
+use sqlx::Row;
+
+use super::{flag, now_rfc3339, Store, StoreResult};
+
+/// One instance as its row says.
+#[derive(Clone, Debug)]
+pub struct InstanceRow {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub version: String,
+    pub started_at: String,
+    /// Milliseconds since its last heartbeat, on the database's clock.
+    pub silent_ms: i64,
+    pub stopped: bool,
+}
+
+/// Which instance holds a job's lease and with which fencing token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub owner: String,
+    pub token: i64,
+}
+
+impl Store {
+    /// Registers a starting instance. Instances of the same name that are still registered are
+    /// earlier processes of this one (a restart): they are marked stopped and their leases
+    /// end now, so the new process takes their work over at once instead of after the lease
+    /// time. Their fencing tokens still stop them, should one of them in fact still run.
+    pub async fn register_instance(
+        &self,
+        id: &str,
+        name: &str,
+        address: &str,
+        version: &str,
+        takes_over: bool,
+    ) -> StoreResult<()> {
+        let now = self.backend().now_ms();
+        let mut tx = self.pool.begin().await?;
+        if takes_over {
+            let stale = "SELECT id FROM instances WHERE name = $1 AND id <> $2 AND stopped = 0";
+            sqlx::query(&format!(
+                "UPDATE job_leases SET until_ms = 0 WHERE owner IN ({stale})"
+            ))
+            .bind(name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE leases SET until_ms = 0 WHERE holder IN ({stale})"
+            ))
+            .bind(name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE instances SET stopped = 1 WHERE name = $1 AND id <> $2")
+                .bind(name)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO instances (id, name, address, version, started_at, heartbeat_ms)
+             VALUES ($1, $2, $3, $4, $5, {now})
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address,
+                 heartbeat_ms = excluded.heartbeat_ms, stopped = 0"
+        ))
+        .bind(id)
+        .bind(name)
+        .bind(address)
+        .bind(version)
+        .bind(now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The instance's heartbeat: its row, and every job lease it holds renewed for `lease_ms`.
+    /// Returns whether its row was there (a row removed by hand is registered again).
+    pub async fn heartbeat(&self, id: &str, lease_ms: i64) -> StoreResult<bool> {
+        let now = self.backend().now_ms();
+        let beat = sqlx::query(&format!(
+            "UPDATE instances SET heartbeat_ms = {now} WHERE id = $1"
+        ))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(&format!(
+            "UPDATE job_leases SET until_ms = {now} + $1 WHERE owner = $2"
+        ))
+        .bind(lease_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(beat.rows_affected() == 1)
+    }
+
+    /// A stopping instance: marked stopped, its leases ended now so another instance takes its
+    /// work over at its next heartbeat.
+    pub async fn stop_instance(&self, id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE job_leases SET until_ms = 0 WHERE owner = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE leases SET until_ms = 0 WHERE holder = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE instances SET stopped = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the job's lease for `owner` unless another instance holds it and its lease has
+    /// not ended. The token is raised at every change of hands (and at a holder's fresh
+    /// start), so writes carrying an older token are refused from then on.
+    pub async fn claim_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        lease_ms: i64,
+    ) -> StoreResult<Option<Fence>> {
+        let now = self.backend().now_ms();
+        let token: Option<i64> = sqlx::query_scalar(&format!(
+            "INSERT INTO job_leases (job_id, owner, fence, until_ms) VALUES ($1, $2, 1, {now} + $3)
+             ON CONFLICT (job_id) DO UPDATE
+                 SET owner = excluded.owner, fence = job_leases.fence + 1,
+                     until_ms = excluded.until_ms
+                 WHERE job_leases.until_ms < {now} OR job_leases.owner = excluded.owner
+             RETURNING fence"
+        ))
+        .bind(job_id)
+        .bind(owner)
+        .bind(lease_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(token.map(|token| Fence {
+            owner: owner.to_string(),
+            token,
+        }))
+    }
+
+    /// Unfinished jobs nobody holds a live lease for: never claimed, or their holder stopped
+    /// beating. Oldest first.
+    pub async fn claimable_jobs(&self) -> StoreResult<Vec<String>> {
+        let now = self.backend().now_ms();
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT j.id FROM jobs j LEFT JOIN job_leases l ON l.job_id = j.id
+             WHERE j.ended_at IS NULL AND (l.job_id IS NULL OR l.until_ms < {now})
+             ORDER BY j.created_at, j.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Takes or keeps the named lease for `holder`; its token when held.
+    pub async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> StoreResult<Option<i64>> {
+        let now = self.backend().now_ms();
+        Ok(sqlx::query_scalar(&format!(
+            "INSERT INTO leases (name, holder, fence, until_ms) VALUES ($1, $2, 1, {now} + $3)
+             ON CONFLICT (name) DO UPDATE
+                 SET fence = CASE WHEN leases.holder = excluded.holder
+                                  THEN leases.fence ELSE leases.fence + 1 END,
+                     holder = excluded.holder, until_ms = excluded.until_ms
+                 WHERE leases.until_ms < {now} OR leases.holder = excluded.holder
+             RETURNING fence"
+        ))
+        .bind(name)
+        .bind(holder)
+        .bind(lease_ms)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Every registered instance that has not stopped, most recently started first.
+    pub async fn instances(&self) -> StoreResult<Vec<InstanceRow>> {
+        let now = self.backend().now_ms();
+        sqlx::query(&format!(
+            "SELECT id, name, address, version, started_at, {now} - heartbeat_ms AS silent_ms,
+                    stopped
+             FROM instances WHERE stopped = 0 ORDER BY started_at DESC, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(InstanceRow {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                address: row.try_get("address")?,
+                version: row.try_get("version")?,
+                started_at: row.try_get("started_at")?,
+                silent_ms: row.try_get("silent_ms")?,
+                stopped: flag(&row, "stopped")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Who holds what now: (instance id, job id) of every unfinished job with a live lease,
+    /// and the holder of each named lease that has not ended.
+    pub async fn holdings(&self) -> StoreResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+        let now = self.backend().now_ms();
+        let jobs = sqlx::query(&format!(
+            "SELECT l.owner, l.job_id FROM job_leases l JOIN jobs j ON j.id = l.job_id
+             WHERE j.ended_at IS NULL AND l.until_ms >= {now} ORDER BY j.created_at, j.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get("owner")?, row.try_get("job_id")?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+        let leases = sqlx::query(&format!(
+            "SELECT holder, name FROM leases WHERE until_ms >= {now} ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get("holder")?, row.try_get("name")?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok((jobs, leases))
+    }
+
+    /// Instances stopped, or silent for longer than `silent_ms`, forgotten (with nothing held:
+    /// their leases have ended long ago).
+    pub async fn forget_instances(&self, silent_ms: i64) -> StoreResult<u64> {
+        let now = self.backend().now_ms();
+        let done = sqlx::query(&format!(
+            "DELETE FROM instances WHERE stopped = 1 OR heartbeat_ms < {now} - $1"
+        ))
+        .bind(silent_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
