@@ -11,7 +11,7 @@ use crate::api::{
     ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpdate,
     ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, ErrataInstall, Erratum,
     Event, EventQuery, HaMaintenance, Host, HostContent, HostContentLink, HostQuery, HostReinstall,
-    HostedEngineInfo, Job, JobControl, NewSubscription, Page, Placement, PolicyViolation,
+    HostedEngineInfo, Instance, Job, JobControl, NewSubscription, Page, Placement, PolicyViolation,
     PreflightLine, Provider, ProviderInput, ProviderTest, Subscription, UpgradePlan, Vm, VmAction,
     VmMigrate, VmQuery, WaitingHost,
 };
@@ -91,6 +91,8 @@ pub trait Backend: Send + Sync + 'static {
         job_id: &str,
     ) -> Result<Vec<WaitingHost>, ApiError>;
     async fn engine(&self, caller: &Caller) -> Result<EngineStatus, ApiError>;
+    /// The Uplift instances sharing the database, for the About dialog.
+    async fn list_instances(&self, caller: &Caller) -> Result<Vec<Instance>, ApiError>;
     /// `closed_for_now`: the version whose dialog this session closed (it comes back at the
     /// next login).
     async fn engine_notice(

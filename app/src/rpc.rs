@@ -11,9 +11,9 @@ use crate::api::{
     ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterUpdate, ClusterUpgradeOptions,
     ConfigEntry, Dashboard, Delivery, EngineStatus, ErrataInstall, Erratum, Event, EventQuery,
     HaMaintenance, Host, HostContent, HostContentLink, HostQuery, HostReinstall, HostedEngineInfo,
-    Job, JobControl, NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Provider,
-    ProviderInput, ProviderTest, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery,
-    WaitingHost,
+    Instance, Job, JobControl, NewSubscription, Page, Placement, PolicyViolation, PreflightLine,
+    Provider, ProviderInput, ProviderTest, Subscription, UpgradePlan, Vm, VmAction, VmMigrate,
+    VmQuery, WaitingHost,
 };
 
 /// Server functions answer JSON (server_fn's `Json` answers the same bytes) that the browser
@@ -140,6 +140,13 @@ pub async fn list_deliveries() -> Result<Vec<Delivery>, ServerFnError> {
 pub async fn get_engine() -> Result<EngineStatus, ServerFnError> {
     let (caller, backend) = context::session()?;
     backend.engine(&caller).await.map_err(context::fail)
+}
+
+/// The Uplift instances on this database (About dialog).
+#[server(prefix = "/rpc", output = JsonTextAnswer)]
+pub async fn get_instances() -> Result<Vec<Instance>, ServerFnError> {
+    let (caller, backend) = context::session()?;
+    backend.list_instances(&caller).await.map_err(context::fail)
 }
 
 /// The engine update this user should be told about after login, if any.

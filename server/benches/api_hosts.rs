@@ -1,7 +1,8 @@
 //! How fast the real server answers on generated fleets of 1,000 and 10,000 hosts: the whole
 //! `GET /api/hosts`, the hosts page rendered on the server (one page of 50), a `/metrics`
 //! scrape, and `GET /api/hosts/{id}` (random hosts) under load from Debian's `wrk` in a second
-//! process (16 and 64 connections).
+//! process (16 and 64 connections), and the rolling-upgrade plan preview of one 500-host
+//! cluster (`POST /api/clusters/{id}/upgrade/plan`, after the cluster's update check).
 //!
 //! Starts the release `uplift` binary on a temporary database, like the integration tests, and
 //! times whole HTTP round trips from a client on loopback. Run:
@@ -145,6 +146,44 @@ async fn time_page(client: &reqwest::Client, url: &str, cookie: &str) -> Vec<Dur
     samples
 }
 
+/// The plan preview of the first cluster, checked first so its hosts have their updates:
+/// `ROUNDS` previews after a warm-up.
+async fn time_plan(server: &Server, token: &str) -> Vec<Duration> {
+    let clusters: Vec<app::api::Cluster> = admin_get(server, "/api/clusters").await;
+    let cluster = &clusters[0].id;
+    let check = run_job(
+        server,
+        &format!("/api/clusters/{cluster}/upgradecheck"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(check["status"], "succeeded", "{check}");
+    let url = server.url(&format!("/api/clusters/{cluster}/upgrade/plan"));
+    let client = client();
+    let mut samples = Vec::with_capacity(ROUNDS);
+    for round in 0..=ROUNDS {
+        let started = Instant::now();
+        let response = client
+            .post(&url)
+            .bearer_auth(token)
+            .json(&serde_json::json!({"max_parallel": "auto"}))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 200, "{url}");
+        let plan: app::api::UpgradePlan = response.json().await.expect("a plan");
+        let elapsed = started.elapsed();
+        assert!(
+            !plan.waves.is_empty(),
+            "the checked cluster has hosts to upgrade"
+        );
+        if round > 0 {
+            samples.push(elapsed);
+        }
+    }
+    samples
+}
+
 async fn fleet_size(hosts: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let clusters = hosts.div_ceil(HOSTS_PER_CLUSTER).to_string();
@@ -209,6 +248,10 @@ async fn fleet_size(hosts: usize) {
     );
     summary("hosts page SSR, page of 50 (session cookie)", page);
     summary("GET /metrics (loopback)", metrics);
+    summary(
+        "plan preview of a 500-host cluster (auto)",
+        time_plan(&server, &token).await,
+    );
     println!(
         "| GET /api/hosts/{{id}}, random hosts, wrk 10 s | connections | req/s | p50 ms | p99 ms |"
     );

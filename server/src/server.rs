@@ -58,10 +58,7 @@ pub async fn run(cli: &Cli, options: &ServeOptions) -> Result<(), CliError> {
     service.join_instances(&name, &addr.to_string()).await?;
     let resumed = service.resume_jobs().await?;
     if resumed > 0 {
-        tracing::info!(
-            jobs = resumed,
-            "resumed the jobs no running instance holds"
-        );
+        tracing::info!(jobs = resumed, "resumed the jobs no running instance holds");
     }
     service.start_hub().await?;
     tokio::spawn(service.store().clone().listen_for_changes());

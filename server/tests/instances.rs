@@ -32,7 +32,12 @@ fn set_lease(dir: &Path, seconds: u32) {
 /// Instance `name` on the database of `dir` (both instances share the data directory's
 /// database; each logs to a file of its own).
 async fn instance(dir: &Path, name: &str) -> Server {
-    Server::start_with(dir, &dir.join("fleet.toml"), &[("UPLIFT_INSTANCE_NAME", name)]).await
+    Server::start_with(
+        dir,
+        &dir.join("fleet.toml"),
+        &[("UPLIFT_INSTANCE_NAME", name)],
+    )
+    .await
 }
 
 async fn jobs(server: &Server) -> Vec<Job> {
@@ -102,10 +107,16 @@ async fn two_instances_a_run_survives_the_instance_that_drove_it_dying() {
     assert_eq!(about.instance, "b");
     let instances: Vec<Instance> = admin_get(&b, "/api/instances").await;
     let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
-    assert!(names.contains(&"a") && names.contains(&"b"), "{instances:?}");
+    assert!(
+        names.contains(&"a") && names.contains(&"b"),
+        "{instances:?}"
+    );
     let of_a = instances.iter().find(|i| i.name == "a").unwrap();
     assert!(of_a.alive && of_a.work.jobs.contains(&run), "{of_a:?}");
-    assert!(of_a.work.background, "the first instance runs the background work");
+    assert!(
+        of_a.work.background,
+        "the first instance runs the background work"
+    );
 
     mid_wave(&a).await;
     a.kill();
@@ -118,7 +129,10 @@ async fn two_instances_a_run_survives_the_instance_that_drove_it_dying() {
         .unwrap_or_else(|e| panic!("after the failover: {e}\n{}", b.log()));
     let instances: Vec<Instance> = admin_get(&b, "/api/instances").await;
     let of_b = instances.iter().find(|i| i.this).unwrap();
-    assert!(of_b.work.background, "b took the background work over: {instances:?}");
+    assert!(
+        of_b.work.background,
+        "b took the background work over: {instances:?}"
+    );
     assert!(!instances.iter().find(|i| i.name == "a").unwrap().alive);
 }
 
@@ -129,7 +143,10 @@ async fn settled(server: &Server) -> (BTreeMap<String, String>, String) {
     let mut state = BTreeMap::new();
     for vm in vms {
         let host = vm.host.map(|h| h.name).unwrap_or_default();
-        state.insert(vm.name, format!("{host} after {} migrations", vm.migrations));
+        state.insert(
+            vm.name,
+            format!("{host} after {} migrations", vm.migrations),
+        );
     }
     let mut jobs_now = String::new();
     for job in jobs(server).await {
@@ -153,7 +170,12 @@ async fn two_instances_a_paused_instance_cannot_write_after_its_run_was_taken_ov
     // Written before `begin` starts instance a: a short lease, so the test is short.
     std::fs::write(dir.path().join("fleet.toml"), Operation::ClusterRun.fleet()).unwrap();
     set_lease(dir.path(), 4);
-    let (a, before) = begin(dir.path(), Operation::ClusterRun, &[("UPLIFT_INSTANCE_NAME", "a")]).await;
+    let (a, before) = begin(
+        dir.path(),
+        Operation::ClusterRun,
+        &[("UPLIFT_INSTANCE_NAME", "a")],
+    )
+    .await;
     let b = instance(dir.path(), "b").await;
     let run = run_job_id(&jobs(&a).await);
 
@@ -170,7 +192,11 @@ async fn two_instances_a_paused_instance_cannot_write_after_its_run_was_taken_ov
     // a wakes: its timers fire, its steps in flight end and try to write.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !a.log().contains("another instance took this job over") {
-        assert!(Instant::now() < deadline, "a never tried to write:\n{}", a.log());
+        assert!(
+            Instant::now() < deadline,
+            "a never tried to write:\n{}",
+            a.log()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Two of a's heartbeats: it has seen it holds nothing any more.
@@ -190,10 +216,17 @@ async fn two_instances_a_paused_instance_cannot_write_after_its_run_was_taken_ov
                 .map(|(was, is)| format!("{was} -> {is}")),
         )
         .collect();
-    assert!(changed.is_empty(), "a's late writes changed the world: {changed:#?}\n{}", a.log());
+    assert!(
+        changed.is_empty(),
+        "a's late writes changed the world: {changed:#?}\n{}",
+        a.log()
+    );
     let instances: Vec<Instance> = admin_get(&a, "/api/instances").await;
     let of_a = instances.iter().find(|i| i.this).unwrap();
-    assert!(of_a.work.jobs.is_empty() && !of_a.work.background, "{of_a:?}");
+    assert!(
+        of_a.work.jobs.is_empty() && !of_a.work.background,
+        "{of_a:?}"
+    );
 }
 
 #[tokio::test]
@@ -213,8 +246,15 @@ async fn two_instances_of_ten_concurrent_upgrade_requests_over_both_exactly_one_
         async move { admin_post(server, &path, json!({})).await.status().as_u16() }
     });
     let statuses = futures::future::join_all(requests).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 202 || *s == 409), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 202 || *s == 409),
+        "{statuses:?}"
+    );
     let upgrades: Vec<Job> = jobs(&b)
         .await
         .into_iter()

@@ -5,9 +5,10 @@ use super::{
     error_text, GlobalHaDialog, MigrateDialog, MigrateTarget, Modal, Portal, ReinstallDialog,
     Theme, UpgradeDialog,
 };
-use crate::api::{Caller, EngineStatus, Host};
+use crate::api::{Caller, EngineStatus, Host, Instance};
 use crate::rpc::{
     check_engine_now, close_engine_notice, dismiss_engine_update, get_engine, get_engine_notice,
+    get_instances,
 };
 
 /// The frame around every signed-in page: navigation, the user menu and the About dialog.
@@ -209,7 +210,71 @@ fn AboutDialog(on_close: Callback<()>) -> impl IntoView {
                     }
                 })}
             </Transition>
+            <Instances/>
             <button type="button" autofocus on:click=move |_| on_close.run(())>"Close"</button>
         </Modal>
+    }
+}
+
+/// The Uplift instances sharing the database (issue 22): which one answers, when each last
+/// beat, and what each runs.
+#[component]
+fn Instances() -> impl IntoView {
+    let instances = Resource::new(|| (), |_| get_instances());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match instances.await {
+                    Err(error) => view! { <p role="alert">{error_text(error)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="instances">
+                            <caption>"Instances"</caption>
+                            <thead><tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Version"</th>
+                                <th scope="col">"Last heartbeat"</th>
+                                <th scope="col">"Runs"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|i| view! { <InstanceRow instance=i/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn InstanceRow(instance: Instance) -> impl IntoView {
+    let name = if instance.this {
+        format!("{} (this one)", instance.name)
+    } else {
+        instance.name.clone()
+    };
+    let heartbeat = if instance.alive {
+        format!("{:.0} s ago", instance.last_heartbeat_seconds_ago)
+    } else {
+        format!(
+            "{:.0} s ago (not answering)",
+            instance.last_heartbeat_seconds_ago
+        )
+    };
+    let jobs = instance.work.jobs.len();
+    let mut runs = match jobs {
+        1 => "1 job".to_string(),
+        n => format!("{n} jobs"),
+    };
+    if instance.work.background {
+        runs.push_str(", the background work");
+    }
+    view! {
+        <tr data-instance=instance.name.clone()>
+            <th scope="row">{name}</th>
+            <td>{instance.version.clone()}</td>
+            <td>{heartbeat}</td>
+            <td>{runs}</td>
+        </tr>
     }
 }

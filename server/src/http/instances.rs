@@ -21,12 +21,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[utoipa::path(get, path = "/api/instances", tag = "meta", responses((status = 200, description = "The instances on this database, the one answering marked `this`", body = [Instance]), Refusals))]
-pub async fn list(State(state): State<AppState>, _caller: Authed) -> HttpResult<Json<Vec<Instance>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Authed,
+) -> HttpResult<Json<Vec<Instance>>> {
     Ok(Json(state.service.instances().await?))
 }
 
 /// Names the answering instance on every response.
-pub async fn instance_header(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn instance_header(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     if let Ok(name) = HeaderValue::from_str(&state.service.instance_name()) {
         response.headers_mut().insert("x-uplift-instance", name);

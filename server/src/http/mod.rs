@@ -10,6 +10,7 @@ mod errata;
 mod error;
 mod hardening;
 mod hosted_engine;
+mod instances;
 mod json;
 mod login;
 mod metrics;
@@ -21,7 +22,6 @@ mod sessions;
 mod stream;
 mod subscriptions;
 mod tokens;
-mod instances;
 mod vms;
 
 use std::sync::Arc;

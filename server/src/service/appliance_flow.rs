@@ -111,11 +111,7 @@ impl Service {
     }
 
     /// The forward path; returns the backup disk's registered name.
-    async fn appliance_upgrade_steps(
-        &self,
-        flow: &Flow,
-        p: &UpgradeParams,
-    ) -> StepResult<String> {
+    async fn appliance_upgrade_steps(&self, flow: &Flow, p: &UpgradeParams) -> StepResult<String> {
         let image = &p.image;
         flow.step(Step::once("preflight"), || async {
             let lines = self.preflight_for_job(p).await?;

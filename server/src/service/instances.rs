@@ -98,13 +98,7 @@ impl Service {
         *instance.name.lock().unwrap_or_else(PoisonError::into_inner) = name.to_string();
         instance.serving.store(true, Ordering::SeqCst);
         self.store()
-            .register_instance(
-                &instance.id,
-                name,
-                address,
-                env!("CARGO_PKG_VERSION"),
-                true,
-            )
+            .register_instance(&instance.id, name, address, env!("CARGO_PKG_VERSION"), true)
             .await?;
         tracing::info!(instance = name, id = %instance.id, "joined the instances on this database");
         let lease = self.lease_ms().await;
@@ -211,11 +205,15 @@ impl Service {
                 .unwrap_or_else(PoisonError::into_inner);
             match (held, leading.is_some()) {
                 (true, false) => {
-                    tracing::info!("this instance runs the background work (checks, deliveries, monitors)");
+                    tracing::info!(
+                        "this instance runs the background work (checks, deliveries, monitors)"
+                    );
                     *leading = Some(self.background_work());
                 }
                 (false, true) => {
-                    tracing::warn!("another instance took the background work over; stopping it here");
+                    tracing::warn!(
+                        "another instance took the background work over; stopping it here"
+                    );
                     *leading = None;
                 }
                 _ => {}

@@ -4,7 +4,7 @@ use app::api::{
     ApiError, ApplianceRollback, ApplianceUpgrade, Caller, Cluster, ClusterMemory, ClusterUpdate,
     ClusterUpgradeOptions, ConfigEntry, Dashboard, Delivery, EngineStatus, ErrataInstall, Erratum,
     Event, EventQuery, HaMaintenance, Host, HostContent, HostContentLink, HostMemory, HostQuery,
-    HostReinstall, HostSort, HostStatus, HostedEngineInfo, Job, JobControl, LevelRange,
+    HostReinstall, HostSort, HostStatus, HostedEngineInfo, Instance, Job, JobControl, LevelRange,
     NewSubscription, Page, Placement, PolicyViolation, PreflightLine, Provider, ProviderInput,
     ProviderTest, Ref, Severity, Subscription, UpgradePlan, Vm, VmAction, VmMigrate, VmQuery,
     WaitingHost, DEFAULT_PER_PAGE, MAX_PER_PAGE,
@@ -418,6 +418,10 @@ impl Backend for Service {
 
     async fn engine(&self, _caller: &Caller) -> Result<EngineStatus, ApiError> {
         self.engine_status().await.map_err(|e| e.to_api())
+    }
+
+    async fn list_instances(&self, _caller: &Caller) -> Result<Vec<Instance>, ApiError> {
+        self.instances().await.map_err(|e| e.to_api())
     }
 
     async fn engine_notice(

@@ -254,3 +254,161 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use app::api::{JobKind, JobStatus};
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::store::{JobLog, NewJob, StoreError};
+    use crate::workflow::{Step, StepLog};
+
+    async fn store_with_job(dir: &std::path::Path) -> Store {
+        let store = Store::open(&format!("sqlite://{}/t.db", dir.display()))
+            .await
+            .unwrap();
+        store
+            .insert_job(&NewJob {
+                id: "j",
+                kind: JobKind::EngineUpdateCheck,
+                correlation_id: "c",
+                host_id: None,
+                cluster_id: None,
+                user: None,
+                host_status_before: None,
+                params: None,
+                parent_id: None,
+                vm_id: None,
+            })
+            .await
+            .unwrap();
+        store
+    }
+
+    /// Stands in for the lease time passing without a renewal.
+    async fn expire(store: &Store) {
+        sqlx::query("UPDATE job_leases SET until_ms = 0")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE leases SET until_ms = 0")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_job_has_one_holder_and_the_old_holder_cannot_write_after_a_takeover() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_job(dir.path()).await;
+        assert_eq!(store.claimable_jobs().await.unwrap(), vec!["j".to_string()]);
+        let a = store.claim_job("j", "a", 60_000).await.unwrap().unwrap();
+        assert_eq!(a.token, 1);
+        assert_eq!(store.claim_job("j", "b", 60_000).await.unwrap(), None);
+        assert!(store.claimable_jobs().await.unwrap().is_empty());
+        let step = Step::once("s");
+        let now = OffsetDateTime::now_utc();
+        let by_a = JobLog::new(store.clone(), a);
+        by_a.started("j", &step, now).await.unwrap();
+
+        // a stops renewing; b takes the job over with a higher token.
+        expire(&store).await;
+        assert_eq!(store.claimable_jobs().await.unwrap(), vec!["j".to_string()]);
+        let b = store.claim_job("j", "b", 60_000).await.unwrap().unwrap();
+        assert_eq!(b.token, 2);
+        assert!(matches!(
+            by_a.ended("j", &step, &Ok(serde_json::json!("late")), "late", now)
+                .await,
+            Err(StoreError::Fenced(_))
+        ));
+        assert!(matches!(
+            by_a.finish("j", JobStatus::Failed, Some("late")).await,
+            Err(StoreError::Fenced(_))
+        ));
+        assert!(matches!(
+            by_a.progress("j", 50.0).await,
+            Err(StoreError::Fenced(_))
+        ));
+        let by_b = JobLog::new(store.clone(), b);
+        by_b.ended("j", &step, &Ok(serde_json::json!("done")), "done", now)
+            .await
+            .unwrap();
+        by_b.finish("j", JobStatus::Succeeded, Some("done"))
+            .await
+            .unwrap();
+        let job = store.job("j").await.unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Succeeded);
+        assert_eq!(job.steps.len(), 1);
+        assert_eq!(job.steps[0].message.as_deref(), Some("done"));
+        assert!(store.claimable_jobs().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_background_lease_is_kept_by_its_holder_and_taken_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_job(dir.path()).await;
+        assert_eq!(
+            store.hold_lease("background", "a", 60_000).await.unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            store.hold_lease("background", "b", 60_000).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.hold_lease("background", "a", 60_000).await.unwrap(),
+            Some(1)
+        );
+        expire(&store).await;
+        assert_eq!(
+            store.hold_lease("background", "b", 60_000).await.unwrap(),
+            Some(2)
+        );
+        assert_eq!(
+            store.hold_lease("background", "a", 60_000).await.unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restarted_instance_takes_over_at_once_what_its_earlier_process_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_job(dir.path()).await;
+        store
+            .register_instance("old", "x", "", "1", true)
+            .await
+            .unwrap();
+        store
+            .register_instance("other", "y", "", "1", true)
+            .await
+            .unwrap();
+        store.claim_job("j", "old", 60_000).await.unwrap().unwrap();
+        store.hold_lease("background", "old", 60_000).await.unwrap();
+        // Another name changes nothing; the same name ends the earlier process's leases.
+        store
+            .register_instance("new", "z", "", "1", true)
+            .await
+            .unwrap();
+        assert_eq!(store.claim_job("j", "new", 60_000).await.unwrap(), None);
+        store
+            .register_instance("new", "x", "", "1", true)
+            .await
+            .unwrap();
+        let taken = store.claim_job("j", "new", 60_000).await.unwrap().unwrap();
+        assert_eq!(taken.token, 2);
+        assert_eq!(
+            store.hold_lease("background", "new", 60_000).await.unwrap(),
+            Some(2)
+        );
+        let names: Vec<String> = store
+            .instances()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.contains(&"x".to_string()) && names.contains(&"y".to_string()));
+    }
+}

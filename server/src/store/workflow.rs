@@ -126,7 +126,11 @@ impl JobLog {
     }
 
     /// The change written, the job marked updated, committed, the hub woken.
-    async fn commit(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, job_id: &str) -> StoreResult<()> {
+    async fn commit(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        job_id: &str,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE jobs SET updated_at = $1 WHERE id = $2")
             .bind(now_rfc3339())
             .bind(job_id)

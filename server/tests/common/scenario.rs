@@ -264,7 +264,11 @@ pub async fn all_ended(server: &Server) -> Result<Vec<Job>, String> {
 }
 
 /// The invariants after the operation; `Err` says which one broke.
-pub async fn check_end(server: &Server, operation: Operation, before: &Before) -> Result<(), String> {
+pub async fn check_end(
+    server: &Server,
+    operation: Operation,
+    before: &Before,
+) -> Result<(), String> {
     if operation == Operation::ApplianceUpgrade {
         return check_appliance_end(server).await;
     }
@@ -365,4 +369,3 @@ pub async fn check_end(server: &Server, operation: Operation, before: &Before) -
     }
     Ok(())
 }
-
