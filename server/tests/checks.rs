@@ -217,8 +217,13 @@ async fn config_values_are_validated_and_the_old_value_kept() {
         "{text}"
     );
     // SPEC §3's eight values, the four of the mail server, the webhook networks, the
-    // three retention values (issue 17) and what an upgrade installs (issue 18).
-    assert_eq!(text.lines().count(), 17, "{text}");
+    // three retention values (issue 17), what an upgrade installs (issue 18) and the lease
+    // time of several instances (issue 22).
+    assert_eq!(text.lines().count(), 18, "{text}");
+    assert!(
+        text.contains("JobLeaseTimeInSeconds: 15 version: general"),
+        "{text}"
+    );
     assert!(
         text.contains("HostUpgradeInstalls: monitored version: general"),
         "{text}"

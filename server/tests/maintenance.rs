@@ -276,7 +276,7 @@ async fn a_kill_9_during_the_migrations_is_resumed_after_restart() {
     assert!(
         server
             .log()
-            .contains("resuming a job interrupted by a restart"),
+            .contains("taking over a job no running instance holds"),
         "{}",
         server.log()
     );
