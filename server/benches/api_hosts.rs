@@ -149,15 +149,7 @@ async fn time_page(client: &reqwest::Client, url: &str, cookie: &str) -> Vec<Dur
 /// The plan preview of the first cluster, checked first so its hosts have their updates:
 /// `ROUNDS` previews after a warm-up.
 async fn time_plan(server: &Server, token: &str) -> Vec<Duration> {
-    let clusters: Vec<app::api::Cluster> = admin_get(server, "/api/clusters").await;
-    let cluster = &clusters[0].id;
-    let check = run_job(
-        server,
-        &format!("/api/clusters/{cluster}/upgradecheck"),
-        serde_json::json!({}),
-    )
-    .await;
-    assert_eq!(check["status"], "succeeded", "{check}");
+    let cluster = checked_first_cluster(server).await;
     let url = server.url(&format!("/api/clusters/{cluster}/upgrade/plan"));
     let client = client();
     let mut samples = Vec::with_capacity(ROUNDS);

@@ -96,14 +96,7 @@ async fn two_instances_a_run_survives_the_instance_that_drove_it_dying() {
     let run = run_job_id(&jobs(&a).await);
 
     // Who answers, and who holds what, before the failure.
-    let about: About = client()
-        .get(b.url("/api"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let about: About = admin_get(&b, "/api").await;
     assert_eq!(about.instance, "b");
     let instances: Vec<Instance> = admin_get(&b, "/api/instances").await;
     let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
