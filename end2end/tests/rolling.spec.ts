@@ -66,8 +66,12 @@ test("an admin plans a rolling upgrade in the wizard, starts it and watches it r
   }
 
   await run.getByRole("link", { name: "All events of this run" }).click();
-  await expect(page.getByText("Upgrade of cluster production finished.")).toBeVisible();
-  await expect(page.getByText(/Upgrade of host host-02 was started by the cluster upgrade/)).toBeVisible();
+  // The run page says the same words (its status line, its own event list): wait for the
+  // Events page and read its table.
+  await expect(page.getByRole("heading", { name: "Events", level: 1 })).toBeVisible();
+  const events = page.getByRole("main").getByRole("table");
+  await expect(events.getByText("Upgrade of cluster production finished.")).toBeVisible();
+  await expect(events.getByText(/Upgrade of host host-02 was started by the cluster upgrade/)).toBeVisible();
 });
 
 test("a run is paused, resumed and cancelled from its progress page", async ({ page }) => {

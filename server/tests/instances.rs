@@ -110,6 +110,43 @@ async fn two_instances_a_run_survives_the_instance_that_drove_it_dying() {
         of_a.work.background,
         "the first instance runs the background work"
     );
+    // /metrics (loopback) says the same: b answered, a holds the run and the background work.
+    let metrics = client()
+        .get(b.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = |name: &str, instance: &str| {
+        let label = format!("instance=\"{instance}\"");
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(&label))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        series("uplift_instance_info", "b").as_deref(),
+        Some("1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        series("uplift_instance_info", "a").as_deref(),
+        Some("0"),
+        "{metrics}"
+    );
+    assert_eq!(
+        series("uplift_instance_background", "a").as_deref(),
+        Some("1"),
+        "{metrics}"
+    );
+    let jobs_of_a: u32 = series("uplift_instance_jobs", "a")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(jobs_of_a >= 1, "{metrics}");
 
     mid_wave(&a).await;
     a.kill();
