@@ -171,6 +171,7 @@ impl Service {
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot renew this instance's leases");
+                self.stop_leading();
                 return;
             }
         }
@@ -195,6 +196,7 @@ impl Service {
             Ok(held) => held.is_some(),
             Err(error) => {
                 tracing::warn!(%error, "cannot renew the background lease");
+                self.stop_leading();
                 return;
             }
         };
@@ -223,6 +225,21 @@ impl Service {
             if let Err(error) = self.store().forget_instances(FORGET_AFTER_MS).await {
                 tracing::debug!(%error, "cannot forget old instances");
             }
+        }
+    }
+
+    /// Stops the background work: it runs only while its lease was confirmed at the last
+    /// heartbeat (another instance may take the lease once it ends).
+    fn stop_leading(&self) {
+        let work = self
+            .inner
+            .instance
+            .leading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if work.is_some() {
+            tracing::warn!("the background lease cannot be confirmed; its work stops here");
         }
     }
 

@@ -119,6 +119,13 @@ impl Store {
             return Err(StoreError::NotEmpty(table));
         }
         let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // The copy reads the source between its writes: the pool's limit on sessions idle
+            // in a transaction (which frees a paused instance's locks) must not end this one.
+            sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut copied = Vec::new();
         for (table, select) in TABLES {
             let rows = sqlx::query(select).fetch_all(&from.pool).await?;
