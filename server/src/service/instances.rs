@@ -111,15 +111,8 @@ impl Service {
 
     /// A graceful stop: this instance's leases end now, so another takes its work at once.
     pub async fn leave_instances(&self) {
-        let instance = &self.inner.instance;
-        drop(
-            instance
-                .leading
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
-        if let Err(error) = self.store().stop_instance(&instance.id).await {
+        self.stop_leading();
+        if let Err(error) = self.store().stop_instance(self.instance_id()).await {
             tracing::warn!(%error, "cannot hand this instance's work over");
         }
     }
@@ -171,7 +164,7 @@ impl Service {
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot renew this instance's leases");
-                self.stop_leading();
+                self.lease_unconfirmed();
                 return;
             }
         }
@@ -196,7 +189,7 @@ impl Service {
             Ok(held) => held.is_some(),
             Err(error) => {
                 tracing::warn!(%error, "cannot renew the background lease");
-                self.stop_leading();
+                self.lease_unconfirmed();
                 return;
             }
         };
@@ -228,17 +221,21 @@ impl Service {
         }
     }
 
-    /// Stops the background work: it runs only while its lease was confirmed at the last
-    /// heartbeat (another instance may take the lease once it ends).
-    fn stop_leading(&self) {
-        let work = self
-            .inner
+    /// Stops the background work (if it runs here); whether it ran.
+    fn stop_leading(&self) -> bool {
+        self.inner
             .instance
             .leading
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if work.is_some() {
+            .take()
+            .is_some()
+    }
+
+    /// The background work runs only while its lease was confirmed at the last heartbeat
+    /// (another instance may take the lease once it ends).
+    fn lease_unconfirmed(&self) {
+        if self.stop_leading() {
             tracing::warn!("the background lease cannot be confirmed; its work stops here");
         }
     }
