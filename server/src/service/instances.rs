@@ -20,7 +20,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use app::api::{Instance as InstanceInfo, InstanceWork};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::{Service, ServiceResult};
 use crate::store::new_id;
@@ -36,10 +36,14 @@ const FORGET_AFTER_MS: i64 = 24 * 3600 * 1000;
 pub(super) struct Instance {
     id: String,
     name: Mutex<String>,
+    /// Where it serves (`--addr`), empty for the CLI.
+    address: Mutex<String>,
     /// Serving: claims others' jobs and may lead the background work.
     serving: AtomicBool,
     /// The heartbeat task runs.
     beating: AtomicBool,
+    /// The heartbeat task, stopped by a graceful stop before the leases are handed over.
+    heartbeat: Mutex<Option<AbortHandle>>,
     /// The background work, while this instance holds its lease (dropping it stops it).
     leading: Mutex<Option<JoinSet<()>>>,
 }
@@ -49,8 +53,10 @@ impl Default for Instance {
         Instance {
             id: new_id(),
             name: Mutex::new(format!("{} (cli)", host_name())),
+            address: Mutex::new(String::new()),
             serving: AtomicBool::new(false),
             beating: AtomicBool::new(false),
+            heartbeat: Mutex::new(None),
             leading: Mutex::new(None),
         }
     }
@@ -96,6 +102,10 @@ impl Service {
     pub async fn join_instances(&self, name: &str, address: &str) -> ServiceResult<()> {
         let instance = &self.inner.instance;
         *instance.name.lock().unwrap_or_else(PoisonError::into_inner) = name.to_string();
+        *instance
+            .address
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = address.to_string();
         instance.serving.store(true, Ordering::SeqCst);
         self.store()
             .register_instance(&instance.id, name, address, env!("CARGO_PKG_VERSION"), true)
@@ -104,13 +114,25 @@ impl Service {
         let lease = self.lease_ms().await;
         self.lead(lease).await;
         if !instance.beating.swap(true, Ordering::SeqCst) {
-            tokio::spawn(self.clone().run_heartbeats());
+            let task = tokio::spawn(self.clone().run_heartbeats());
+            self.keep_heartbeat(task.abort_handle());
         }
         Ok(())
     }
 
     /// A graceful stop: this instance's leases end now, so another takes its work at once.
     pub async fn leave_instances(&self) {
+        // No heartbeat may renew a lease after it was handed over.
+        if let Some(heartbeat) = self
+            .inner
+            .instance
+            .heartbeat
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            heartbeat.abort();
+        }
         self.stop_leading();
         if let Err(error) = self.store().stop_instance(self.instance_id()).await {
             tracing::warn!(%error, "cannot hand this instance's work over");
@@ -121,7 +143,7 @@ impl Service {
     pub(super) fn keep_leases(&self) {
         if !self.inner.instance.beating.swap(true, Ordering::SeqCst) {
             let service = self.clone();
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 let instance = &service.inner.instance;
                 let name = service.instance_name();
                 if let Err(error) = service
@@ -133,7 +155,17 @@ impl Service {
                 }
                 service.run_heartbeats().await;
             });
+            self.keep_heartbeat(task.abort_handle());
         }
+    }
+
+    fn keep_heartbeat(&self, task: AbortHandle) {
+        *self
+            .inner
+            .instance
+            .heartbeat
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(task);
     }
 
     async fn run_heartbeats(self) {
@@ -145,21 +177,20 @@ impl Service {
         }
     }
 
-    /// One heartbeat: leases renewed, then (serving) orphaned jobs claimed and the background
-    /// work taken, kept or given up.
+    /// One heartbeat: the leases of the jobs running here renewed (those another instance took
+    /// over stop here), then (serving) orphaned jobs claimed and the background work taken,
+    /// kept or given up.
     async fn beat(&self, lease: i64) {
         let instance = &self.inner.instance;
-        match self.store().heartbeat(&instance.id, lease).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let name = self.instance_name();
-                let serving = instance.serving.load(Ordering::SeqCst);
-                if let Err(error) = self
-                    .store()
-                    .register_instance(&instance.id, &name, "", env!("CARGO_PKG_VERSION"), false)
-                    .await
-                {
-                    tracing::warn!(%error, serving, "cannot register this instance again");
+        let running = self.inner.running.holding();
+        match self.store().heartbeat(&instance.id, lease, &running).await {
+            Ok(beat) => {
+                for job_id in &beat.lost {
+                    tracing::warn!(job = %job_id, "another instance took this job over; stopping it here");
+                    self.inner.running.abort(job_id);
+                }
+                if !beat.registered {
+                    self.register_again().await;
                 }
             }
             Err(error) => {
@@ -175,6 +206,30 @@ impl Service {
             tracing::warn!(%error, "cannot look for jobs left by other instances");
         }
         self.lead(lease).await;
+    }
+
+    /// A row removed by hand (or forgotten while this instance was paused) is written again.
+    async fn register_again(&self) {
+        let instance = &self.inner.instance;
+        let name = self.instance_name();
+        let address = instance
+            .address
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Err(error) = self
+            .store()
+            .register_instance(
+                &instance.id,
+                &name,
+                &address,
+                env!("CARGO_PKG_VERSION"),
+                false,
+            )
+            .await
+        {
+            tracing::warn!(%error, "cannot register this instance again");
+        }
     }
 
     /// Takes or keeps the background lease and runs the background work while it holds it;

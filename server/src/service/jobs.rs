@@ -6,40 +6,105 @@
 //! What a flow does is not here: each kind's flow lives with its feature (`maintenance`,
 //! `upgrade`, `checks`, `rolling`, `engine`).
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use app::api::{Job, JobKind, JobStatus};
 use serde::de::DeserializeOwned;
+use tokio::task::AbortHandle;
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::store::{JobInsert, JobLog, JobRow, NewJob, StoreError};
 use crate::workflow::{Flow, StepError, StepLog, StepResult};
 
-/// The jobs this process runs now: a job runs at most once per process.
+/// The jobs this process runs now: a job runs at most once per process. Each entry knows its
+/// task (to stop it when another instance took the job over) and whether it holds the job's
+/// lease yet (only held jobs are renewed by the heartbeat).
 #[derive(Default)]
-pub(super) struct Running(Mutex<HashSet<String>>);
+pub(super) struct Running(Mutex<HashMap<String, RunningJob>>);
+
+struct RunningJob {
+    /// Tells this run from a later run of the same job (a release only ends its own).
+    run: u64,
+    task: Option<AbortHandle>,
+    held: bool,
+}
 
 impl Running {
-    fn claim(&self, job_id: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(job_id.to_string())
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, RunningJob>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The job's run number, unless the job runs here already.
+    fn claim(&self, job_id: &str, run: u64) -> bool {
+        let mut jobs = self.lock();
+        if jobs.contains_key(job_id) {
+            return false;
+        }
+        let entry = RunningJob {
+            run,
+            task: None,
+            held: false,
+        };
+        jobs.insert(job_id.to_string(), entry);
+        true
+    }
+
+    fn started(&self, job_id: &str, run: u64, task: AbortHandle) {
+        if let Some(job) = self.lock().get_mut(job_id).filter(|job| job.run == run) {
+            job.task = Some(task);
+        }
+    }
+
+    fn held(&self, job_id: &str) {
+        if let Some(job) = self.lock().get_mut(job_id) {
+            job.held = true;
+        }
     }
 
     fn contains(&self, job_id: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(job_id)
+        self.lock().contains_key(job_id)
     }
 
-    fn release(&self, job_id: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(job_id);
+    fn release(&self, job_id: &str, run: u64) {
+        let mut jobs = self.lock();
+        if jobs.get(job_id).is_some_and(|job| job.run == run) {
+            jobs.remove(job_id);
+        }
+    }
+
+    /// The jobs whose lease this process holds.
+    pub(super) fn holding(&self) -> Vec<String> {
+        let jobs = self.lock();
+        let mut held: Vec<String> = jobs
+            .iter()
+            .filter(|(_, job)| job.held)
+            .map(|(id, _)| id.clone())
+            .collect();
+        held.sort();
+        held
+    }
+
+    /// Stops the job's task here (another instance runs the job now).
+    pub(super) fn abort(&self, job_id: &str) {
+        if let Some(job) = self.lock().remove(job_id) {
+            if let Some(task) = job.task {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// Ends a run's entry however its task ends: returned, panicked or aborted.
+struct Release {
+    service: Service,
+    job_id: String,
+    run: u64,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.service.inner.running.release(&self.job_id, self.run);
     }
 }
 
@@ -99,7 +164,9 @@ impl Service {
         job: &NewJob<'_>,
         busy: impl FnOnce() -> String,
     ) -> ServiceResult<()> {
-        match self.store().insert_job(job).await? {
+        let lease = self.lease_ms().await;
+        let holder = Some((self.instance_id(), lease));
+        match self.store().insert_job(job, holder).await? {
             JobInsert::Created | JobInsert::Existed => Ok(()),
             JobInsert::Busy => Err(ServiceError::Conflict(busy())),
         }
@@ -107,15 +174,21 @@ impl Service {
 
     /// Runs the job's flow in the background, unless this process runs it already.
     pub(super) fn spawn_job(&self, job_id: &str) {
-        if !self.inner.running.claim(job_id) {
+        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !self.inner.running.claim(job_id, run) {
             return;
         }
-        let service = self.clone();
-        let job_id = job_id.to_string();
-        tokio::spawn(async move {
-            service.run_job(&job_id).await;
-            service.inner.running.release(&job_id);
+        let release = Release {
+            service: self.clone(),
+            job_id: job_id.to_string(),
+            run,
+        };
+        let task = tokio::spawn(async move {
+            let release = release;
+            release.service.run_job(&release.job_id).await;
         });
+        self.inner.running.started(job_id, run, task.abort_handle());
     }
 
     /// Every unfinished job no live instance holds (at start: what the last run of this
@@ -167,6 +240,7 @@ impl Service {
             tracing::debug!(job = %job_id, "another instance runs this job");
             return;
         };
+        self.inner.running.held(job_id);
         self.keep_leases();
         let log = JobLog::new(self.store().clone(), fence);
         let shared: Arc<dyn StepLog> = Arc::new(log.clone());

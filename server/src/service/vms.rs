@@ -197,7 +197,11 @@ impl Service {
         let host = &world.hosts()[target];
         // The host is reserved first, in one statement that checks it is still Up: an
         // evacuation that began meanwhile waits for this start, or this start is refused.
-        if !self.store().reserve_vm_start(id, &host.id).await? {
+        if !self
+            .store()
+            .reserve_vm_start(id, &host.id, self.instance_id())
+            .await?
+        {
             return Err(ServiceError::Conflict(format!(
                 "VM {} cannot start on host {} now: the host is no longer Up, or the VM is being started already. Try again.",
                 vm.view.name, host.name
@@ -206,7 +210,9 @@ impl Service {
         let started = self
             .power(actor, &vm, (&host.id, &host.name), VmAction::Start)
             .await;
-        self.store().end_vm_start(id, started.is_ok()).await?;
+        self.store()
+            .end_vm_start(id, self.instance_id(), started.is_ok())
+            .await?;
         started?;
         self.vm_event(
             actor,
@@ -318,11 +324,12 @@ impl Service {
         Ok(updated)
     }
 
-    /// The name of the VM's cluster when it is in upgrade mode.
-    /// At start: VM starts a dead server left half done end as the host says: running where
-    /// it was started, or not started.
+    /// When this instance takes the background work over: VM starts a stopped instance left
+    /// half done end as the host says (running where it was started, or not started). Starts
+    /// live instances are making are left to them.
     pub async fn settle_vm_starts(&self) -> ServiceResult<()> {
-        for (vm_id, host_id) in self.store().vm_starts().await? {
+        let lease = self.lease_ms().await;
+        for (vm_id, host_id, by) in self.store().left_vm_starts(lease).await? {
             let Some(vm) = self.store().placed_vm(&vm_id).await? else {
                 continue;
             };
@@ -331,11 +338,12 @@ impl Service {
                 .vm_host(&vm.view)
                 .await?
                 .is_some_and(|h| h == host_id);
-            self.store().end_vm_start(&vm_id, runs_there).await?;
+            self.store().end_vm_start(&vm_id, &by, runs_there).await?;
         }
         Ok(())
     }
 
+    /// The name of the VM's cluster when it is in upgrade mode.
     async fn upgrade_mode(&self, vm: &PlacedVm) -> ServiceResult<Option<String>> {
         let Some(cluster_id) = &vm.cluster_id else {
             return Ok(None);

@@ -1,7 +1,6 @@
 use app::api::{Event, EventQuery, Ref, Severity};
-use sqlx::{any::AnyRow, Row};
 
-use super::{corrupt, Sql, Store, StoreResult, Window};
+use super::{corrupt, ReadRow, Sql, Store, StoreResult, Window};
 
 /// An event about to be written.
 #[derive(Clone, Debug)]
@@ -71,20 +70,20 @@ const EVENT_SELECT: &str = "
     LEFT JOIN hosts h ON h.id = e.host_id
     LEFT JOIN clusters c ON c.id = e.cluster_id";
 
-fn event_from(row: AnyRow) -> StoreResult<Event> {
-    let severity: String = row.try_get("severity")?;
+fn event_from<R: ReadRow>(row: R) -> StoreResult<Event> {
+    let severity: String = row.get("severity")?;
     let reference =
         |id: Option<String>, name: Option<String>| id.zip(name).map(|(id, name)| Ref { id, name });
     Ok(Event {
-        id: row.try_get("id")?,
-        code: row.try_get("code")?,
+        id: row.get("id")?,
+        code: row.get("code")?,
         severity: Severity::parse(&severity).ok_or_else(|| corrupt("event severity", severity))?,
-        time: row.try_get("time")?,
-        message: row.try_get("message")?,
-        host: reference(row.try_get("host_id")?, row.try_get("host_name")?),
-        cluster: reference(row.try_get("cluster_id")?, row.try_get("cluster_name")?),
-        correlation_id: row.try_get("correlation_id")?,
-        user: row.try_get("user_name")?,
+        time: row.get("time")?,
+        message: row.get("message")?,
+        host: reference(row.get("host_id")?, row.get("host_name")?),
+        cluster: reference(row.get("cluster_id")?, row.get("cluster_name")?),
+        correlation_id: row.get("correlation_id")?,
+        user: row.get("user_name")?,
     })
 }
 
@@ -174,18 +173,9 @@ impl Store {
             .bind(window.limit())
             .push(" OFFSET ")
             .bind(window.offset());
-        let (text, args) = sql.parts();
-        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
-        let events = rows
-            .into_iter()
-            .map(event_from)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let events = self.read_rows(sql, event_from, event_from).await?;
         let mut count = Sql::new("SELECT COUNT(*) FROM events e");
         push_event_filters(&mut count, query);
-        let (text, args) = count.parts();
-        let total: i64 = sqlx::query_scalar_with(&text, args)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((events, u64::try_from(total).unwrap_or(0)))
+        Ok((events, self.read_count(count).await?))
     }
 }

@@ -2,10 +2,9 @@ use app::api::{
     AvailableUpdate, Cluster, Host, HostQuery, HostSort, HostStatus, HostType, HostedEngine,
     MemoryMb, MigrationMode, Ref, UpgradeProgress, Vm, VmQuery, VmStatus,
 };
-use futures::TryStreamExt;
 use sqlx::{any::AnyRow, Row};
 
-use super::{corrupt, flag, json, Sql, Store, StoreResult, Window};
+use super::{corrupt, flag, json, ReadRow, Sql, Store, StoreResult, Window};
 
 /// Hosts with their cluster and what their VMs use (kept on the host row by triggers,
 /// migration 0019).
@@ -20,31 +19,31 @@ const HOST_SELECT: &str = "
 
 const HOST_COUNT: &str = "SELECT COUNT(*) FROM hosts h";
 
-fn host_from(row: AnyRow) -> StoreResult<Host> {
-    let status: String = row.try_get("status")?;
-    let hosted_engine: Option<String> = row.try_get("hosted_engine")?;
-    let levels: String = row.try_get("supported_cluster_levels")?;
-    let levels_after: Option<String> = row.try_get("levels_after_upgrade")?;
-    let host_type: String = row.try_get("host_type")?;
-    let updates: String = row.try_get("available_updates")?;
-    let memory_total: i64 = row.try_get("memory_mb")?;
-    let memory_used: i64 = row.try_get("used_mb")?;
-    let vm_count: i64 = row.try_get("vm_count")?;
+fn host_from<R: ReadRow>(row: R) -> StoreResult<Host> {
+    let status: String = row.get("status")?;
+    let hosted_engine: Option<String> = row.get("hosted_engine")?;
+    let levels: String = row.get("supported_cluster_levels")?;
+    let levels_after: Option<String> = row.get("levels_after_upgrade")?;
+    let host_type: String = row.get("host_type")?;
+    let updates: String = row.get("available_updates")?;
+    let memory_total: i64 = row.get("memory_mb")?;
+    let memory_used: i64 = row.get("used_mb")?;
+    let vm_count: i64 = row.get("vm_count")?;
     let runs_engine_vm = flag(&row, "runs_engine_vm")?;
     Ok(Host {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        address: row.try_get("address")?,
+        id: row.get("id")?,
+        name: row.get("name")?,
+        address: row.get("address")?,
         cluster: Ref {
-            id: row.try_get("cluster_id")?,
-            name: row.try_get("cluster_name")?,
+            id: row.get("cluster_id")?,
+            name: row.get("cluster_name")?,
         },
         status: HostStatus::parse(&status).ok_or_else(|| corrupt("host status", status))?,
         host_type: HostType::parse(&host_type).ok_or_else(|| corrupt("host type", host_type))?,
-        os: row.try_get("os")?,
+        os: row.get("os")?,
         updates_available: flag(&row, "updates_available")?,
         available_updates: json::<Vec<AvailableUpdate>>("available updates", &updates)?,
-        last_update_check: row.try_get("last_update_check")?,
+        last_update_check: row.get("last_update_check")?,
         supported_cluster_levels: json("supported cluster levels", &levels)?,
         levels_after_upgrade: levels_after
             .map(|text| json::<Vec<String>>("levels after the upgrade", &text))
@@ -101,19 +100,19 @@ const VM_SELECT: &str = "
            h.id AS host_id, h.name AS host_name, c.id AS cluster_id, c.name AS cluster_name
     FROM vms v LEFT JOIN hosts h ON h.id = v.host_id LEFT JOIN clusters c ON c.id = v.cluster_id";
 
-fn vm_from(row: AnyRow) -> StoreResult<Vm> {
-    let status: String = row.try_get("status")?;
-    let migration: String = row.try_get("migration")?;
-    let host_id: Option<String> = row.try_get("host_id")?;
-    let host_name: Option<String> = row.try_get("host_name")?;
-    let cluster_id: Option<String> = row.try_get("cluster_id")?;
-    let cluster_name: Option<String> = row.try_get("cluster_name")?;
-    let memory: i64 = row.try_get("memory_mb")?;
-    let cpus: i64 = row.try_get("cpus")?;
-    let migrations: i64 = row.try_get("migrations")?;
+fn vm_from<R: ReadRow>(row: R) -> StoreResult<Vm> {
+    let status: String = row.get("status")?;
+    let migration: String = row.get("migration")?;
+    let host_id: Option<String> = row.get("host_id")?;
+    let host_name: Option<String> = row.get("host_name")?;
+    let cluster_id: Option<String> = row.get("cluster_id")?;
+    let cluster_name: Option<String> = row.get("cluster_name")?;
+    let memory: i64 = row.get("memory_mb")?;
+    let cpus: i64 = row.get("cpus")?;
+    let migrations: i64 = row.get("migrations")?;
     Ok(Vm {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
+        id: row.get("id")?,
+        name: row.get("name")?,
         status: VmStatus::parse(&status).ok_or_else(|| corrupt("VM status", status))?,
         host: host_id.zip(host_name).map(|(id, name)| Ref { id, name }),
         cluster: cluster_id
@@ -198,33 +197,17 @@ impl Store {
         .bind(window.limit())
         .push(" OFFSET ")
         .bind(window.offset());
-        // Each row is read as it arrives: SQLite steps on its connection's thread while this
-        // task reads the rows before (two cores at work on a list of 10,000).
-        let (text, args) = sql.parts();
-        let mut rows = sqlx::query_with(&text, args).fetch(&self.pool);
-        let mut hosts = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            hosts.push(host_from(row)?);
-        }
-        // The finished stream still holds its connection: give it back before the count.
-        drop(rows);
-
+        let hosts = self.read_rows(sql, host_from, host_from).await?;
         let mut count = Sql::new(HOST_COUNT);
         push_host_filters(&mut count, query);
-        let (text, args) = count.parts();
-        let total: i64 = sqlx::query_scalar_with(&text, args)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((hosts, u64::try_from(total).unwrap_or(0)))
+        Ok((hosts, self.read_count(count).await?))
     }
 
     pub async fn host(&self, id: &str) -> StoreResult<Option<Host>> {
-        sqlx::query(&format!("{HOST_SELECT} WHERE h.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(host_from)
-            .transpose()
+        let select = format!("{HOST_SELECT} WHERE h.id = ");
+        let mut sql = Sql::new(&select);
+        sql.bind(id);
+        Ok(self.read_rows(sql, host_from, host_from).await?.pop())
     }
 
     pub async fn clusters(&self) -> StoreResult<Vec<Cluster>> {
@@ -256,29 +239,17 @@ impl Store {
             .bind(window.limit())
             .push(" OFFSET ")
             .bind(window.offset());
-        let (text, args) = sql.parts();
-        let rows = sqlx::query_with(&text, args).fetch_all(&self.pool).await?;
-        let vms = rows
-            .into_iter()
-            .map(vm_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-
+        let vms = self.read_rows(sql, vm_from, vm_from).await?;
         let mut count = Sql::new("SELECT COUNT(*) FROM vms v");
         push_vm_filters(&mut count, query);
-        let (text, args) = count.parts();
-        let total: i64 = sqlx::query_scalar_with(&text, args)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((vms, u64::try_from(total).unwrap_or(0)))
+        Ok((vms, self.read_count(count).await?))
     }
 
     pub async fn vm(&self, id: &str) -> StoreResult<Option<Vm>> {
-        sqlx::query(&format!("{VM_SELECT} WHERE v.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(vm_from)
-            .transpose()
+        let select = format!("{VM_SELECT} WHERE v.id = ");
+        let mut sql = Sql::new(&select);
+        sql.bind(id);
+        Ok(self.read_rows(sql, vm_from, vm_from).await?.pop())
     }
 
     pub async fn inventory_counts(&self) -> StoreResult<InventoryCounts> {

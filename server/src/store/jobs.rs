@@ -1,7 +1,7 @@
 use app::api::{HostStatus, Job, JobKind, JobStatus, JobStep, Ref};
 use sqlx::{any::AnyRow, Row};
 
-use super::{corrupt, now_rfc3339, Store, StoreResult};
+use super::{corrupt, now_rfc3339, Store, StoreError, StoreResult};
 
 /// A job about to be created, with everything a resume needs: its parameters and, for a host
 /// job, the host's status before it.
@@ -52,17 +52,40 @@ fn step_from(row: AnyRow) -> StoreResult<JobStep> {
 impl Store {
     /// Creates a job in one statement. The database refuses a second unfinished job on one host
     /// (maintenance, activation, upgrade) or a second upgrade run of one cluster (`Busy`).
-    pub async fn insert_job(&self, job: &NewJob<'_>) -> StoreResult<JobInsert> {
-        let kind = job.kind;
+    /// Inserts the job, and with it (`holder`: the creating instance and the lease time) the
+    /// job's lease, so no other instance claims a new job before its creator runs it.
+    pub async fn insert_job(
+        &self,
+        job: &NewJob<'_>,
+        holder: Option<(&str, i64)>,
+    ) -> StoreResult<JobInsert> {
+        let inserted = self.insert_job_tx(job, holder).await;
+        self.wake_hub();
+        match inserted {
+            Ok(true) => Ok(JobInsert::Created),
+            Ok(false) => Ok(JobInsert::Existed),
+            Err(StoreError::Sql(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                Ok(JobInsert::Busy)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn insert_job_tx(
+        &self,
+        job: &NewJob<'_>,
+        holder: Option<(&str, i64)>,
+    ) -> StoreResult<bool> {
         let now = now_rfc3339();
-        let inserted = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
             "INSERT INTO jobs (id, kind, status, correlation_id, host_id, cluster_id, user_name,
                                host_status_before, params, parent_id, vm_id, created_at, updated_at)
              VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(job.id)
-        .bind(kind.as_str())
+        .bind(job.kind.as_str())
         .bind(job.correlation_id)
         .bind(job.host_id)
         .bind(job.cluster_id)
@@ -73,15 +96,23 @@ impl Store {
         .bind(job.vm_id)
         .bind(&now)
         .bind(&now)
-        .execute(&self.pool)
-        .await;
-        self.wake_hub();
-        match inserted {
-            Ok(done) if done.rows_affected() == 1 => Ok(JobInsert::Created),
-            Ok(_) => Ok(JobInsert::Existed),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(JobInsert::Busy),
-            Err(e) => Err(e.into()),
+        .execute(&mut *tx)
+        .await?;
+        let created = done.rows_affected() == 1;
+        if let (true, Some((owner, lease_ms))) = (created, holder) {
+            let now_ms = self.backend().now_ms();
+            sqlx::query(&format!(
+                "INSERT INTO job_leases (job_id, owner, fence, until_ms)
+                 VALUES ($1, $2, 0, {now_ms} + $3)"
+            ))
+            .bind(job.id)
+            .bind(owner)
+            .bind(lease_ms)
+            .execute(&mut *tx)
+            .await?;
         }
+        tx.commit().await?;
+        Ok(created)
     }
 
     pub async fn job(&self, id: &str) -> StoreResult<Option<Job>> {

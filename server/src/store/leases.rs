@@ -25,6 +25,15 @@ pub struct InstanceRow {
     pub stopped: bool,
 }
 
+/// What a heartbeat found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// The instance's row was there.
+    pub registered: bool,
+    /// Jobs it ran whose lease another instance holds now.
+    pub lost: Vec<String>,
+}
+
 /// Which instance holds a job's lease and with which fencing token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fence {
@@ -86,24 +95,43 @@ impl Store {
         Ok(())
     }
 
-    /// The instance's heartbeat: its row, and every job lease it holds renewed for `lease_ms`.
-    /// Returns whether its row was there (a row removed by hand is registered again).
-    pub async fn heartbeat(&self, id: &str, lease_ms: i64) -> StoreResult<bool> {
+    /// The instance's heartbeat: its row, and the leases of the jobs it runs (`running`)
+    /// renewed for `lease_ms`. Says whether its row was there (a row removed by hand is
+    /// registered again) and which of those jobs it no longer holds (another instance took
+    /// them over).
+    pub async fn heartbeat(
+        &self,
+        id: &str,
+        lease_ms: i64,
+        running: &[String],
+    ) -> StoreResult<Heartbeat> {
         let now = self.backend().now_ms();
+        let mut tx = self.pool.begin().await?;
         let beat = sqlx::query(&format!(
             "UPDATE instances SET heartbeat_ms = {now} WHERE id = $1"
         ))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        sqlx::query(&format!(
-            "UPDATE job_leases SET until_ms = {now} + $1 WHERE owner = $2"
-        ))
-        .bind(lease_ms)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(beat.rows_affected() == 1)
+        let mut lost = Vec::new();
+        for job_id in running {
+            let renewed = sqlx::query(&format!(
+                "UPDATE job_leases SET until_ms = {now} + $1 WHERE job_id = $2 AND owner = $3"
+            ))
+            .bind(lease_ms)
+            .bind(job_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if renewed.rows_affected() == 0 {
+                lost.push(job_id.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(Heartbeat {
+            registered: beat.rows_affected() == 1,
+            lost,
+        })
     }
 
     /// A stopping instance: marked stopped, its leases ended now so another instance takes its
@@ -127,7 +155,7 @@ impl Store {
     }
 
     /// Takes the job's lease for `owner` unless another instance holds it and its lease has
-    /// not ended. The token is raised at every change of hands (and at a holder's fresh
+    /// not ended, or the job has ended. The token is raised at every change of hands (and at a holder's fresh
     /// start), so writes carrying an older token are refused from then on.
     pub async fn claim_job(
         &self,
@@ -137,7 +165,8 @@ impl Store {
     ) -> StoreResult<Option<Fence>> {
         let now = self.backend().now_ms();
         let token: Option<i64> = sqlx::query_scalar(&format!(
-            "INSERT INTO job_leases (job_id, owner, fence, until_ms) VALUES ($1, $2, 1, {now} + $3)
+            "INSERT INTO job_leases (job_id, owner, fence, until_ms)
+             SELECT id, $2, 1, {now} + $3 FROM jobs WHERE id = $1 AND ended_at IS NULL
              ON CONFLICT (job_id) DO UPDATE
                  SET owner = excluded.owner, fence = job_leases.fence + 1,
                      until_ms = excluded.until_ms
@@ -269,18 +298,21 @@ mod tests {
             .await
             .unwrap();
         store
-            .insert_job(&NewJob {
-                id: "j",
-                kind: JobKind::EngineUpdateCheck,
-                correlation_id: "c",
-                host_id: None,
-                cluster_id: None,
-                user: None,
-                host_status_before: None,
-                params: None,
-                parent_id: None,
-                vm_id: None,
-            })
+            .insert_job(
+                &NewJob {
+                    id: "j",
+                    kind: JobKind::EngineUpdateCheck,
+                    correlation_id: "c",
+                    host_id: None,
+                    cluster_id: None,
+                    user: None,
+                    host_status_before: None,
+                    params: None,
+                    parent_id: None,
+                    vm_id: None,
+                },
+                None,
+            )
             .await
             .unwrap();
         store
@@ -410,5 +442,122 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
         assert!(names.contains(&"x".to_string()) && names.contains(&"y".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_new_job_is_its_creators_and_an_ended_job_cannot_be_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_job(dir.path()).await;
+        let job = |id: &'static str| NewJob {
+            id,
+            kind: JobKind::EngineUpdateCheck,
+            correlation_id: "c",
+            host_id: None,
+            cluster_id: None,
+            user: None,
+            host_status_before: None,
+            params: None,
+            parent_id: None,
+            vm_id: None,
+        };
+        store
+            .insert_job(&job("k"), Some(("a", 60_000)))
+            .await
+            .unwrap();
+        // Created with its creator's lease: nobody else sees it claimable or claims it.
+        assert_eq!(store.claimable_jobs().await.unwrap(), vec!["j".to_string()]);
+        assert_eq!(store.claim_job("k", "b", 60_000).await.unwrap(), None);
+        let a = store.claim_job("k", "a", 60_000).await.unwrap().unwrap();
+        assert_eq!(a.token, 1);
+
+        // The heartbeat renews the jobs named and reports those another instance took.
+        let b = store.claim_job("j", "b", 60_000).await.unwrap().unwrap();
+        expire(&store).await;
+        let beat = store
+            .heartbeat("a", 60_000, &["k".to_string(), "j".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(beat.lost, vec!["j".to_string()]);
+        assert!(!beat.registered);
+        assert_eq!(store.claim_job("k", "b", 60_000).await.unwrap(), None);
+
+        // An ended job stays ended: its expired lease is no claim on it.
+        JobLog::new(store.clone(), b)
+            .finish("j", JobStatus::Succeeded, Some("done"))
+            .await
+            .unwrap();
+        expire(&store).await;
+        assert_eq!(store.claim_job("j", "a", 60_000).await.unwrap(), None);
+        assert_eq!(store.claimable_jobs().await.unwrap(), vec!["k".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn only_the_vm_starts_of_stopped_instances_are_left_to_settle() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_job(dir.path()).await;
+        let fleet = crate::fleet::Fleet::parse(
+            "f.toml",
+            r#"
+[[cluster]]
+name = "A"
+compatibility_version = "4.7"
+
+[[host]]
+name = "h1"
+cluster = "A"
+os = "RHEL 8.9"
+memory_gb = 64
+
+[[vm]]
+name = "v1"
+memory_gb = 1
+
+[[vm]]
+name = "v2"
+memory_gb = 1
+"#,
+        )
+        .unwrap();
+        store.load_fleet(&fleet, "f.toml").await.unwrap();
+        let id = |table: &'static str, name: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query_scalar::<_, String>(&format!("SELECT id FROM {table} WHERE name = $1"))
+                    .bind(name)
+                    .fetch_one(&store.pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let (host, v1, v2) = (
+            id("hosts", "h1").await,
+            id("vms", "v1").await,
+            id("vms", "v2").await,
+        );
+        store
+            .register_instance("a", "a", "", "1", true)
+            .await
+            .unwrap();
+        store
+            .register_instance("b", "b", "", "1", true)
+            .await
+            .unwrap();
+        assert!(store.reserve_vm_start(&v1, &host, "a").await.unwrap());
+        assert!(store.reserve_vm_start(&v2, &host, "b").await.unwrap());
+        assert!(!store.reserve_vm_start(&v2, &host, "a").await.unwrap());
+        assert!(store.left_vm_starts(60_000).await.unwrap().is_empty());
+
+        // b stops: its start is left to settle; a's, still being made, is not.
+        store.stop_instance("b").await.unwrap();
+        assert_eq!(
+            store.left_vm_starts(60_000).await.unwrap(),
+            vec![(v2.clone(), host.clone(), "b".to_string())]
+        );
+        // Only the instance that made a reservation ends it.
+        store.end_vm_start(&v1, "b", true).await.unwrap();
+        assert_eq!(store.vm_starts_on(&host).await.unwrap(), 2);
+        store.end_vm_start(&v1, "a", false).await.unwrap();
+        store.end_vm_start(&v2, "b", false).await.unwrap();
+        assert_eq!(store.vm_starts_on(&host).await.unwrap(), 0);
     }
 }

@@ -35,8 +35,8 @@ mod world;
 
 use std::str::FromStr;
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteRow};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use changes::{ChangeKind, ChangeRow};
@@ -46,7 +46,7 @@ pub use engine::EngineState;
 pub use events::NewEvent;
 pub use hosted_engine::HaHostRow;
 pub use jobs::{JobInsert, NewJob};
-pub use leases::{Fence, InstanceRow};
+pub use leases::{Fence, Heartbeat, InstanceRow};
 pub use metrics::RunningRun;
 pub use notify::DueDelivery;
 pub use placement::PlacedVm;
@@ -54,7 +54,7 @@ pub use providers::{ContentLink, ProviderRow, ProviderWrite, SimTaskRow, Written
 pub use retention::{Cutoffs, Pruned};
 pub use rolling::ActiveRun;
 pub use sim::{SimAgent, SimEngineVm, SimHost, SimVm, SimWorld};
-pub use sql::{Backend, Sql};
+pub use sql::{Backend, ReadRow, Sql};
 pub use ssh::{PinOutcome, SshHostRow, SshWorld, SurveyTarget};
 pub use users::UserRow;
 pub use workflow::{JobLog, JobRow};
@@ -89,6 +89,10 @@ pub struct Store {
     /// The live event hub's own connection on SQLite, so its reads never queue behind the
     /// pool's writers (connected when first used); the pool itself on PostgreSQL.
     hub_pool: AnyPool,
+    /// On SQLite, a typed read-only pool for the long lists (hosts, VMs, events): the `Any`
+    /// driver copies every value of every row, and cannot be given a deep row channel, which
+    /// made the 10,000-host list 2.5 times slower (issue 22). Connected when first used.
+    reads: Option<sqlx::SqlitePool>,
     backend: Backend,
     url: std::sync::Arc<str>,
     /// Woken after each write the live event hub publishes (events, jobs), so it reads the
@@ -110,7 +114,7 @@ impl Store {
             sqlx::any::install_drivers(&[sqlx::sqlite::any::DRIVER, sqlx::postgres::any::DRIVER]);
         let backend =
             Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
-        let (pool, hub_pool) = match backend {
+        let (pool, hub_pool, reads) = match backend {
             Backend::Sqlite => {
                 // Created, and switched to write-ahead logging (kept in the file), by a plain
                 // SQLite connection first.
@@ -129,7 +133,7 @@ impl Store {
                     "?mode=ro"
                 };
                 let hub_pool = sqlite_pool(1).connect_lazy(&format!("{url}{read_only}"))?;
-                (pool, hub_pool)
+                (pool, hub_pool, Some(sqlite_reads(url)?))
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -147,12 +151,13 @@ impl Store {
                     .connect(url)
                     .await?;
                 sqlx::migrate!("../migrations-postgres").run(&pool).await?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
         };
         Ok(Store {
             pool,
             hub_pool,
+            reads,
             backend,
             url: url.into(),
             changed: std::sync::Arc::default(),
@@ -184,6 +189,60 @@ impl Store {
     fn wake_hub(&self) {
         self.changed.notify_one();
     }
+}
+
+impl Store {
+    /// Reads the rows of a long list (or a hot single row): on SQLite through the typed read
+    /// pool, on PostgreSQL through the `Any` pool. `any` and `sqlite` are one decoder (generic
+    /// over [`ReadRow`]) for each pool's rows.
+    async fn read_rows<T>(
+        &self,
+        sql: Sql<'_>,
+        any: fn(AnyRow) -> StoreResult<T>,
+        sqlite: fn(SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        match &self.reads {
+            Some(pool) => {
+                let (text, args) = sql.sqlite_parts();
+                decode_all(sqlx::query_with(&text, args).fetch(pool), sqlite).await
+            }
+            None => {
+                let (text, args) = sql.parts();
+                decode_all(sqlx::query_with(&text, args).fetch(&self.pool), any).await
+            }
+        }
+    }
+
+    /// The count of a list, through the same pool as [`Store::read_rows`].
+    async fn read_count(&self, sql: Sql<'_>) -> StoreResult<u64> {
+        let total: i64 = match &self.reads {
+            Some(pool) => {
+                let (text, args) = sql.sqlite_parts();
+                sqlx::query_scalar_with(&text, args).fetch_one(pool).await?
+            }
+            None => {
+                let (text, args) = sql.parts();
+                sqlx::query_scalar_with(&text, args)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+}
+
+/// Each row decoded as it arrives: SQLite steps on its connection's thread while this task
+/// decodes the rows before (two cores at work on a list of 10,000).
+async fn decode_all<R, T>(
+    mut rows: impl futures::Stream<Item = Result<R, sqlx::Error>> + Unpin,
+    decode: fn(R) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    use futures::TryStreamExt;
+    let mut all = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        all.push(decode(row)?);
+    }
+    Ok(all)
 }
 
 /// Current time as the RFC 3339 text stored in the database and shown in JSON.
@@ -222,10 +281,24 @@ fn sqlite_pool(connections: u32) -> AnyPoolOptions {
         })
 }
 
+/// The typed SQLite pool of the long lists: read-only connections with Uplift's settings,
+/// pages read from the file mapped in memory, and rows streamed through a deep channel (a
+/// list of 10,000 hosts without a hand-off per 50 rows).
+fn sqlite_reads(url: &str) -> StoreResult<sqlx::SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .read_only(true)
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .pragma("mmap_size", "268435456")
+        .row_buffer_size(1024);
+    Ok(sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_lazy_with(options))
+}
+
 /// A 0/1 flag column (an integer on both databases) as a `bool`.
-fn flag(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<bool> {
-    use sqlx::Row;
-    Ok(row.try_get::<i64, _>(column)? != 0)
+fn flag(row: &impl ReadRow, column: &str) -> StoreResult<bool> {
+    Ok(row.get::<i64>(column)? != 0)
 }
 
 fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {

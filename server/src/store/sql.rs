@@ -3,8 +3,9 @@
 //! read), and the few expressions the two write differently. Everything else in the store is
 //! SQL both accept; do not put queries here.
 
-use sqlx::any::AnyArguments;
-use sqlx::{Any, Arguments, Encode, Type};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Any, Arguments, Decode, Encode, Row, Sqlite, Type};
 
 /// Which database a store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,10 +56,41 @@ impl Backend {
     }
 }
 
+/// A value a row of either pool can be read as.
+pub trait Value:
+    for<'r> Decode<'r, Any> + Type<Any> + for<'r> Decode<'r, Sqlite> + Type<Sqlite>
+{
+}
+
+impl<T> Value for T where
+    T: for<'r> Decode<'r, Any> + Type<Any> + for<'r> Decode<'r, Sqlite> + Type<Sqlite>
+{
+}
+
+/// A row of the `Any` pool or of the typed SQLite pool, so one decoder reads both.
+pub trait ReadRow {
+    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error>;
+}
+
+impl ReadRow for AnyRow {
+    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+impl ReadRow for SqliteRow {
+    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
 /// A query assembled piece by piece, its values bound in order as `$1`, `$2`, ….
+/// The values are bound twice: for the `Any` pool every query can take, and for the typed
+/// SQLite pool of the long lists (`Store::reads`).
 pub struct Sql<'q> {
     text: String,
     args: AnyArguments<'q>,
+    sqlite: SqliteArguments<'q>,
     count: usize,
 }
 
@@ -67,6 +99,7 @@ impl<'q> Sql<'q> {
         Sql {
             text: text.to_string(),
             args: AnyArguments::default(),
+            sqlite: SqliteArguments::default(),
             count: 0,
         }
     }
@@ -79,19 +112,26 @@ impl<'q> Sql<'q> {
     /// Appends the next placeholder and binds `value` to it.
     pub fn bind<T>(&mut self, value: T) -> &mut Self
     where
-        T: 'q + Encode<'q, Any> + Type<Any>,
+        T: 'q + Clone + Encode<'q, Any> + Type<Any> + Encode<'q, Sqlite> + Type<Sqlite>,
     {
         self.count += 1;
         self.text.push('$');
         self.text.push_str(&self.count.to_string());
         // Encoding into the Any buffer only records the value; it cannot fail.
-        let _ = self.args.add(value);
+        let _ = self.args.add(value.clone());
+        // Likewise into SQLite's buffer (`Encode` of the types bound here cannot fail).
+        let _ = self.sqlite.add(value);
         self
     }
 
     /// The text and the bound values, for `sqlx::query_with` and friends.
     pub fn parts(self) -> (String, AnyArguments<'q>) {
         (self.text, self.args)
+    }
+
+    /// The text and the values bound for the typed SQLite pool.
+    pub fn sqlite_parts(self) -> (String, SqliteArguments<'q>) {
+        (self.text, self.sqlite)
     }
 }
 

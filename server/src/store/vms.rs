@@ -40,15 +40,22 @@ impl Store {
         Ok(())
     }
 
-    /// Reserves `host_id` for starting the VM, in one statement that also checks the VM is not
-    /// running nor being started and the host is Up. False when any of that is not so.
-    pub async fn reserve_vm_start(&self, vm_id: &str, host_id: &str) -> StoreResult<bool> {
+    /// Reserves `host_id` for starting the VM on behalf of instance `by`, in one statement that
+    /// also checks the VM is not running nor being started and the host is Up. False when any
+    /// of that is not so.
+    pub async fn reserve_vm_start(
+        &self,
+        vm_id: &str,
+        host_id: &str,
+        by: &str,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE vms SET starting_on = $1
-             WHERE id = $2 AND starting_on IS NULL AND status NOT IN ('up', 'paused', 'migrating')
-               AND EXISTS (SELECT 1 FROM hosts WHERE id = $3 AND status = 'up')",
+            "UPDATE vms SET starting_on = $1, starting_by = $2
+             WHERE id = $3 AND starting_on IS NULL AND status NOT IN ('up', 'paused', 'migrating')
+               AND EXISTS (SELECT 1 FROM hosts WHERE id = $4 AND status = 'up')",
         )
         .bind(host_id)
+        .bind(by)
         .bind(vm_id)
         .bind(host_id)
         .execute(&self.pool)
@@ -56,17 +63,20 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Ends a start the VM reserved: running on its host if it started, as it was otherwise.
-    pub async fn end_vm_start(&self, vm_id: &str, started: bool) -> StoreResult<()> {
+    /// Ends a start the VM reserved on behalf of instance `by`: running on its host if it
+    /// started, as it was otherwise. A reservation that is no longer `by`'s (another instance
+    /// settled it, taking this one for stopped) is left as it is.
+    pub async fn end_vm_start(&self, vm_id: &str, by: &str, started: bool) -> StoreResult<()> {
         sqlx::query(
             "UPDATE vms SET status = CASE WHEN $1 = 1 THEN 'up' ELSE status END,
                             host_id = CASE WHEN $2 = 1 THEN starting_on ELSE host_id END,
-                            starting_on = NULL
-             WHERE id = $3",
+                            starting_on = NULL, starting_by = NULL
+             WHERE id = $3 AND starting_on IS NOT NULL AND COALESCE(starting_by, '') = $4",
         )
         .bind(i64::from(started))
         .bind(i64::from(started))
         .bind(vm_id)
+        .bind(by)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -82,11 +92,21 @@ impl Store {
         )
     }
 
-    /// VM starts a dead server left reserved: (VM id, host id).
-    pub async fn vm_starts(&self) -> StoreResult<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT id, starting_on FROM vms WHERE starting_on IS NOT NULL ORDER BY id",
-        )
+    /// VM starts a stopped instance left reserved: (VM id, host id, the instance that reserved
+    /// it). An instance counts as stopped when it said so, or has not beaten for `lease_ms`.
+    pub async fn left_vm_starts(
+        &self,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<(String, String, String)>> {
+        let now = self.backend().now_ms();
+        Ok(sqlx::query_as(&format!(
+            "SELECT id, starting_on, COALESCE(starting_by, '') FROM vms
+             WHERE starting_on IS NOT NULL
+               AND (starting_by IS NULL OR starting_by NOT IN (
+                   SELECT id FROM instances WHERE stopped = 0 AND heartbeat_ms >= {now} - $1))
+             ORDER BY id"
+        ))
+        .bind(lease_ms)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -156,6 +156,12 @@ impl Flow {
         F: Fn() -> Fut,
         Fut: Future<Output = StepResult<T>>,
     {
+        if self.is_fenced() {
+            return Err(StepError::Fenced(format!(
+                "another instance runs job {} now",
+                self.job_id
+            )));
+        }
         let known = lock(&self.recorded).get(&step.key).cloned();
         match known {
             Some(Recorded::Succeeded(output)) => {

@@ -446,18 +446,21 @@ impl Service {
             .map_err(|e| StepError::Internal(format!("job parameters: {e}")))?;
         let inserted = self
             .store()
-            .insert_job(&NewJob {
-                id: &id,
-                kind: JobKind::HostUpgrade,
-                correlation_id: &row.correlation_id,
-                host_id: Some(host_id),
-                cluster_id: Some(&host.cluster.id),
-                user: row.user.as_deref(),
-                host_status_before: Some(before),
-                params: Some(&text),
-                parent_id: Some(&row.id),
-                vm_id: None,
-            })
+            .insert_job(
+                &NewJob {
+                    id: &id,
+                    kind: JobKind::HostUpgrade,
+                    correlation_id: &row.correlation_id,
+                    host_id: Some(host_id),
+                    cluster_id: Some(&host.cluster.id),
+                    user: row.user.as_deref(),
+                    host_status_before: Some(before),
+                    params: Some(&text),
+                    parent_id: Some(&row.id),
+                    vm_id: None,
+                },
+                Some((self.instance_id(), self.lease_ms().await)),
+            )
             .await?;
         if inserted == JobInsert::Busy {
             return Ok(HostOutcome {
