@@ -195,6 +195,15 @@ async fn fleet_size(hosts: usize) {
     );
     let fleet = write_fleet(dir.path(), "fleet.toml", &text);
 
+    // The plan preview needs the cluster checked first: 500 simulated checks, 100 at a time
+    // rather than the default 5, so the check ends within `wait_job`'s minute.
+    let set = run(uplift(dir.path()).args(["config", "set", "MaxParallelHostChecks=100"]));
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+
     let started = Instant::now();
     let server = Server::start(dir.path(), &fleet).await;
     let first_start = started.elapsed();
