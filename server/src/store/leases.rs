@@ -293,28 +293,27 @@ mod tests {
     use crate::store::{JobLog, NewJob, StoreError};
     use crate::workflow::{Step, StepLog};
 
+    /// A job that needs nothing else in the database.
+    fn engine_check(id: &'static str) -> NewJob<'static> {
+        NewJob {
+            id,
+            kind: JobKind::EngineUpdateCheck,
+            correlation_id: "c",
+            host_id: None,
+            cluster_id: None,
+            user: None,
+            host_status_before: None,
+            params: None,
+            parent_id: None,
+            vm_id: None,
+        }
+    }
+
     async fn store_with_job(dir: &std::path::Path) -> Store {
         let store = Store::open(&format!("sqlite://{}/t.db", dir.display()))
             .await
             .unwrap();
-        store
-            .insert_job(
-                &NewJob {
-                    id: "j",
-                    kind: JobKind::EngineUpdateCheck,
-                    correlation_id: "c",
-                    host_id: None,
-                    cluster_id: None,
-                    user: None,
-                    host_status_before: None,
-                    params: None,
-                    parent_id: None,
-                    vm_id: None,
-                },
-                None,
-            )
-            .await
-            .unwrap();
+        store.insert_job(&engine_check("j"), None).await.unwrap();
         store
     }
 
@@ -448,20 +447,8 @@ mod tests {
     async fn a_new_job_is_its_creators_and_an_ended_job_cannot_be_claimed() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_job(dir.path()).await;
-        let job = |id: &'static str| NewJob {
-            id,
-            kind: JobKind::EngineUpdateCheck,
-            correlation_id: "c",
-            host_id: None,
-            cluster_id: None,
-            user: None,
-            host_status_before: None,
-            params: None,
-            parent_id: None,
-            vm_id: None,
-        };
         store
-            .insert_job(&job("k"), Some(("a", 60_000)))
+            .insert_job(&engine_check("k"), Some(("a", 60_000)))
             .await
             .unwrap();
         // Created with its creator's lease: nobody else sees it claimable or claims it.
@@ -498,23 +485,9 @@ mod tests {
         let fleet = crate::fleet::Fleet::parse(
             "f.toml",
             r#"
-[[cluster]]
-name = "A"
-compatibility_version = "4.7"
-
-[[host]]
-name = "h1"
-cluster = "A"
-os = "RHEL 8.9"
-memory_gb = 64
-
-[[vm]]
-name = "v1"
-memory_gb = 1
-
-[[vm]]
-name = "v2"
-memory_gb = 1
+cluster = [{ name = "A", compatibility_version = "4.7" }]
+host = [{ name = "h1", cluster = "A", os = "RHEL 8.9", memory_gb = 64 }]
+vm = [{ name = "v1", memory_gb = 1 }, { name = "v2", memory_gb = 1 }]
 "#,
         )
         .unwrap();
