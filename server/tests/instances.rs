@@ -111,42 +111,20 @@ async fn two_instances_a_run_survives_the_instance_that_drove_it_dying() {
         "the first instance runs the background work"
     );
     // /metrics (loopback) says the same: b answered, a holds the run and the background work.
-    let metrics = client()
-        .get(b.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = |name: &str, instance: &str| {
-        let label = format!("instance=\"{instance}\"");
-        metrics
-            .lines()
-            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(&label))
-            .and_then(|l| l.rsplit(' ').next())
-            .map(str::to_string)
-    };
+    let scrape = scrape_metrics(&b).await;
+    let of = |name: &str| by_label(&scrape, name, "instance");
+    let info = of("uplift_instance_info");
     assert_eq!(
-        series("uplift_instance_info", "b").as_deref(),
-        Some("1"),
-        "{metrics}"
+        (info.get("a"), info.get("b")),
+        (Some(&0.0), Some(&1.0)),
+        "{info:?}"
     );
-    assert_eq!(
-        series("uplift_instance_info", "a").as_deref(),
-        Some("0"),
-        "{metrics}"
+    assert_eq!(of("uplift_instance_background").get("a"), Some(&1.0));
+    let jobs_of_a = of("uplift_instance_jobs");
+    assert!(
+        jobs_of_a.get("a").is_some_and(|n| *n >= 1.0),
+        "{jobs_of_a:?}"
     );
-    assert_eq!(
-        series("uplift_instance_background", "a").as_deref(),
-        Some("1"),
-        "{metrics}"
-    );
-    let jobs_of_a: u32 = series("uplift_instance_jobs", "a")
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(jobs_of_a >= 1, "{metrics}");
 
     mid_wave(&a).await;
     a.kill();

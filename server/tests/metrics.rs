@@ -7,37 +7,7 @@ use std::collections::HashMap;
 
 use app::api::Host;
 use common::*;
-use prometheus_parse::{Scrape, Value};
-
-async fn scrape(response: reqwest::Response) -> Scrape {
-    assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        content_type.starts_with("text/plain; version=0.0.4"),
-        "{content_type}"
-    );
-    let text = response.text().await.unwrap();
-    Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text")
-}
-
-/// The samples of `name`, by the value of `label`.
-fn by_label(scrape: &Scrape, name: &str, label: &str) -> HashMap<String, f64> {
-    scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == name)
-        .filter_map(|s| {
-            let value = match s.value {
-                Value::Gauge(v) | Value::Counter(v) | Value::Untyped(v) => v,
-                _ => return None,
-            };
-            Some((s.labels.get(label)?.to_string(), value))
-        })
-        .collect()
-}
+use prometheus_parse::Value;
 
 #[tokio::test]
 async fn loopback_clients_read_the_fleet_and_the_requests_in_prometheus_text() {

@@ -864,3 +864,53 @@ impl Webhook {
         self.received()
     }
 }
+
+/// A `/metrics` answer, checked to be Prometheus text and parsed by a real parser.
+pub async fn scrape(response: reqwest::Response) -> prometheus_parse::Scrape {
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = response.text().await.unwrap();
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("Prometheus text")
+}
+
+/// The samples of `name`, by the value of `label`.
+pub fn by_label(
+    scrape: &prometheus_parse::Scrape,
+    name: &str,
+    label: &str,
+) -> HashMap<String, f64> {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter_map(|s| {
+            let value = match s.value {
+                prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => return None,
+            };
+            Some((s.labels.get(label)?.to_string(), value))
+        })
+        .collect()
+}
+
+/// `GET /metrics` from this machine (loopback needs no credentials), parsed.
+pub async fn scrape_metrics(server: &Server) -> prometheus_parse::Scrape {
+    scrape(
+        client()
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics"),
+    )
+    .await
+}
