@@ -11,7 +11,7 @@
 //! 6. `workflow`: the step runner every long operation runs on (docs/workflows.md).
 //! 7. `service`: the one place that decides; `service::jobs` starts and resumes every job, and
 //!    each feature module holds its flow.
-//! 8. `http` (REST, portal, stream) and `cli`: thin doors into the service; `server` starts it all.
+//! 8. `http` (REST, portal, stream, oVirt's Engine API) and `cli`: thin doors into the service; `server` starts it all.
 //! 9. `backup`: Uplift's own state in one archive, beside the service (it copies the database).
 
 pub mod backup;
@@ -28,4 +28,4 @@ pub mod service;
 pub mod store;
 pub mod workflow;
 
-pub use http::api_body;
+pub use http::{api_body, ovirt_route_list};

@@ -136,6 +136,18 @@ fn portal_routes() -> Vec<Route> {
     routes
 }
 
+/// oVirt's Engine API (`/ovirt-engine`), from the table its router is built from.
+fn ovirt_routes() -> Vec<Route> {
+    uplift::ovirt_route_list()
+        .into_iter()
+        .map(|(method, template)| Route {
+            method: Method::from_bytes(method.as_bytes()).unwrap(),
+            template,
+            form: false,
+        })
+        .collect()
+}
+
 /// A body that parses, so the answer is the permission's (not the body's) for every caller.
 fn body_of(template: &str, host: &str) -> serde_json::Value {
     use serde_json::json;
@@ -251,6 +263,7 @@ async fn every_route_answers_each_caller_as_the_matrix_in_docs_security_md_says(
     let doc = document(&server).await;
     let mut routes = rest_routes(&doc);
     routes.extend(portal_routes());
+    routes.extend(ovirt_routes());
     // Signing out ends the admin's session: last.
     routes.sort_by_key(|route| route.template == "/logout");
 
@@ -268,14 +281,17 @@ async fn every_route_answers_each_caller_as_the_matrix_in_docs_security_md_says(
         } else {
             "no-such-id".to_string()
         };
-        template.replace("{id}", &id).replace(
-            "{name}",
-            if template.contains("/users/") {
-                "v"
-            } else {
-                "MaxParallelHostChecks"
-            },
-        )
+        template
+            .replace("{id}", &id)
+            .replace("{step}", "1")
+            .replace(
+                "{name}",
+                if template.contains("/users/") {
+                    "v"
+                } else {
+                    "MaxParallelHostChecks"
+                },
+            )
     };
 
     let ids = Ids {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::error::HttpError;
+use super::ovirt;
 use super::AppState;
 use crate::service::{Door, LoginAttempt, Service, ServiceError, ServiceResult};
 
@@ -124,59 +125,80 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/rpc/")
         || path.starts_with("/pkg/")
         || path == "/metrics"
+        || ovirt::is_ovirt_path(path)
         || path
             .rsplit('/')
             .next()
             .is_some_and(|last| last.contains('.'))
 }
 
-/// Resolves the caller and sends signed-out browsers to the login page.
+/// Who the request's credentials say is calling (`None`: no credentials, or a session that
+/// ended); `Err` for credentials that do not hold.
+async fn resolve(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+    path: &str,
+) -> Result<Option<(Caller, Credential)>, HttpError> {
+    match credentials(headers)? {
+        Some(Credentials::Basic { name, password }) => {
+            // oVirt's clients name users with their profile (`admin@internal`).
+            let name = if ovirt::is_ovirt_path(path) {
+                ovirt::user_name(&name)
+            } else {
+                &name
+            };
+            let attempt = LoginAttempt {
+                name,
+                password: &password,
+                door: Door::Basic,
+                address: client_address(extensions),
+            };
+            let caller = state.service.basic_login(attempt).await?;
+            Ok(Some((caller, Credential::Basic)))
+        }
+        Some(Credentials::Bearer(token)) => match state.service.caller_by_token(&token).await? {
+            Some(caller) => Ok(Some((caller, Credential::Bearer(token)))),
+            None => Err(HttpError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The bearer token is unknown or has expired.",
+            )),
+        },
+        None => match extensions.get::<Session>() {
+            Some(session) => match session_caller(&state.service, session).await? {
+                Some((caller, auth)) => {
+                    slide(session, state.session_idle.0).await;
+                    let id = session.id();
+                    Ok(Some((caller, Credential::Session { id, auth })))
+                }
+                None => Ok(None),
+            },
+            None => Ok(None),
+        },
+    }
+}
+
+/// Resolves the caller and sends signed-out browsers to the login page. On oVirt's paths a
+/// refusal goes on to the handler, which answers it as an oVirt fault.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let resolved = match credentials(request.headers()) {
-        Err(error) => return error.into_response(),
-        Ok(Some(Credentials::Basic { name, password })) => {
-            let attempt = LoginAttempt {
-                name: &name,
-                password: &password,
-                door: Door::Basic,
-                address: client_address(request.extensions()),
-            };
-            match state.service.basic_login(attempt).await {
-                Ok(caller) => Some((caller, Credential::Basic)),
-                Err(error) => return HttpError::from(error).into_response(),
-            }
+    let path = request.uri().path().to_string();
+    let resolved = match resolve(&state, request.headers(), request.extensions(), &path).await {
+        Ok(resolved) => resolved,
+        Err(error) if ovirt::is_ovirt_path(&path) => {
+            request
+                .extensions_mut()
+                .insert(ovirt::Refused(std::sync::Arc::new(error)));
+            return next.run(request).await;
         }
-        Ok(Some(Credentials::Bearer(token))) => match state.service.caller_by_token(&token).await {
-            Ok(Some(caller)) => Some((caller, Credential::Bearer(token))),
-            Ok(None) => {
-                return HttpError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_token",
-                    "The bearer token is unknown or has expired.",
-                )
-                .into_response()
-            }
-            Err(error) => return HttpError::from(error).into_response(),
-        },
-        Ok(None) => match request.extensions().get::<Session>() {
-            Some(session) => match session_caller(&state.service, session).await {
-                Ok(Some((caller, auth))) => {
-                    slide(session, state.session_idle.0).await;
-                    let id = session.id();
-                    Some((caller, Credential::Session { id, auth }))
-                }
-                Ok(None) => None,
-                Err(error) => return HttpError::from(error).into_response(),
-            },
-            None => None,
-        },
+        Err(error) => return error.into_response(),
     };
 
-    let path = request.uri().path();
+    let path = path.as_str();
     // Server functions are the signed-in portal's: refused before their arguments are read.
     if resolved.is_none() && path.starts_with("/rpc/") && !path.starts_with("/rpc/whoami") {
         return HttpError::unauthenticated().into_response();

@@ -1,6 +1,6 @@
 //! The HTTP server: the portal's pages (server-rendered Leptos), its server functions under
-//! `/rpc`, the REST API under `/api`, and the layers every request passes (session, auth,
-//! same-origin check, tracing).
+//! `/rpc`, the REST API under `/api`, oVirt's Engine API under `/ovirt-engine` (`ovirt`), and
+//! the layers every request passes (session, auth, same-origin check, tracing).
 
 mod api;
 mod appliance;
@@ -15,6 +15,7 @@ mod json;
 mod login;
 mod metrics;
 mod openapi;
+mod ovirt;
 mod providers;
 mod rolling;
 mod serve;
@@ -44,6 +45,7 @@ use crate::service::Service;
 
 pub use json::api_body;
 pub use metrics::{HttpMetrics, MetricsError};
+pub use ovirt::route_list as ovirt_route_list;
 pub use serve::{serve, tls_config};
 pub use sessions::Sessions;
 
@@ -162,6 +164,7 @@ pub fn router(state: AppState, exposure: Exposure) -> Router {
 
     Router::new()
         .merge(api)
+        .nest("/ovirt-engine", ovirt::routes())
         .route("/login", post(login::login))
         .route("/logout", post(login::logout))
         .route("/metrics", get(metrics::metrics))

@@ -41,7 +41,7 @@ pub async fn create(
     extensions: Extensions,
     ApiJson(request): ApiJson<TokenRequest>,
 ) -> HttpResult<(StatusCode, Json<TokenResponse>)> {
-    let token = state
+    let issued = state
         .service
         .create_token(LoginAttempt {
             name: &request.username,
@@ -50,7 +50,12 @@ pub async fn create(
             address: client_address(&extensions),
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(TokenResponse { token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenResponse {
+            token: issued.token,
+        }),
+    ))
 }
 
 /// The bearer token of this request, if it carries one.

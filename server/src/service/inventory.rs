@@ -145,6 +145,14 @@ impl Service {
         Ok(paged(events, total, window))
     }
 
+    pub async fn event_by_id(&self, id: i64) -> ServiceResult<Event> {
+        self.store()
+            .events_with_ids(&[id])
+            .await?
+            .pop()
+            .ok_or_else(|| ServiceError::NotFound(format!("There is no event with id {id}.")))
+    }
+
     pub async fn dashboard_counts(&self) -> ServiceResult<Dashboard> {
         let counts = self.store().inventory_counts().await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);

@@ -58,7 +58,7 @@ pub use instances::host_name;
 pub use metrics::{FleetMetrics, MetricsViewer, RunProgress};
 pub use stream::StreamPermit;
 pub use upgrade::UpgradeOptions;
-pub use users::{validate_password, Actor, Door, LoginAttempt};
+pub use users::{validate_password, Actor, Door, IssuedToken, LoginAttempt};
 
 /// Why the service refused or failed; the HTTP layer turns each kind into a status code.
 #[derive(Debug, thiserror::Error)]
@@ -251,8 +251,14 @@ impl Service {
     /// key (written by a step) is written, and notified, once however often its step runs.
     pub(crate) async fn emit(&self, event: NewEvent) -> ServiceResult<()> {
         let id = self.store().add_event(&event).await?;
-        if notify::EVENT_KINDS.contains(&event.code) {
-            self.store().queue_deliveries(id, event.code).await?;
+        self.emitted(id, event.code).await
+    }
+
+    /// Queues the notifications of an event already written (by [`Service::emit`], or in
+    /// the transaction of the change it tells of).
+    pub(crate) async fn emitted(&self, id: i64, code: &'static str) -> ServiceResult<()> {
+        if notify::EVENT_KINDS.contains(&code) {
+            self.store().queue_deliveries(id, code).await?;
         }
         Ok(())
     }

@@ -5,8 +5,8 @@
 //!
 //! Status changes here never undo a job's: they apply only to a host whose status did not change
 //! since the survey looked (its status revision, bumped by a trigger on every change) and with
-//! no host job running (one statement, `set_status_if_idle`). Drivers
-//! without a survey (the simulator) never start this loop.
+//! no host job running, written with the event that tells of it (one transaction,
+//! `set_status_if_idle`). Drivers without a survey (the simulator) never start this loop.
 
 use std::collections::HashMap;
 
@@ -120,12 +120,7 @@ impl Service {
                 self.emit(event).await?;
             }
         }
-        if target.status == HostStatus::NonResponsive
-            && self
-                .store()
-                .set_status_if_idle(&target.host_id, target.status_rev, HostStatus::Up)
-                .await?
-        {
+        if target.status == HostStatus::NonResponsive {
             let event = NewEvent::new(
                 "host_responding",
                 Severity::Normal,
@@ -138,37 +133,45 @@ impl Service {
                 ),
             )
             .host(&target.host_id, &target.cluster_id);
-            self.emit(event).await?;
+            self.move_status(target, HostStatus::Up, event).await?;
         }
         Ok(())
     }
 
     async fn silent(&self, target: &SurveyTarget, reason: &str) -> ServiceResult<()> {
         tracing::debug!(host = %target.name, %reason, "the host does not answer");
-        let watched = matches!(target.status, HostStatus::Up | HostStatus::NonOperational);
-        let moved = watched
-            && self
-                .store()
-                .set_status_if_idle(
-                    &target.host_id,
-                    target.status_rev,
-                    HostStatus::NonResponsive,
-                )
-                .await?;
-        if !moved && target.status != HostStatus::NonResponsive {
-            return Ok(());
-        }
         // Said when the host goes silent, and again when the reason changes.
-        if self.inner.silences.note(&target.host_id, reason) || moved {
-            let event = NewEvent::new(
-                "host_non_responsive",
-                Severity::Error,
-                format!("Host {} does not answer: {reason}.", target.name),
-            )
-            .host(&target.host_id, &target.cluster_id);
+        let new_reason = self.inner.silences.note(&target.host_id, reason);
+        let event = NewEvent::new(
+            "host_non_responsive",
+            Severity::Error,
+            format!("Host {} does not answer: {reason}.", target.name),
+        )
+        .host(&target.host_id, &target.cluster_id);
+        if matches!(target.status, HostStatus::Up | HostStatus::NonOperational) {
+            self.move_status(target, HostStatus::NonResponsive, event)
+                .await?;
+        } else if target.status == HostStatus::NonResponsive && new_reason {
             self.emit(event).await?;
         }
         Ok(())
+    }
+
+    /// Moves an idle host to `to` together with the event that tells of it (one transaction).
+    async fn move_status(
+        &self,
+        target: &SurveyTarget,
+        to: HostStatus,
+        event: NewEvent,
+    ) -> ServiceResult<()> {
+        let moved = self
+            .store()
+            .set_status_if_idle(&target.host_id, target.status_rev, to, &event)
+            .await?;
+        match moved {
+            Some(id) => self.emitted(id, event.code).await,
+            None => Ok(()),
+        }
     }
 
     /// Forgets a real host's pinned SSH key (the admin knows it was reinstalled).

@@ -55,6 +55,8 @@ pub enum Door {
     Token,
     /// HTTP Basic credentials on any request.
     Basic,
+    /// oVirt's SSO token endpoint (`POST /ovirt-engine/sso/oauth/token`).
+    Sso,
 }
 
 impl Door {
@@ -63,8 +65,16 @@ impl Door {
             Door::Portal => "portal",
             Door::Token => "token",
             Door::Basic => "basic",
+            Door::Sso => "sso",
         }
     }
+}
+
+/// A new API token and when it ends.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: OffsetDateTime,
 }
 
 /// A name and password to check, with where they came from.
@@ -376,15 +386,15 @@ impl Service {
         Ok(caller)
     }
 
-    /// Issues an API token for a name and password (`POST /api/tokens`).
-    pub async fn create_token(&self, attempt: LoginAttempt<'_>) -> ServiceResult<String> {
+    /// Issues an API token for a name and password (`POST /api/tokens`, oVirt's SSO).
+    pub async fn create_token(&self, attempt: LoginAttempt<'_>) -> ServiceResult<IssuedToken> {
         let (caller, _) = self.login(attempt).await?;
         let token = random_secret(32);
-        let expires = rfc3339(OffsetDateTime::now_utc() + TOKEN_LIFETIME);
+        let expires_at = OffsetDateTime::now_utc() + TOKEN_LIFETIME;
         self.store()
-            .insert_token(&token_hash(&token), &caller.user_id, &expires)
+            .insert_token(&token_hash(&token), &caller.user_id, &rfc3339(expires_at))
             .await?;
-        Ok(token)
+        Ok(IssuedToken { token, expires_at })
     }
 
     /// Ends the token a caller signed this request with (`DELETE /api/tokens/current`).

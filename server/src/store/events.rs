@@ -110,6 +110,19 @@ impl Store {
     /// Writes the event and returns its id; an event with a once key that was written before
     /// is not written again, and its first id is returned.
     pub async fn add_event(&self, event: &NewEvent) -> StoreResult<i64> {
+        let mut conn = self.pool.acquire().await?;
+        let id = self.add_event_on(&mut conn, event).await;
+        self.wake_hub();
+        id
+    }
+
+    /// [`Store::add_event`] on a connection, so that a change and the event that tells of it
+    /// are written in one transaction (the caller wakes the live hub once it commits).
+    pub(super) async fn add_event_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        event: &NewEvent,
+    ) -> StoreResult<i64> {
         // The time is taken by the database as the row is written (holding the write lock),
         // so it is the event's commit time, not when the writer began to wait for the lock.
         let sql = format!(
@@ -127,16 +140,15 @@ impl Store {
             .bind(&event.correlation_id)
             .bind(&event.user)
             .bind(&event.once_key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
-        self.wake_hub();
         if let Some(id) = inserted {
             return Ok(id);
         }
         Ok(
             sqlx::query_scalar("SELECT id FROM events WHERE once_key = $1")
                 .bind(&event.once_key)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *conn)
                 .await?,
         )
     }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use app::api::{HostStatus, VmStatus};
 
 use super::world::insert_clusters;
-use super::{new_id, now_rfc3339, Store, StoreResult};
+use super::{new_id, now_rfc3339, NewEvent, Store, StoreResult};
 use crate::fleet::driver::{HostFacts, VmFacts};
 use crate::fleet::ssh::SshFleet;
 
@@ -404,13 +404,16 @@ impl Store {
 
     /// Moves a host seen in status revision `seen` to `to` only if its status did not change
     /// since and no host job runs on it: what a survey saw must not undo what a job did
-    /// meanwhile. Says whether it moved.
+    /// meanwhile. The event that tells of the move is written in the same transaction (a
+    /// reader never sees the new status without it); returns its id if the host moved.
     pub async fn set_status_if_idle(
         &self,
         host_id: &str,
         seen: i64,
         to: HostStatus,
-    ) -> StoreResult<bool> {
+        event: &NewEvent,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE hosts SET status = $1 WHERE id = $2 AND status_rev = $3
                AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.host_id = hosts.id AND ended_at IS NULL
@@ -419,9 +422,15 @@ impl Store {
         .bind(to.as_str())
         .bind(host_id)
         .bind(seen)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let id = self.add_event_on(&mut tx, event).await?;
+        tx.commit().await?;
+        self.wake_hub();
+        Ok(Some(id))
     }
 
     /// A real host's id and cluster by name.
