@@ -140,37 +140,42 @@ impl Service {
 
     async fn silent(&self, target: &SurveyTarget, reason: &str) -> ServiceResult<()> {
         tracing::debug!(host = %target.name, %reason, "the host does not answer");
-        // Said when the host goes silent, and again when the reason changes.
-        let new_reason = self.inner.silences.note(&target.host_id, reason);
         let event = NewEvent::new(
             "host_non_responsive",
             Severity::Error,
             format!("Host {} does not answer: {reason}.", target.name),
         )
         .host(&target.host_id, &target.cluster_id);
-        if matches!(target.status, HostStatus::Up | HostStatus::NonOperational) {
-            self.move_status(target, HostStatus::NonResponsive, event)
+        let watched = matches!(target.status, HostStatus::Up | HostStatus::NonOperational);
+        let moved = watched
+            && self
+                .move_status(target, HostStatus::NonResponsive, event.clone())
                 .await?;
-        } else if target.status == HostStatus::NonResponsive && new_reason {
+        if !moved && target.status != HostStatus::NonResponsive {
+            return Ok(());
+        }
+        // Said when the host goes silent (with the move), and again when the reason changes.
+        if self.inner.silences.note(&target.host_id, reason) && !moved {
             self.emit(event).await?;
         }
         Ok(())
     }
 
-    /// Moves an idle host to `to` together with the event that tells of it (one transaction).
+    /// Moves an idle host to `to` together with the event that tells of it (one transaction);
+    /// whether it moved.
     async fn move_status(
         &self,
         target: &SurveyTarget,
         to: HostStatus,
         event: NewEvent,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<bool> {
         let moved = self
             .store()
             .set_status_if_idle(&target.host_id, target.status_rev, to, &event)
             .await?;
         match moved {
-            Some(id) => self.emitted(id, event.code).await,
-            None => Ok(()),
+            Some(id) => self.emitted(id, event.code).await.map(|()| true),
+            None => Ok(false),
         }
     }
 

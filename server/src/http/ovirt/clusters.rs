@@ -3,11 +3,11 @@
 //! policies are named, so a policy's oVirt id is its name (`cluster_maintenance`).
 
 use app::api::{Cluster, SchedulingPolicy};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::search::Fields;
-use super::{Answer, Client, Elem, Fault, Input, ListQuery, Reply};
+use super::{Answer, Client, Elem, Fault, Input, Listing, Reply};
 use crate::http::AppState;
 use crate::service::{Actor, ClusterUpdate};
 
@@ -43,20 +43,17 @@ fn render(cluster: &Cluster) -> Elem {
 }
 
 impl Fields for Cluster {
-    fn field(&self, name: &str) -> Option<Vec<String>> {
-        Some(vec![match name {
-            "name" => self.name.clone(),
+    const NAMES: &'static [&'static str] = &["name", "id"];
+
+    fn field(&self, name: &str) -> Vec<String> {
+        vec![match name {
             "id" => self.id.clone(),
-            _ => return None,
-        }])
+            _ => self.name.clone(),
+        }]
     }
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    _: Client,
-    Query(query): Query<ListQuery>,
-) -> Answer {
+pub async fn list(State(state): State<AppState>, _: Client, Listing(query): Listing) -> Answer {
     query.select("clusters", state.service.cluster_list().await?, render)
 }
 
@@ -75,13 +72,17 @@ fn update_of(input: &Input, cluster: &Cluster) -> Result<ClusterUpdate, Fault> {
             )));
         }
     }
-    let scheduling_policy = input.0.get("scheduling_policy").map(|policy| {
-        policy
-            .attr_of("id")
-            .or_else(|| policy.text_of("name"))
-            .unwrap_or_default()
-            .to_string()
-    });
+    let scheduling_policy = match input.0.get("scheduling_policy") {
+        None => None,
+        Some(policy) => match policy.attr_of("id").or_else(|| policy.text_of("name")) {
+            Some(named) => Some(named.to_string()),
+            None => {
+                return Err(Fault::bad(
+                    "<scheduling_policy> names the policy by id or by <name>.",
+                ))
+            }
+        },
+    };
     let compatibility_version = match input.0.get("version") {
         None => None,
         Some(version) => match (version.text_of("major"), version.text_of("minor")) {

@@ -180,6 +180,12 @@ impl Elem {
                         }
                     }
                 }
+                Event::CData(data) => {
+                    let text = String::from_utf8_lossy(&data.into_inner()).into_owned();
+                    if let Some(top) = stack.last_mut() {
+                        top.text.get_or_insert_with(String::new).push_str(&text);
+                    }
+                }
                 Event::End(_) => {
                     let elem = stack
                         .pop()
@@ -321,6 +327,8 @@ mod tests {
             Some("abc")
         );
         assert_eq!(Elem::from_xml("<action/>").expect("empty").tag, "action");
+        let cdata = Elem::from_xml("<host><name><![CDATA[a<b]]></name></host>").expect("cdata");
+        assert_eq!(cdata.text_of("name"), Some("a<b"));
         let json = serde_json::json!({"host": {"name": "kvm-02"}, "reboot": true});
         let action = Elem::from_json("action", &json).expect("json");
         assert_eq!(

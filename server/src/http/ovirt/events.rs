@@ -4,11 +4,11 @@
 //! number in `<code>` ([`OVIRT_CODES`]), the others have no `<code>`.
 
 use app::api::{Event, EventQuery};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::search::Fields;
-use super::{reference, time_of, Answer, Client, Elem, Fault, ListQuery, Reply};
+use super::{reference, time_of, Answer, Client, Elem, Fault, Listing, Reply};
 use crate::http::AppState;
 
 /// Uplift's event codes and oVirt's `AuditLogType` numbers for the same happening: what
@@ -53,24 +53,32 @@ fn render(event: &Event) -> Elem {
 }
 
 impl Fields for Event {
-    fn field(&self, name: &str) -> Option<Vec<String>> {
-        Some(match name {
+    const NAMES: &'static [&'static str] = &[
+        "type",
+        "severity",
+        "correlation_id",
+        "host.name",
+        "event_host",
+    ];
+
+    fn field(&self, name: &str) -> Vec<String> {
+        match name {
             "type" => ovirt_code(&self.code).iter().map(u32::to_string).collect(),
             "severity" => vec![self.severity.as_str().to_string()],
             "correlation_id" => self.correlation_id.iter().cloned().collect(),
-            "host.name" | "event_host" => self.host.iter().map(|h| h.name.clone()).collect(),
-            _ => return None,
-        })
+            _ => self.host.iter().map(|h| h.name.clone()).collect(),
+        }
     }
 }
 
-/// Events a page at a time (newest first) until `max` of them match.
-pub async fn list(
-    State(state): State<AppState>,
-    _: Client,
-    Query(query): Query<ListQuery>,
-) -> Answer {
-    let search = query.search()?;
+/// The most events one list reads (newest first) looking for matches: an unbounded search
+/// would read the whole log.
+const SCANNED: u32 = 10_000;
+const PAGE: u32 = 1_000;
+
+/// Events a page at a time, newest first, until `max` of them match or [`SCANNED`] were read.
+pub async fn list(State(state): State<AppState>, _: Client, Listing(query): Listing) -> Answer {
+    let search = query.search::<Event>()?;
     let max = query.max()?.unwrap_or(usize::MAX);
     let after = match query.from.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -80,13 +88,16 @@ pub async fn list(
         ),
     };
     let mut chosen = Vec::new();
-    'pages: for page in 1.. {
+    // Events written while the pages are read push older ones down a page: skip any id at
+    // or above the lowest one read so far.
+    let mut lowest = i64::MAX;
+    'pages: for page in 1..=SCANNED / PAGE {
         let found = state
             .service
             .event_page(&EventQuery {
                 after,
                 page: Some(page),
-                per_page: Some(1000),
+                per_page: Some(PAGE),
                 ..EventQuery::default()
             })
             .await?;
@@ -94,12 +105,14 @@ pub async fn list(
             break;
         }
         for event in &found.items {
+            if event.id >= lowest {
+                continue;
+            }
+            lowest = event.id;
             if chosen.len() >= max {
                 break 'pages;
             }
-            if search.matches(event).map_err(|field| {
-                Fault::bad(format!("events cannot be searched by {field:?} here."))
-            })? {
+            if search.matches(event) {
                 chosen.push(render(event));
             }
         }

@@ -3,10 +3,10 @@
 //! `<action>` and a link to the Uplift job that does it.
 
 use app::api::{Host, HostQuery, HostType};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 
 use super::search::Fields;
-use super::{action, every, reference, Answer, Client, Elem, Fault, Input, ListQuery, Reply};
+use super::{action, every, reference, Answer, Client, Elem, Fault, Input, Listing, Reply};
 use crate::http::AppState;
 use crate::service::{Actor, UpgradeOptions};
 
@@ -44,17 +44,26 @@ pub(super) fn render(host: &Host) -> Elem {
 }
 
 impl Fields for Host {
-    fn field(&self, name: &str) -> Option<Vec<String>> {
-        Some(vec![match name {
-            "name" => self.name.clone(),
+    const NAMES: &'static [&'static str] = &[
+        "name",
+        "id",
+        "address",
+        "cluster",
+        "status",
+        "update_available",
+        "type",
+    ];
+
+    fn field(&self, name: &str) -> Vec<String> {
+        vec![match name {
             "id" => self.id.clone(),
             "address" => self.address.clone(),
             "cluster" => self.cluster.name.clone(),
             "status" => self.status.as_str().to_string(),
             "update_available" => self.updates_available.to_string(),
             "type" => host_type(self.host_type).to_string(),
-            _ => return None,
-        }])
+            _ => self.name.clone(),
+        }]
     }
 }
 
@@ -71,28 +80,13 @@ pub(super) async fn all_hosts(state: &AppState) -> Result<Vec<Host>, Fault> {
     .await
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    _: Client,
-    Query(query): Query<ListQuery>,
-) -> Answer {
+pub async fn list(State(state): State<AppState>, _: Client, Listing(query): Listing) -> Answer {
     let hosts = all_hosts(&state).await?;
     query.select("hosts", hosts, render)
 }
 
 pub async fn one(State(state): State<AppState>, _: Client, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(render(&state.service.host_by_id(&id).await?)))
-}
-
-pub async fn upgradecheck(
-    State(state): State<AppState>,
-    Client(caller): Client,
-    Path(id): Path<String>,
-    input: Input,
-) -> Answer {
-    input.only(&[])?;
-    let job = state.service.check_host(Actor::User(&caller), &id).await?;
-    Ok(Reply::ok(action(Some(&job))))
 }
 
 pub async fn upgrade(
@@ -121,18 +115,36 @@ pub async fn upgrade(
     Ok(Reply::ok(action(Some(&job))))
 }
 
+/// An action without parameters: the service's call, answered with its job.
+async fn plain<'a, F, Fut>(input: Input, caller: &'a app::api::Caller, act: F) -> Answer
+where
+    F: FnOnce(Actor<'a>) -> Fut,
+    Fut: std::future::Future<Output = crate::service::ServiceResult<app::api::Job>>,
+{
+    input.only(&[])?;
+    let job = act(Actor::User(caller)).await?;
+    Ok(Reply::ok(action(Some(&job))))
+}
+
+pub async fn upgradecheck(
+    State(state): State<AppState>,
+    Client(caller): Client,
+    Path(id): Path<String>,
+    input: Input,
+) -> Answer {
+    plain(input, &caller, |actor| state.service.check_host(actor, &id)).await
+}
+
 pub async fn deactivate(
     State(state): State<AppState>,
     Client(caller): Client,
     Path(id): Path<String>,
     input: Input,
 ) -> Answer {
-    input.only(&[])?;
-    let job = state
-        .service
-        .deactivate_host(Actor::User(&caller), &id)
-        .await?;
-    Ok(Reply::ok(action(Some(&job))))
+    plain(input, &caller, |actor| {
+        state.service.deactivate_host(actor, &id)
+    })
+    .await
 }
 
 pub async fn activate(
@@ -141,10 +153,8 @@ pub async fn activate(
     Path(id): Path<String>,
     input: Input,
 ) -> Answer {
-    input.only(&[])?;
-    let job = state
-        .service
-        .activate_host(Actor::User(&caller), &id)
-        .await?;
-    Ok(Reply::ok(action(Some(&job))))
+    plain(input, &caller, |actor| {
+        state.service.activate_host(actor, &id)
+    })
+    .await
 }

@@ -3,11 +3,11 @@
 //! `started`. A step's id is its number in its job.
 
 use app::api::{Job, JobStatus, JobStep};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::search::Fields;
-use super::{reference, time_of, Answer, Client, Elem, Fault, ListQuery, Reply};
+use super::{reference, time_of, Answer, Client, Elem, Fault, Listing, Reply};
 use crate::http::AppState;
 
 /// oVirt's `JobStatus`/`StepStatus` for Uplift's.
@@ -61,21 +61,18 @@ fn render_step(job: &Job, number: usize, step: &JobStep) -> Elem {
 }
 
 impl Fields for Job {
-    fn field(&self, name: &str) -> Option<Vec<String>> {
-        Some(vec![match name {
-            "id" => self.id.clone(),
+    const NAMES: &'static [&'static str] = &["id", "status", "correlation_id"];
+
+    fn field(&self, name: &str) -> Vec<String> {
+        vec![match name {
             "status" => status(self.status).to_string(),
             "correlation_id" => self.correlation_id.clone(),
-            _ => return None,
-        }])
+            _ => self.id.clone(),
+        }]
     }
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    _: Client,
-    Query(query): Query<ListQuery>,
-) -> Answer {
+pub async fn list(State(state): State<AppState>, _: Client, Listing(query): Listing) -> Answer {
     query.select("jobs", state.service.recent_jobs().await?, render)
 }
 

@@ -32,7 +32,7 @@ use super::AppState;
 use crate::service::ServiceError;
 pub use doc::Elem;
 use search::{Fields, Search};
-pub use sso::user_name;
+pub use sso::{ovirt_user_name, user_name};
 
 /// Every route: method, path below `/ovirt-engine`, handler. The router and the
 /// authorization matrix's test (through [`route_list`]) both read it.
@@ -233,11 +233,11 @@ impl Fault {
     }
 }
 
-impl From<HttpError> for Fault {
-    fn from(error: HttpError) -> Self {
+impl From<&HttpError> for Fault {
+    fn from(error: &HttpError) -> Self {
         Fault {
             status: error.status,
-            detail: error.error.message,
+            detail: error.error.message.clone(),
             retry_after: error.retry_after,
         }
     }
@@ -245,7 +245,7 @@ impl From<HttpError> for Fault {
 
 impl From<ServiceError> for Fault {
     fn from(error: ServiceError) -> Self {
-        Fault::from(HttpError::from(error))
+        Fault::from(&HttpError::from(error))
     }
 }
 
@@ -264,6 +264,12 @@ impl IntoResponse for Fault {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, seconds.into());
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"Uplift\", Basic realm=\"Uplift\""),
+            );
         }
         response
     }
@@ -291,11 +297,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             return Ok(Client(caller.clone()));
         }
         if let Some(Refused(error)) = parts.extensions.get::<Refused>() {
-            return Err(Fault {
-                status: error.status,
-                detail: error.error.message.clone(),
-                retry_after: error.retry_after,
-            });
+            return Err(Fault::from(error.as_ref()));
         }
         Err(Fault::new(
             StatusCode::UNAUTHORIZED,
@@ -376,8 +378,8 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn search(&self) -> Result<Search, Fault> {
-        Search::parse(self.search.as_deref().unwrap_or_default()).map_err(Fault::bad)
+    fn search<T: Fields>(&self) -> Result<Search, Fault> {
+        Search::parse(self.search.as_deref().unwrap_or_default(), T::NAMES).map_err(Fault::bad)
     }
 
     fn max(&self) -> Result<Option<usize>, Fault> {
@@ -392,23 +394,29 @@ impl ListQuery {
 
     /// The items matching the search, at most `max` of them, as the collection `tag`.
     fn select<T: Fields>(&self, tag: &str, items: Vec<T>, render: impl Fn(&T) -> Elem) -> Answer {
-        let search = self.search()?;
+        let search = self.search::<T>()?;
         let max = self.max()?.unwrap_or(usize::MAX);
-        let mut chosen = Vec::new();
-        for item in &items {
-            if chosen.len() >= max {
-                break;
-            }
-            let hit = search.matches(item).map_err(|field| {
-                Fault::bad(format!(
-                    "{tag} cannot be searched by {field:?} here (docs/ovirt-api.md lists the fields)."
-                ))
-            })?;
-            if hit {
-                chosen.push(render(item));
-            }
-        }
+        let chosen = items
+            .iter()
+            .filter(|item| search.matches(*item))
+            .take(max)
+            .map(render)
+            .collect();
         Ok(Reply::ok(Elem::list(tag, chosen)))
+    }
+}
+
+/// A list's query ([`ListQuery`]); one that cannot be read is a fault.
+pub struct Listing(pub ListQuery);
+
+impl<S: Send + Sync> FromRequestParts<S> for Listing {
+    type Rejection = Fault;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<ListQuery>::from_request_parts(parts, state)
+            .await
+            .map(|query| Listing(query.0))
+            .map_err(|e| Fault::bad(e.body_text()))
     }
 }
 

@@ -4,7 +4,7 @@
 use app::api::Caller;
 use axum::extract::State;
 
-use super::{time_of, Answer, Client, Elem, Reply};
+use super::{ovirt_user_name, time_of, Answer, Client, Elem, Reply};
 use crate::http::AppState;
 
 /// The collections served, as the root's links name them.
@@ -33,7 +33,7 @@ fn user(caller: &Caller) -> Elem {
     Elem::new("authenticated_user")
         .attr("id", &caller.user_id)
         .leaf("name", &caller.name)
-        .leaf("user_name", format!("{}@internal", caller.name))
+        .leaf("user_name", ovirt_user_name(&caller.name))
 }
 
 pub async fn api(State(state): State<AppState>, Client(caller): Client) -> Answer {

@@ -6,13 +6,14 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
-use axum::http::{Extensions, StatusCode};
+use axum::http::{header, Extensions, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::http::auth::client_address;
+use crate::http::error::HttpError;
 use crate::http::AppState;
 use crate::service::{Door, LoginAttempt, ServiceError};
 
@@ -25,14 +26,30 @@ pub struct TokenRequest {
     password: String,
 }
 
-/// An oVirt user name (`admin@internal`) as Uplift's (`admin`): Uplift's users are oVirt's
-/// `internal` profile.
+/// Uplift's users are oVirt's `internal` profile.
+const PROFILE: &str = "@internal";
+
+/// An oVirt user name (`admin@internal`) as Uplift's (`admin`).
 pub fn user_name(name: &str) -> &str {
-    name.strip_suffix("@internal").unwrap_or(name)
+    name.strip_suffix(PROFILE).unwrap_or(name)
+}
+
+/// Uplift's user name as oVirt's.
+pub fn ovirt_user_name(name: &str) -> String {
+    format!("{name}{PROFILE}")
+}
+
+/// A JSON answer that is never cached (it may hold a token).
+fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn refusal(status: StatusCode, code: &str, message: String) -> Response {
-    (status, Json(json!({"error_code": code, "error": message}))).into_response()
+    answer(status, json!({"error_code": code, "error": message}))
 }
 
 pub async fn token(
@@ -66,13 +83,15 @@ pub async fn token(
     match state.service.create_token(attempt).await {
         Ok(issued) => {
             let exp = issued.expires_at.unix_timestamp() * 1000;
-            Json(json!({
-                "access_token": issued.token,
-                "token_type": "bearer",
-                "scope": "ovirt-app-api",
-                "exp": exp.to_string(),
-            }))
-            .into_response()
+            answer(
+                StatusCode::OK,
+                json!({
+                    "access_token": issued.token,
+                    "token_type": "bearer",
+                    "scope": "ovirt-app-api",
+                    "exp": exp.to_string(),
+                }),
+            )
         }
         Err(ServiceError::BadCredentials) => refusal(
             StatusCode::UNAUTHORIZED,
@@ -108,11 +127,17 @@ pub async fn logout(
             Err(error) => return refusal_of(error),
         }
     }
-    Json(json!({})).into_response()
+    answer(StatusCode::OK, json!({}))
 }
 
+/// The service's refusal in SSO's words, with `Retry-After` when it has one.
 fn refusal_of(error: ServiceError) -> Response {
-    let api = error.to_api();
-    let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    refusal(status, &api.code, api.message)
+    let error = HttpError::from(error);
+    let mut response = refusal(error.status, &error.error.code, error.error.message);
+    if let Some(seconds) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }

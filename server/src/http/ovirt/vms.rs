@@ -3,12 +3,12 @@
 //! `stop`.
 
 use app::api::{Vm, VmAction, VmMigrate, VmQuery};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::hosts::all_hosts;
 use super::search::Fields;
-use super::{action, every, reference, Answer, Client, Elem, Fault, Input, ListQuery, Reply};
+use super::{action, every, reference, Answer, Client, Elem, Fault, Input, Listing, Reply};
 use crate::http::AppState;
 use crate::service::Actor;
 
@@ -29,24 +29,21 @@ fn render(vm: &Vm) -> Elem {
 }
 
 impl Fields for Vm {
-    fn field(&self, name: &str) -> Option<Vec<String>> {
+    const NAMES: &'static [&'static str] = &["name", "id", "status", "host", "cluster"];
+
+    fn field(&self, name: &str) -> Vec<String> {
         let named = |r: &Option<app::api::Ref>| r.iter().map(|r| r.name.clone()).collect();
-        Some(match name {
-            "name" => vec![self.name.clone()],
+        match name {
             "id" => vec![self.id.clone()],
             "status" => vec![self.status.as_str().to_string()],
             "host" => named(&self.host),
             "cluster" => named(&self.cluster),
-            _ => return None,
-        })
+            _ => vec![self.name.clone()],
+        }
     }
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    _: Client,
-    Query(query): Query<ListQuery>,
-) -> Answer {
+pub async fn list(State(state): State<AppState>, _: Client, Listing(query): Listing) -> Answer {
     let vms = every(|page, per_page| {
         let query = VmQuery {
             page,
