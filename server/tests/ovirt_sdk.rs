@@ -198,7 +198,8 @@ struct SsoToken {
     exp: String,
 }
 
-async fn fault_of(response: reqwest::Response, status: u16) -> Fault {
+async fn fault_of(request: reqwest::RequestBuilder, status: u16) -> Fault {
+    let response = request.send().await.unwrap();
     assert_eq!(response.status().as_u16(), status);
     let kind = response.headers()["content-type"]
         .to_str()
@@ -216,7 +217,7 @@ async fn json_on_request_faults_for_the_rest_and_sso_tokens_end_at_logout() {
     let api = |path: &str| server.url(&format!("/ovirt-engine/api{path}"));
 
     // Without credentials: a 401 fault.
-    let fault = fault_of(client().get(api("/hosts")).send().await.unwrap(), 401).await;
+    let fault = fault_of(client().get(api("/hosts")), 401).await;
     assert_eq!(fault.reason, "Unauthorized");
 
     // HTTP Basic with oVirt's profile in the name; JSON when asked for.
@@ -266,65 +267,62 @@ async fn json_on_request_faults_for_the_rest_and_sso_tokens_end_at_logout() {
         .await
         .unwrap();
     assert_eq!(logout.status(), 200);
-    let fault = fault_of(with_token("/clusters").send().await.unwrap(), 401).await;
+    let fault = fault_of(with_token("/clusters"), 401).await;
     assert!(fault.detail.contains("unknown or has expired"), "{fault:?}");
 
-    // Unknown paths and methods: 404 and 405 faults; a bad search: 400.
-    let admin = |method: reqwest::Method, path: &str| {
-        client()
-            .request(method, api(path))
+    // Unknown paths and methods: 404 and 405 faults; bad input: 400.
+    let xml = "application/xml";
+    for (method, path, body, status, said) in [
+        (
+            "GET",
+            "/storagedomains",
+            "",
+            404,
+            "/ovirt-engine/api/storagedomains",
+        ),
+        (
+            "DELETE",
+            "/hosts/x",
+            "",
+            405,
+            "DELETE /ovirt-engine/api/hosts/x",
+        ),
+        ("GET", "/hosts/no-such-host", "", 404, "no-such-host"),
+        (
+            "GET",
+            "/hosts?search=name%3Dnone+and+color%3Dred",
+            "",
+            400,
+            "color",
+        ),
+        (
+            "GET",
+            "/vms?search=status%3Dup+sortby+name",
+            "",
+            400,
+            "sortby",
+        ),
+        ("GET", "/events?from=yesterday", "", 400, "yesterday"),
+        ("POST", "/hosts/x/upgrade", "<action><reboot>", 400, "XML"),
+        (
+            "POST",
+            "/hosts/x/deactivate",
+            "<action><reason>r</reason></action>",
+            400,
+            "<reason>",
+        ),
+    ] {
+        let request = client()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                api(path),
+            )
             .basic_auth("admin", Some(ADMIN_PASSWORD))
-    };
-    let fault = fault_of(
-        admin(reqwest::Method::GET, "/storagedomains")
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    assert!(
-        fault.detail.contains("/ovirt-engine/api/storagedomains"),
-        "{fault:?}"
-    );
-    let fault = fault_of(
-        admin(reqwest::Method::DELETE, "/hosts/x")
-            .send()
-            .await
-            .unwrap(),
-        405,
-    )
-    .await;
-    assert_eq!(fault.reason, "Method Not Allowed");
-    let fault = fault_of(
-        admin(reqwest::Method::GET, "/hosts/no-such-host")
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
-    assert!(fault.detail.contains("no-such-host"), "{fault:?}");
-    let fault = fault_of(
-        admin(reqwest::Method::GET, "/hosts?search=color%3Dred")
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    assert!(fault.detail.contains("color"), "{fault:?}");
-    let fault = fault_of(
-        admin(reqwest::Method::POST, "/hosts/x/upgrade")
-            .header("content-type", "application/xml")
-            .body("<action><reboot>")
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
-    assert!(fault.detail.contains("XML"), "{fault:?}");
+            .header("content-type", xml)
+            .body(body);
+        let fault = fault_of(request, status).await;
+        assert!(fault.detail.contains(said), "{method} {path}: {fault:?}");
+    }
     // A wrong password on the SSO endpoint is JSON with an `error`, as the SDK reads it.
     let refused = client()
         .post(server.url("/ovirt-engine/sso/oauth/token"))
