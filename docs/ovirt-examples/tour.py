@@ -107,6 +107,44 @@ wait_for(
 )
 say(f"migrated {vm.name} from {source} to {host.name}")
 
+# Stop another VM and start it again, then let the scheduler choose where it goes.
+other_vm = next(
+    v for v in vms_service.list(search=f"cluster={CLUSTER} and status=up") if v.id != vm.id
+)
+other_vm_service = vms_service.vm_service(other_vm.id)
+other_vm_service.stop()
+wait_for(f"{other_vm.name} down", lambda: other_vm_service.get().status == types.VmStatus.DOWN)
+other_vm_service.start()
+started = wait_for(
+    f"{other_vm.name} up",
+    lambda: (lambda v: v if v.status == types.VmStatus.UP else None)(other_vm_service.get()),
+)
+other_vm_service.migrate()
+wait_for(
+    f"{other_vm.name} moved",
+    lambda: (lambda v: v.status == types.VmStatus.UP and v.host.id != started.host.id)(
+        other_vm_service.get()
+    ),
+)
+say(f"stopped, started and migrated {other_vm.name}")
+
+# The jobs that did all this, and the steps of the upgrade.
+jobs_service = system.jobs_service()
+finished = jobs_service.list(search="status=finished")
+upgrade_steps = None
+for job in finished:
+    steps = jobs_service.job_service(job.id).steps_service().list()
+    if any(s.execution_host is not None and s.execution_host.id == host.id for s in steps):
+        if any("reboot" in (s.description or "") for s in steps):
+            upgrade_steps = (job, steps)
+            break
+assert upgrade_steps, "the upgrade's job and its steps"
+job, steps = upgrade_steps
+assert [s.number for s in steps] == list(range(1, len(steps) + 1))
+last = jobs_service.job_service(job.id).steps_service().step_service(steps[-1].id).get()
+assert last.status == types.StepStatus.FINISHED, last.status
+say(f"{len(finished)} finished jobs; the upgrade's has {len(steps)} steps, the last: {last.description}")
+
 # The cluster's scheduling policy: to cluster maintenance and back.
 clusters_service = system.clusters_service()
 cluster = clusters_service.list(search=f"name={CLUSTER}")[0]

@@ -11,8 +11,9 @@ use app::api::{Cluster, Event, Host};
 use common::*;
 use serde::Deserialize;
 
-/// Cluster "c": h01 and h02 have updates and run two VMs each, h03 is up to date and runs
-/// one; cluster "d" has d01 with updates. Upgrades take a few seconds, so a poll sees them.
+/// Cluster "c": h01 and h02 have updates (and support levels up to 4.7 until upgraded) and run
+/// two VMs each, h03 is up to date (4.7 and 4.8) and runs one; cluster "d" has d01 with
+/// updates. Upgrades take a few seconds, so a poll sees them.
 fn fleet() -> String {
     let mut text = cluster_c(4.0, 20.0);
     for (name, cluster, old, vms) in [
@@ -21,10 +22,10 @@ fn fleet() -> String {
         ("h03", "c", false, 1),
         ("d01", "d", true, 0),
     ] {
-        let (os, vdsm) = if old {
-            ("RHEL 8.9", "4.50.2")
+        let (os, vdsm, levels) = if old {
+            ("RHEL 8.9", "4.50.2", r#"["4.6", "4.7"]"#)
         } else {
-            ("RHEL 9.4", "4.50.3")
+            ("RHEL 9.4", "4.50.3", r#"["4.7", "4.8"]"#)
         };
         text.push_str(&format!(
             r#"
@@ -34,6 +35,7 @@ cluster = "{cluster}"
 os = "{os}"
 memory_gb = 64
 packages = {{ vdsm = "{vdsm}" }}
+supported_cluster_levels = {levels}
 upgrade_seconds = 8
 reboot_seconds = 4
 "#
@@ -106,6 +108,8 @@ async fn an_admins_sdk_script_checks_upgrades_migrates_and_changes_policies() {
         "{said}"
     );
     assert!(said.contains("a viewer acting:"), "{said}");
+    assert!(said.contains("the upgrade's has"), "{said}");
+    assert!(said.contains("stopped, started and migrated"), "{said}");
     assert!(said.ends_with("done\n"), "{said}");
 
     // What the script did is Uplift's own record, done by the admin.
@@ -166,6 +170,71 @@ async fn the_cluster_upgrade_roles_way_upgrades_a_cluster_with_the_sdk_alone() {
     for (vm, (host, status)) in sim_vms(dir.path()) {
         assert_eq!(status, "up", "{vm} on {host:?}");
     }
+
+    // Every host now supports 4.8: the admin raises the cluster's version through oVirt's door.
+    let body = "<cluster><version><major>4</major><minor>8</minor></version></cluster>";
+    let answer = client()
+        .put(server.url(&format!("/ovirt-engine/api/clusters/{}", cluster.id)))
+        .basic_auth("admin@internal", Some(ADMIN_PASSWORD))
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status();
+    let text = answer.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    let changed: OvirtCluster = quick_xml::de::from_str(&text).unwrap();
+    assert_eq!((changed.version.major, changed.version.minor), (4, 8));
+    assert_eq!(
+        cluster_named(&server, "c").await.compatibility_version,
+        "4.8"
+    );
+}
+
+#[derive(Debug, Deserialize)]
+struct OvirtVersion {
+    major: u32,
+    minor: u32,
+}
+
+#[derive(Debug, Deserialize)]
+struct OvirtCluster {
+    version: OvirtVersion,
+}
+
+/// `<link rel="…" href="…"/>`, and an entity reference (`id` and `href` attributes).
+#[derive(Debug, Deserialize)]
+struct Link {
+    #[serde(rename = "@rel")]
+    rel: String,
+    #[serde(rename = "@href")]
+    href: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Api {
+    link: Vec<Link>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Reference {
+    #[serde(rename = "@id")]
+    id: String,
+    #[serde(rename = "@href")]
+    href: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Action {
+    status: String,
+    job: Reference,
+}
+
+#[derive(Debug, Deserialize)]
+struct OvirtJob {
+    status: String,
+    link: Vec<Link>,
 }
 
 /// oVirt's fault body.
@@ -198,6 +267,12 @@ struct SsoToken {
     exp: String,
 }
 
+/// An answer's XML as `T`.
+async fn xml_of<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    let text = request.send().await.unwrap().text().await.unwrap();
+    quick_xml::de::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
 async fn fault_of(request: reqwest::RequestBuilder, status: u16) -> Fault {
     let response = request.send().await.unwrap();
     assert_eq!(response.status().as_u16(), status);
@@ -215,6 +290,55 @@ async fn json_on_request_faults_for_the_rest_and_sso_tokens_end_at_logout() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
     let api = |path: &str| server.url(&format!("/ovirt-engine/api{path}"));
+
+    // The root links each collection there is, with absolute hrefs.
+    let root: Api = xml_of(
+        client()
+            .get(api(""))
+            .basic_auth("admin", Some(ADMIN_PASSWORD)),
+    )
+    .await;
+    let rels: Vec<&str> = root.link.iter().map(|l| l.rel.as_str()).collect();
+    assert_eq!(
+        rels,
+        [
+            "clusters",
+            "events",
+            "hosts",
+            "jobs",
+            "schedulingpolicies",
+            "vms"
+        ]
+    );
+    assert!(root
+        .link
+        .iter()
+        .all(|l| l.href == format!("/ovirt-engine/api/{}", l.rel)));
+
+    // An action answers oVirt's <action> with the job that does the work, and its steps.
+    let hosts = host_map(&server).await;
+    let action: Action = xml_of(
+        client()
+            .post(api(&format!("/hosts/{}/upgradecheck", hosts["h03"].id)))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .header("content-type", "application/xml")
+            .body("<action/>"),
+    )
+    .await;
+    assert_eq!(action.status, "complete");
+    assert_eq!(
+        action.job.href,
+        format!("/ovirt-engine/api/jobs/{}", action.job.id)
+    );
+    wait_job(&server, &action.job.id).await;
+    let job: OvirtJob = xml_of(
+        client()
+            .get(api(&format!("/jobs/{}", action.job.id)))
+            .basic_auth("admin", Some(ADMIN_PASSWORD)),
+    )
+    .await;
+    assert_eq!(job.status, "finished");
+    assert_eq!(job.link[0].rel, "steps");
 
     // Without credentials: a 401 fault.
     let fault = fault_of(client().get(api("/hosts")), 401).await;
